@@ -1,0 +1,79 @@
+package drivesync
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors about input, which a retry cannot fix.
+var (
+	// ErrInvalidEvent marks a document event that cannot be decoded or fails validation.
+	ErrInvalidEvent = errors.New("invalid document event")
+	// ErrUnsupportedSchema marks a document event whose schemaVersion this build does not read.
+	ErrUnsupportedSchema = errors.New("unsupported schema version")
+)
+
+// Class says what the caller of an outside system should do about a failure. Each adapter
+// classifies its errors once, where the call happens; callers only read the class.
+type Class int
+
+// The classes of failure.
+const (
+	// Unclassified is an error no adapter classified; treat it like Retryable but log it loudly.
+	Unclassified Class = iota
+	// Retryable failures may succeed later (5xx, 429, rate limits, network errors).
+	Retryable
+	// Permanent failures will fail again the same way for this input.
+	Permanent
+	// NeedsReauthorization means the Google grant is gone; the customer must consent again.
+	NeedsReauthorization
+	// NeedsCustomer means the customer must act in Google Drive (quota, permissions, folder gone).
+	NeedsCustomer
+)
+
+func (c Class) String() string {
+	switch c {
+	case Retryable:
+		return "retryable"
+	case Permanent:
+		return "permanent"
+	case NeedsReauthorization:
+		return "needs_reauthorization"
+	case NeedsCustomer:
+		return "needs_customer"
+	default:
+		return "unclassified"
+	}
+}
+
+// ClassifiedError carries the class an adapter gave a failure, a stable code for logs and for the
+// connection's lastError, and how long the remote side asked us to wait before retrying.
+type ClassifiedError struct {
+	Class      Class
+	Code       string
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *ClassifiedError) Error() string { return e.Err.Error() }
+func (e *ClassifiedError) Unwrap() error { return e.Err }
+
+// Classify wraps err with a class and code. A nil err stays nil.
+func Classify(err error, class Class, code string) error {
+	if err == nil {
+		return nil
+	}
+	return &ClassifiedError{Class: class, Code: code, Err: err}
+}
+
+// ClassOf returns the class of the outermost ClassifiedError in err's chain.
+func ClassOf(err error) Class {
+	var ce *ClassifiedError
+	if errors.As(err, &ce) {
+		return ce.Class
+	}
+	if errors.Is(err, ErrInvalidEvent) {
+		return Permanent
+	}
+	return Unclassified
+}
