@@ -1,0 +1,104 @@
+// Package auth verifies the eFactori tokens the frontend sends and says who the caller is: which
+// user, which company (the tenant every call is scoped to) and which roles.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// RoleManage lets a caller create, change and delete connections.
+const RoleManage = "integrations:manage"
+
+// ErrUnauthenticated means the request carries no token or one that does not verify.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Caller is who a verified token speaks for.
+type Caller struct {
+	Subject     string
+	Email       string
+	CompanyID   string
+	CompanyName string
+	Roles       []string
+}
+
+// Has reports whether the caller holds role.
+func (c Caller) Has(role string) bool { return slices.Contains(c.Roles, role) }
+
+// Verifier checks eFactori JWTs: signature against the issuer's published keys, iss, aud, exp.
+type Verifier struct {
+	issuer, audience string
+	client           *http.Client
+
+	mu       sync.Mutex
+	verifier *oidc.IDTokenVerifier // nil until discovery succeeds; retried on the next call if it fails
+}
+
+// NewVerifier returns a Verifier for tokens from issuer meant for audience. Discovery happens on
+// first use, so a cold start does not fail when the issuer is briefly unreachable.
+func NewVerifier(issuer, audience string, client *http.Client) (*Verifier, error) {
+	if issuer == "" || audience == "" {
+		return nil, errors.New("new verifier: issuer and audience are required")
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &Verifier{issuer: issuer, audience: audience, client: client}, nil
+}
+
+func (v *Verifier) idVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.verifier != nil {
+		return v.verifier, nil
+	}
+	p, err := oidc.NewProvider(oidc.ClientContext(context.WithoutCancel(ctx), v.client), v.issuer)
+	if err != nil {
+		return nil, fmt.Errorf("discover issuer %s: %w", v.issuer, err)
+	}
+	v.verifier = p.Verifier(&oidc.Config{ClientID: v.audience, SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256}})
+	return v.verifier, nil
+}
+
+// Verify checks raw and returns its caller. A token that does not verify, or lacks the claims a
+// caller needs, wraps ErrUnauthenticated; a failure to reach the issuer does not.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
+	iv, err := v.idVerifier(ctx)
+	if err != nil {
+		return Caller{}, err
+	}
+	tok, err := iv.Verify(oidc.ClientContext(ctx, v.client), raw)
+	if err != nil {
+		return Caller{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	}
+	var claims struct {
+		Email       string   `json:"email"`
+		CompanyID   string   `json:"company_id"`
+		CompanyName string   `json:"company_name"`
+		Roles       []string `json:"roles"`
+	}
+	if err := tok.Claims(&claims); err != nil {
+		return Caller{}, fmt.Errorf("%w: claims: %v", ErrUnauthenticated, err)
+	}
+	if tok.Subject == "" || claims.CompanyID == "" {
+		return Caller{}, fmt.Errorf("%w: token lacks sub or company_id", ErrUnauthenticated)
+	}
+	return Caller{Subject: tok.Subject, Email: claims.Email, CompanyID: claims.CompanyID,
+		CompanyName: claims.CompanyName, Roles: claims.Roles}, nil
+}
+
+// BearerToken returns the token of an "Authorization: Bearer" header, or "".
+func BearerToken(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}

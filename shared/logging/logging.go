@@ -1,0 +1,188 @@
+// Package logging builds the JSON slog loggers drivesync writes to Cloud Logging: Cloud Logging's
+// field names, trace correlation from the incoming request, and redaction of anything secret.
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// Options configure New.
+type Options struct {
+	// Level is the lowest level written.
+	Level slog.Leveler
+	// ProjectID qualifies trace IDs as Cloud Logging expects (projects/P/traces/T). Without it,
+	// traces are not correlated.
+	ProjectID string
+}
+
+// New returns a logger writing one JSON object per line to w, using Cloud Logging's field names
+// (severity, message, time) and redacting secrets.
+func New(w io.Writer, opts Options) *slog.Logger {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level:       opts.Level,
+		ReplaceAttr: replaceAttr,
+	})
+	return slog.New(&traceHandler{Handler: h, projectID: opts.ProjectID})
+}
+
+// Cloud Logging reads these special field names from a JSON line.
+const (
+	fieldTrace        = "logging.googleapis.com/trace"
+	fieldSpanID       = "logging.googleapis.com/spanId"
+	fieldTraceSampled = "logging.googleapis.com/trace_sampled"
+)
+
+func replaceAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 {
+		switch a.Key {
+		case slog.MessageKey:
+			a.Key = "message"
+			return redactAttr(a)
+		case slog.LevelKey:
+			a.Key = "severity"
+			a.Value = slog.StringValue(severity(a.Value.Any().(slog.Level)))
+			return a
+		case slog.TimeKey:
+			return a
+		}
+	}
+	return redactAttr(a)
+}
+
+func severity(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError:
+		return "ERROR"
+	case l >= slog.LevelWarn:
+		return "WARNING"
+	case l >= slog.LevelInfo:
+		return "INFO"
+	default:
+		return "DEBUG"
+	}
+}
+
+// Redacted replaces a secret value in logs.
+const Redacted = "[REDACTED]"
+
+// secretKey matches attribute names whose values are secret whatever they hold.
+var secretKey = regexp.MustCompile(`(?i)(token|secret|password|passwd|authorization|cookie|verifier|api[_-]?key|credential|private[_-]?key|^code$|keyset)`)
+
+// secretValue matches the shapes of credentials drivesync handles, wherever they appear in a
+// string: Google access and refresh tokens, JWTs (ID tokens, eFactori tokens), bearer headers.
+var secretValue = regexp.MustCompile(`ya29\.[\w.\-]+|1//[\w.\-]+|eyJ[\w\-]+\.[\w\-]+\.[\w\-]*|(?i:bearer\s+)\S+`)
+
+func redactAttr(a slog.Attr) slog.Attr {
+	if a.Key != "message" && secretKey.MatchString(a.Key) && a.Value.Kind() != slog.KindGroup {
+		// Counts and flags about secrets are safe and useful; their values are not.
+		switch a.Value.Kind() {
+		case slog.KindBool, slog.KindInt64, slog.KindUint64, slog.KindDuration, slog.KindTime:
+			return a
+		}
+		return slog.String(a.Key, Redacted)
+	}
+	if a.Value.Kind() == slog.KindString {
+		if s := a.Value.String(); secretValue.MatchString(s) {
+			return slog.String(a.Key, secretValue.ReplaceAllString(s, Redacted))
+		}
+	}
+	if a.Value.Kind() == slog.KindAny {
+		if err, ok := a.Value.Any().(error); ok {
+			return slog.String(a.Key, secretValue.ReplaceAllString(err.Error(), Redacted))
+		}
+	}
+	return a
+}
+
+// Secret wraps a value that must never be logged, even by mistake under an innocent key.
+type Secret string
+
+// LogValue implements slog.LogValuer.
+func (Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
+
+// String keeps fmt from printing the secret too.
+func (Secret) String() string { return Redacted }
+
+type traceKey struct{}
+
+// Trace identifies the request a log line belongs to.
+type Trace struct {
+	TraceID string
+	SpanID  string
+	Sampled bool
+}
+
+// WithTrace returns a context whose log lines are correlated with t.
+func WithTrace(ctx context.Context, t Trace) context.Context {
+	return context.WithValue(ctx, traceKey{}, t)
+}
+
+// TraceFromRequest reads the W3C traceparent header or, failing that, Google's
+// X-Cloud-Trace-Context header. ok is false when neither holds a usable trace.
+func TraceFromRequest(r *http.Request) (t Trace, ok bool) {
+	// traceparent: version-traceid-parentid-flags, e.g. 00-<32 hex>-<16 hex>-01.
+	if p := strings.Split(strings.TrimSpace(r.Header.Get("traceparent")), "-"); len(p) == 4 &&
+		len(p[1]) == 32 && isHex(p[1]) && p[1] != strings.Repeat("0", 32) && len(p[2]) == 16 && isHex(p[2]) && len(p[3]) == 2 {
+		return Trace{TraceID: p[1], SpanID: p[2], Sampled: p[3][1]&1 == 1}, true
+	}
+	// X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=OPTIONS, span decimal.
+	if h := r.Header.Get("X-Cloud-Trace-Context"); h != "" {
+		id, rest, _ := strings.Cut(h, "/")
+		if len(id) != 32 || !isHex(id) {
+			return Trace{}, false
+		}
+		span, opts, _ := strings.Cut(rest, ";")
+		return Trace{TraceID: id, SpanID: span, Sampled: opts == "o=1"}, true
+	}
+	return Trace{}, false
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// Middleware puts the request's trace into its context so every line logged while serving it is
+// correlated in Cloud Logging.
+func Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t, ok := TraceFromRequest(r); ok {
+			r = r.WithContext(WithTrace(r.Context(), t))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type traceHandler struct {
+	slog.Handler
+	projectID string
+}
+
+func (h *traceHandler) Handle(ctx context.Context, r slog.Record) error {
+	if t, ok := ctx.Value(traceKey{}).(Trace); ok && h.projectID != "" {
+		r = r.Clone()
+		r.AddAttrs(
+			slog.String(fieldTrace, "projects/"+h.projectID+"/traces/"+t.TraceID),
+			slog.String(fieldSpanID, t.SpanID),
+			slog.Bool(fieldTraceSampled, t.Sampled),
+		)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *traceHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &traceHandler{Handler: h.Handler.WithAttrs(attrs), projectID: h.projectID}
+}
+
+func (h *traceHandler) WithGroup(name string) slog.Handler {
+	return &traceHandler{Handler: h.Handler.WithGroup(name), projectID: h.projectID}
+}

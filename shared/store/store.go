@@ -1,0 +1,96 @@
+// Package store keeps drivesync's state in Firestore. Everything a company owns lives under its
+// own document, companies/{companyId}, so a query can only ever reach one tenant's data.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Collection names. Indexes (for Terraform) are declared next to the queries that need them.
+const (
+	colCompanies   = "companies"
+	colConnections = "connections"
+)
+
+// Integration is a company's "Synchronisation et sauvegarde avec Google Drive" switch.
+type Integration struct {
+	Enabled         bool
+	ConnectionCount int
+	UpdatedAt       time.Time
+}
+
+// Store reads and writes drivesync's Firestore documents.
+type Store struct {
+	fs  *firestore.Client
+	now func() time.Time
+}
+
+// New returns a Store on fs. now is the clock; nil means time.Now.
+func New(fs *firestore.Client, now func() time.Time) (*Store, error) {
+	if fs == nil {
+		return nil, errors.New("new store: nil firestore client")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{fs: fs, now: now}, nil
+}
+
+type companyDoc struct {
+	Enabled   bool      `firestore:"enabled"`
+	UpdatedAt time.Time `firestore:"updatedAt"`
+}
+
+func (s *Store) company(id string) *firestore.DocumentRef { return s.fs.Collection(colCompanies).Doc(id) }
+
+// Integration returns the company's switch and how many connections it has. A company never seen
+// before has the integration disabled.
+func (s *Store) Integration(ctx context.Context, companyID string) (Integration, error) {
+	var doc companyDoc
+	snap, err := s.company(companyID).Get(ctx)
+	switch {
+	case status.Code(err) == codes.NotFound:
+	case err != nil:
+		return Integration{}, fmt.Errorf("get company %s: %w", companyID, err)
+	default:
+		if err := snap.DataTo(&doc); err != nil {
+			return Integration{}, fmt.Errorf("decode company %s: %w", companyID, err)
+		}
+	}
+	res, err := s.company(companyID).Collection(colConnections).NewAggregationQuery().WithCount("n").Get(ctx)
+	if err != nil {
+		return Integration{}, fmt.Errorf("count connections of %s: %w", companyID, err)
+	}
+	n, err := countOf(res, "n")
+	if err != nil {
+		return Integration{}, fmt.Errorf("count connections of %s: %w", companyID, err)
+	}
+	return Integration{Enabled: doc.Enabled, ConnectionCount: n, UpdatedAt: doc.UpdatedAt}, nil
+}
+
+// SetIntegration switches the integration on or off. Connections and mappings are kept either way.
+func (s *Store) SetIntegration(ctx context.Context, companyID string, enabled bool) error {
+	_, err := s.company(companyID).Set(ctx, map[string]any{"enabled": enabled, "updatedAt": s.now()}, firestore.MergeAll)
+	if err != nil {
+		return fmt.Errorf("set integration of %s: %w", companyID, err)
+	}
+	return nil
+}
+
+func countOf(res firestore.AggregationResult, alias string) (int, error) {
+	switch v := res[alias].(type) {
+	case int64:
+		return int(v), nil
+	case interface{ GetIntegerValue() int64 }:
+		return int(v.GetIntegerValue()), nil
+	default:
+		return 0, fmt.Errorf("unexpected count type %T", res[alias])
+	}
+}
