@@ -1,6 +1,8 @@
 package emulators
 
 import (
+	"github.com/efactori/drivesync/local/proc"
+
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +38,7 @@ type Emulators struct {
 	// PubSubHost is the Pub/Sub emulator's host:port, the value for PubSubEnv.
 	PubSubHost string
 
-	procs []*process
+	procs []*proc.Process
 }
 
 // emulator describes how to start one emulator.
@@ -64,7 +66,7 @@ func Start(ctx context.Context, opts Options) (*Emulators, error) {
 
 	// Both JVMs start in parallel: it halves the wait.
 	type result struct {
-		p    *process
+		p    *proc.Process
 		host string
 		err  error
 	}
@@ -88,29 +90,29 @@ func Start(ctx context.Context, opts Options) (*Emulators, error) {
 
 // startEmulator starts one emulator and waits until it answers. A child that exits before
 // answering most likely lost its port to another process, so it is retried on a new one.
-func startEmulator(ctx context.Context, em emulator, output io.Writer) (*process, string, error) {
+func startEmulator(ctx context.Context, em emulator, output io.Writer) (*proc.Process, string, error) {
 	const attempts = 3
 	var last error
 	for range attempts {
-		port, err := freePort()
+		port, err := proc.FreePort()
 		if err != nil {
 			return nil, "", err
 		}
-		host := hostPort(port)
+		host := proc.HostPort(port)
 		argv, err := em.command("127.0.0.1", port)
 		if err != nil {
 			return nil, "", err
 		}
-		p, err := startProcess(em.name, argv, nil, output)
+		p, err := proc.Start(em.name, argv, nil, output)
 		if err != nil {
 			return nil, "", err
 		}
-		err = waitHTTP(ctx, p, host)
+		err = p.WaitHTTP(ctx, host)
 		if err == nil {
 			return p, host, nil
 		}
-		lostPort := p.exited() && ctx.Err() == nil
-		last = errors.Join(err, p.stop())
+		lostPort := p.Exited() && ctx.Err() == nil
+		last = errors.Join(err, p.Stop())
 		if !lostPort {
 			break
 		}
@@ -128,7 +130,7 @@ func (e *Emulators) Env() []string {
 func (e *Emulators) Stop() error {
 	var err error
 	for _, p := range e.procs {
-		err = errors.Join(err, p.stop())
+		err = errors.Join(err, p.Stop())
 	}
 	return err
 }
@@ -137,7 +139,7 @@ func (e *Emulators) Stop() error {
 func (e *Emulators) pids() []int {
 	var pids []int
 	for _, p := range e.procs {
-		pids = append(pids, p.pid())
+		pids = append(pids, p.PID())
 	}
 	return pids
 }

@@ -1,6 +1,8 @@
 package emulators
 
 import (
+	"github.com/efactori/drivesync/local/proc"
+
 	"bytes"
 	"context"
 	"errors"
@@ -42,36 +44,36 @@ func ServeFunction(tb testing.TB, pkg, target string, env ...string) string {
 	defer cancel()
 	var last error
 	for range 3 {
-		port, err := freePort()
+		port, err := proc.FreePort()
 		if err != nil {
 			tb.Fatalf("emulators: %v", err)
 		}
-		host := hostPort(port)
+		host := proc.HostPort(port)
 		childEnv := append([]string{
 			"GOOGLE_CLOUD_PROJECT=" + project,
 			"FUNCTION_TARGET=" + target,
 			"PORT=" + strconv.Itoa(port),
 		}, env...)
-		p, err := startProcess("function "+target, []string{bin}, childEnv, log)
+		p, err := proc.Start("function "+target, []string{bin}, childEnv, log)
 		if err != nil {
 			tb.Fatalf("emulators: %v", err)
 		}
-		if last = waitTCP(ctx, p, host); last == nil {
+		if last = p.WaitTCP(ctx, host); last == nil {
 			tb.Cleanup(func() {
-				crashed := p.exited()
-				if err := p.stop(); err != nil {
+				crashed := p.Exited()
+				if err := p.Stop(); err != nil {
 					tb.Errorf("emulators: %v", err)
 				}
 				log.close()
 				if crashed {
-					tb.Errorf("emulators: function %s exited while the test ran: %v", target, p.err)
+					tb.Errorf("emulators: function %s exited while the test ran: %v", target, p.Err())
 				}
 			})
 			return "http://" + host
 		}
 		// A process that exited may have lost its port; anything else will not get better.
-		lostPort := p.exited() && ctx.Err() == nil
-		last = errors.Join(last, p.stop())
+		lostPort := p.Exited() && ctx.Err() == nil
+		last = errors.Join(last, p.Stop())
 		if !lostPort {
 			break
 		}

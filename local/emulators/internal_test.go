@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/efactori/drivesync/local/proc"
 )
 
 func TestNewProjectID(t *testing.T) {
@@ -151,11 +153,11 @@ func TestCheckRunning(t *testing.T) {
 	t.Parallel()
 	ensure(t)
 	fs, ps := os.Getenv(FirestoreEnv), os.Getenv(PubSubEnv)
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := hostPort(port) // nothing listens there any more
+	dead := proc.HostPort(port) // nothing listens there any more
 	tests := []struct {
 		name     string
 		fs, ps   string

@@ -1,4 +1,7 @@
-package emulators
+// Package proc runs the child processes of the local stack and the tests (emulators, functions)
+// each in its own process group, so stopping one stops everything it started and a crashed
+// parent leaks nothing.
+package proc
 
 import (
 	"context"
@@ -14,8 +17,8 @@ import (
 	"time"
 )
 
-// process is one child started in its own process group.
-type process struct {
+// Process is one child started in its own process group.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	out  *tail
@@ -25,10 +28,10 @@ type process struct {
 	stopOnce sync.Once
 }
 
-// startProcess starts argv with env added to the harness's environment, its output going to
+// Start starts argv with env added to the harness's environment, its output going to
 // the tail (and output, when set).
-func startProcess(name string, argv, env []string, output io.Writer) (*process, error) {
-	p := &process{name: name, out: &tail{}, done: make(chan struct{})}
+func Start(name string, argv, env []string, output io.Writer) (*Process, error) {
+	p := &Process{name: name, out: &tail{}, done: make(chan struct{})}
 	var w io.Writer = p.out
 	if output != nil {
 		w = io.MultiWriter(p.out, output)
@@ -50,11 +53,11 @@ func startProcess(name string, argv, env []string, output io.Writer) (*process, 
 	return p, nil
 }
 
-// pid returns the child's process ID, which is also its process group ID.
-func (p *process) pid() int { return p.cmd.Process.Pid }
+// PID returns the child's process ID, which is also its process group ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
 
-// exited reports whether the child has exited.
-func (p *process) exited() bool {
+// Exited reports whether the child has exited.
+func (p *Process) Exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -63,31 +66,31 @@ func (p *process) exited() bool {
 	}
 }
 
-// stop kills the child's whole process group and waits until the child is reaped. The
+// Stop kills the child's whole process group and waits until the child is reaped. The
 // emulators keep nothing worth a graceful shutdown, and SIGKILL cannot be ignored, so the
 // launcher scripts cannot leave a JVM behind.
-func (p *process) stop() error {
+func (p *Process) Stop() error {
 	var err error
 	p.stopOnce.Do(func() {
-		if kerr := syscall.Kill(-p.pid(), syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
-			err = fmt.Errorf("kill %s process group %d: %w", p.name, p.pid(), kerr)
+		if kerr := syscall.Kill(-p.PID(), syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
+			err = fmt.Errorf("kill %s process group %d: %w", p.name, p.PID(), kerr)
 		}
 		select {
 		case <-p.done:
 		case <-time.After(10 * time.Second):
-			err = errors.Join(err, fmt.Errorf("stop %s: process %d did not exit", p.name, p.pid()))
+			err = errors.Join(err, fmt.Errorf("stop %s: process %d did not exit", p.name, p.PID()))
 		}
 	})
 	return err
 }
 
-// failure describes why a child that should be running is not, with the end of its output.
-func (p *process) failure() error {
+// Failure describes why a child that should be running is not, with the end of its output.
+func (p *Process) Failure() error {
 	return fmt.Errorf("%s exited (%v); its last output:\n%s", p.name, p.err, p.out.String())
 }
 
-// waitHTTP polls http://host/ until it answers 200 OK, the child exits or ctx ends.
-func waitHTTP(ctx context.Context, p *process, host string) error {
+// WaitHTTP polls http://host/ until it answers 200 OK, the child exits or ctx ends.
+func (p *Process) WaitHTTP(ctx context.Context, host string) error {
 	client := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -105,7 +108,7 @@ func waitHTTP(ctx context.Context, p *process, host string) error {
 		}
 		select {
 		case <-p.done:
-			return p.failure()
+			return p.Failure()
 		case <-ctx.Done():
 			return fmt.Errorf("wait for %s on %s: %w; its last output:\n%s", p.name, host, ctx.Err(), p.out.String())
 		case <-tick.C:
@@ -113,9 +116,9 @@ func waitHTTP(ctx context.Context, p *process, host string) error {
 	}
 }
 
-// waitTCP waits until host accepts TCP connections, the child exits or ctx ends. It is for
+// WaitTCP waits until host accepts TCP connections, the child exits or ctx ends. It is for
 // servers where any HTTP request would run user code.
-func waitTCP(ctx context.Context, p *process, host string) error {
+func (p *Process) WaitTCP(ctx context.Context, host string) error {
 	var d net.Dialer
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -129,7 +132,7 @@ func waitTCP(ctx context.Context, p *process, host string) error {
 		}
 		select {
 		case <-p.done:
-			return p.failure()
+			return p.Failure()
 		case <-ctx.Done():
 			return fmt.Errorf("wait for %s on %s: %w; its last output:\n%s", p.name, host, ctx.Err(), p.out.String())
 		case <-tick.C:
@@ -137,9 +140,9 @@ func waitTCP(ctx context.Context, p *process, host string) error {
 	}
 }
 
-// freePort returns a loopback TCP port that was free a moment ago. A child can lose it to
+// FreePort returns a loopback TCP port that was free a moment ago. A child can lose it to
 // another process before binding; callers retry with a new port when the child exits early.
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)
@@ -148,8 +151,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// hostPort joins the loopback address and port.
-func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+// HostPort joins the loopback address and port.
+func HostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // tail keeps the last tailSize bytes written to it, to explain a child's failure.
 type tail struct {
@@ -173,4 +176,15 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// Output returns the last few kilobytes the child wrote, to explain a failure.
+func (p *Process) Output() string { return p.out.String() }
+
+// Err returns how the child exited (the result of Wait), or nil while it runs.
+func (p *Process) Err() error {
+	if !p.Exited() {
+		return nil
+	}
+	return p.err
 }

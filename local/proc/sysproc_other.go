@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package emulators
+package proc
 
 import "syscall"
 

@@ -1,0 +1,304 @@
+// Package devstack runs the whole of drivesync on one machine without Google: the official
+// Firestore and Pub/Sub emulators, the Google Drive + OAuth emulator, the eFactori stand-in and
+// every function in its own process, wired together as production wires them.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/efactori/drivesync/local/efactori"
+	"github.com/efactori/drivesync/local/emulators"
+	"github.com/efactori/drivesync/local/googleemu"
+	"github.com/efactori/drivesync/local/googleemu/oauthemu"
+	"github.com/efactori/drivesync/local/proc"
+	"github.com/efactori/drivesync/shared/config"
+	"github.com/efactori/drivesync/shared/tokencrypt"
+)
+
+// Fixed names of the local stack, printed for people and used by the demo.
+const (
+	ProjectID     = "drivesync-dev"
+	ClientID      = "drivesync-dev.apps.googleusercontent.com"
+	ClientSecret  = "drivesync-dev-secret" // an emulator credential, not a secret anywhere else
+	Audience      = "drivesync"
+	DevToken      = "efactori-dev-token" // the eFactori stand-in's document API credential
+	GoogleAccount = "marie.dupont@example.com"
+	OtherAccount  = "comptable@example.com"
+)
+
+// Options configure Start. A zero port picks a free one.
+type Options struct {
+	// Dir keeps built binaries and the Drive emulator's files; created if missing.
+	Dir string
+	// Ports of the stand-ins and functions.
+	GooglePort, EFactoriPort, ConnectionsPort, CallbackPort int
+	// Companies seeds the eFactori stand-in; nil means its default sample companies.
+	Companies []efactori.CompanySpec
+	// Output receives the children's and stand-ins' logs; nil discards them.
+	Output io.Writer
+}
+
+// Stack is a running local drivesync.
+type Stack struct {
+	Emulators *emulators.Emulators
+	Google    *googleemu.Emulator
+	EFactori  *efactori.Server
+
+	GoogleURL, EFactoriURL, ConnectionsURL, OAuthCallbackURL, FrontendURL string
+
+	servers []*http.Server
+	procs   []*proc.Process
+}
+
+// Start brings the stack up and returns once every part answers. On error, whatever was
+// started has been stopped again.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	s := &Stack{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.Stop())
+		}
+	}()
+	out := opts.Output
+	if out == nil {
+		out = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("make %s: %w", opts.Dir, err)
+	}
+
+	// The functions binary builds while the emulators start; both take a few seconds.
+	built := make(chan error, 1)
+	bin := filepath.Join(opts.Dir, "functions")
+	go func() { built <- build(ctx, bin, "./local/cmd/functions") }()
+
+	if s.Emulators, err = emulators.Start(ctx, emulators.Options{Output: out}); err != nil {
+		return nil, err
+	}
+	for _, kv := range s.Emulators.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v) // the Pub/Sub client below and the demo's clients find the emulators this way
+	}
+	if err := createTopics(ctx); err != nil {
+		return nil, err
+	}
+
+	ports, err := pickPorts(opts.GooglePort, opts.EFactoriPort, opts.ConnectionsPort, opts.CallbackPort)
+	if err != nil {
+		return nil, err
+	}
+	s.GoogleURL, s.EFactoriURL = "http://"+proc.HostPort(ports[0]), "http://"+proc.HostPort(ports[1])
+	s.ConnectionsURL, s.OAuthCallbackURL = "http://"+proc.HostPort(ports[2]), "http://"+proc.HostPort(ports[3])
+	s.FrontendURL = s.EFactoriURL + "/integrations/google-drive"
+
+	s.Google, err = googleemu.New(googleemu.Options{
+		Accounts: []googleemu.Account{
+			{Email: GoogleAccount, DisplayName: "Marie Dupont"},
+			{Email: OtherAccount, DisplayName: "Cabinet comptable"},
+		},
+		Clients: []oauthemu.Client{{ID: ClientID, Secret: ClientSecret, RedirectURIs: []string{s.OAuthCallbackURL}}},
+		BaseURL: s.GoogleURL,
+		DataDir: filepath.Join(opts.Dir, "drive"),
+		Logger:  log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.serve(ports[0], s.Google.Handler()); err != nil {
+		return nil, err
+	}
+	companies := opts.Companies
+	if companies == nil {
+		companies = efactori.DefaultCompanies()
+	}
+	s.EFactori, err = efactori.New(efactori.Options{
+		DevToken: DevToken, Audience: Audience, Companies: companies, BaseURL: s.EFactoriURL, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.serve(ports[1], s.EFactori); err != nil {
+		return nil, err
+	}
+
+	keyset, err := tokencrypt.NewDevKeyset()
+	if err != nil {
+		return nil, err
+	}
+	env := append(s.Emulators.Env(),
+		"GOOGLE_CLOUD_PROJECT="+ProjectID,
+		"LOG_LEVEL=INFO",
+		"EFACTORI_ISSUER="+s.EFactori.Issuer(),
+		"EFACTORI_AUDIENCE="+Audience,
+		"FRONTEND_ORIGINS="+s.EFactoriURL,
+		"FRONTEND_URL="+s.FrontendURL,
+		"OAUTH_CLIENT_ID="+ClientID,
+		"OAUTH_CLIENT_SECRET="+ClientSecret,
+		"OAUTH_REDIRECT_URL="+s.OAuthCallbackURL,
+		"TOKEN_KEYSET="+string(keyset),
+		"TOKEN_KEYSET_CLEARTEXT=true",
+		"GOOGLE_EMULATOR_URL="+s.GoogleURL,
+	)
+	if err := <-built; err != nil {
+		return nil, err
+	}
+	for i, fn := range []string{config.FunctionConnections, config.FunctionOAuthCallback} {
+		if err := s.startFunction(ctx, bin, fn, ports[2+i], env, out); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Stop stops every part of the stack and waits until its processes are gone.
+func (s *Stack) Stop() error {
+	var errs []error
+	for _, p := range s.procs {
+		errs = append(errs, p.Stop())
+	}
+	for _, srv := range s.servers {
+		errs = append(errs, srv.Close())
+	}
+	if s.Emulators != nil {
+		errs = append(errs, s.Emulators.Stop())
+	}
+	s.procs, s.servers, s.Emulators = nil, nil, nil
+	return errors.Join(errs...)
+}
+
+// PIDs returns the process IDs of the stack's child processes (functions and emulators).
+func (s *Stack) PIDs() []int {
+	var pids []int
+	for _, p := range s.procs {
+		pids = append(pids, p.PID())
+	}
+	return pids
+}
+
+// Describe writes what a person needs to use the stack.
+func (s *Stack) Describe(w io.Writer) error {
+	token, err := s.EFactori.MintToken(efactori.Claims{
+		Subject: "user-marie", Email: "marie@acme.example", CompanyID: efactori.Acme.ID, CompanyName: efactori.Acme.Name,
+		Roles: []string{efactori.RoleIntegrationsManage}, TTL: 12 * time.Hour,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, `drivesync local stack is up (project %s)
+
+  Connections API      %s/v1/integration
+  OAuth callback       %s
+  Google OAuth + Drive %s   (accounts: %s, %s)
+  eFactori stand-in    %s   (document API token: %s)
+  Firestore emulator   %s
+  Pub/Sub emulator     %s   (topics: %s, %s, %s)
+
+A frontend token for %s (role %s, valid 12 h):
+
+  export TOKEN=%s
+  curl -H "Authorization: Bearer $TOKEN" %s/v1/integration
+
+Press Ctrl-C to stop everything.
+`, ProjectID, s.ConnectionsURL, s.OAuthCallbackURL, s.GoogleURL, GoogleAccount, OtherAccount,
+		s.EFactoriURL, DevToken, s.Emulators.FirestoreHost, s.Emulators.PubSubHost,
+		config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks,
+		efactori.Acme.Name, efactori.RoleIntegrationsManage, token, s.ConnectionsURL)
+	return err
+}
+
+func (s *Stack) serve(port int, h http.Handler) error {
+	l, err := net.Listen("tcp", proc.HostPort(port))
+	if err != nil {
+		return fmt.Errorf("listen on %d: %w", port, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go srv.Serve(l) //nolint:errcheck // Close ends it
+	return nil
+}
+
+func (s *Stack) startFunction(ctx context.Context, bin, target string, port int, env []string, out io.Writer) error {
+	env = append(env, "FUNCTION_TARGET="+target, fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
+	p, err := proc.Start("function "+target, []string{bin}, env, out)
+	if err != nil {
+		return err
+	}
+	s.procs = append(s.procs, p)
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return p.WaitTCP(wctx, proc.HostPort(port))
+}
+
+// build compiles pkg (relative to the module root) into bin.
+func build(ctx context.Context, bin, pkg string) error {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %w\n%s", pkg, err, out)
+	}
+	return nil
+}
+
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find module root: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("find module root: run from inside the drivesync checkout")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+func pickPorts(ports ...int) ([]int, error) {
+	out := make([]int, len(ports))
+	for i, p := range ports {
+		if p == 0 {
+			free, err := proc.FreePort()
+			if err != nil {
+				return nil, err
+			}
+			p = free
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// createTopics creates drivesync's topics on the Pub/Sub emulator, as Terraform does in production.
+func createTopics(ctx context.Context) error {
+	c, err := pubsub.NewClient(ctx, ProjectID)
+	if err != nil {
+		return fmt.Errorf("pubsub client: %w", err)
+	}
+	defer c.Close()
+	for _, t := range []string{config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks} {
+		_, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + ProjectID + "/topics/" + t})
+		if err != nil && status.Code(err) != codes.AlreadyExists {
+			return fmt.Errorf("create topic %s: %w", t, err)
+		}
+	}
+	return nil
+}
