@@ -1,14 +1,15 @@
 // Package drive is drivesync's adapter over the Google Drive v3 API: it reads a customer's
-// account, lists and creates the folders drivesync writes into, and checks that a chosen target
-// folder can take files. Every error it returns is classified (see drivesync.ClassifiedError), so
-// callers decide on retries and customer notices from the class alone.
+// account, lists and creates the folders drivesync writes into, checks that a chosen target
+// folder can take files, and creates, updates, finds and trashes the document files. Every
+// error it returns is classified (see drivesync.ClassifiedError), so callers decide on retries
+// and customer notices from the class alone.
 //
 // The package is named for what it provides; it imports Google's generated client as drivev3 so
 // the two do not collide.
 //
-// Uploading and updating document content is not here yet: the sync engine will add it as
-// methods on Client (files.create/update with media, using GenerateIDs for idempotent creates)
-// and reuse classify for their errors.
+// Document files are created with IDs from GenerateIDs, so a repeated create is refused
+// (ErrAlreadyExists) instead of duplicating the file, and their content is streamed and checked
+// against the MD5 Drive computes (CreateFile, UpdateFile).
 package drive
 
 import (

@@ -148,6 +148,9 @@ func (c *Client) classifyAPI(op string, ge *googleapi.Error, err error) error {
 		class = drivesync.NeedsReauthorization
 	case ge.Code == http.StatusNotFound:
 		wrapped = fmt.Errorf("%w: %w", wrapped, ErrNotFound)
+	case ge.Code == http.StatusConflict:
+		// Drive's only conflict for drivesync's calls: a create with an ID already in use.
+		wrapped = fmt.Errorf("%w: %w", wrapped, ErrAlreadyExists)
 	}
 	return &drivesync.ClassifiedError{Class: class, Code: code, RetryAfter: c.retryAfter(ge.Header), Err: wrapped}
 }

@@ -3,9 +3,11 @@ package drive
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -36,9 +38,34 @@ type stack struct {
 
 	mu         sync.Mutex
 	userAgents []string
+	// hook, when set, sees every request before the emulator does, e.g. to arm a fault for the
+	// n-th chunk of an upload.
+	hook func(r *http.Request)
+
+	// chunkBytes counts the body bytes the emulator has read from resumable upload chunks.
+	chunkBytes atomic.Int64
 }
 
-func newStack(t *testing.T) *stack {
+// setHook installs fn as the stack's request hook.
+func (s *stack) setHook(fn func(r *http.Request)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = fn
+}
+
+// countingBody counts what is read from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	emu, err := googleemu.New(googleemu.Options{
 		Accounts: []googleemu.Account{{Email: alice, DisplayName: aliceName, QuotaBytes: aliceQuota}},
@@ -52,7 +79,14 @@ func newStack(t *testing.T) *stack {
 	s.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.userAgents = append(s.userAgents, r.UserAgent())
+		hook := s.hook
 		s.mu.Unlock()
+		if hook != nil {
+			hook(r)
+		}
+		if r.URL.Query().Get("upload_id") != "" {
+			r.Body = countingBody{r.Body, &s.chunkBytes}
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.ts.Close)
@@ -71,7 +105,7 @@ func (s *stack) config(scopes ...string) *oauth2.Config {
 }
 
 // login runs the real code flow with PKCE through the emulator's consent page.
-func (s *stack) login(t *testing.T, scopes ...string) *oauth2.Token {
+func (s *stack) login(t testing.TB, scopes ...string) *oauth2.Token {
 	t.Helper()
 	cfg := s.config(scopes...)
 	v := oauth2.GenerateVerifier()
@@ -87,7 +121,7 @@ func (s *stack) login(t *testing.T, scopes ...string) *oauth2.Token {
 }
 
 // clientFor builds a Client whose requests carry tokens from ts.
-func (s *stack) clientFor(t *testing.T, ts oauth2.TokenSource) *Client {
+func (s *stack) clientFor(t testing.TB, ts oauth2.TokenSource) *Client {
 	t.Helper()
 	c, err := New(s.ctx, oauth2.NewClient(s.ctx, ts), Options{Endpoint: s.emu.DriveEndpoint(), UserAgent: userAgent})
 	if err != nil {
@@ -97,7 +131,7 @@ func (s *stack) clientFor(t *testing.T, ts oauth2.TokenSource) *Client {
 }
 
 // client logs in with the full Drive scope and returns a Client and the token it holds.
-func (s *stack) client(t *testing.T) (*Client, *oauth2.Token) {
+func (s *stack) client(t testing.TB) (*Client, *oauth2.Token) {
 	t.Helper()
 	tok := s.login(t, driveemu.ScopeDrive)
 	return s.clientFor(t, s.config(driveemu.ScopeDrive).TokenSource(s.ctx, tok)), tok
