@@ -1,5 +1,9 @@
 // Package store keeps drivesync's state in Firestore. Everything a company owns lives under its
-// own document, companies/{companyId}, so a query can only ever reach one tenant's data.
+// own document, companies/{companyId}, so a query can only ever reach one tenant's data:
+// connections at companies/{companyId}/connections/{connectionId}, with the mappings and folder
+// cache of each under it. The one exception is oauthStates/{sha256(state)}, since an OAuth
+// callback arrives before anyone knows which company it is for. Two lookups cross companies on
+// purpose and say why (ConnectionByID, GrantHolders).
 package store
 
 import (
@@ -13,10 +17,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Collection names. Indexes (for Terraform) are declared next to the queries that need them.
+// Collection names. Every index the queries need is declared in Indexes (indexes.go).
 const (
 	colCompanies   = "companies"
 	colConnections = "connections"
+	colOAuthStates = "oauthStates"
 )
 
 // Integration is a company's "Synchronisation et sauvegarde avec Google Drive" switch.
@@ -45,10 +50,13 @@ func New(fs *firestore.Client, now func() time.Time) (*Store, error) {
 
 type companyDoc struct {
 	Enabled   bool      `firestore:"enabled"`
+	Name      string    `firestore:"name"`
 	UpdatedAt time.Time `firestore:"updatedAt"`
 }
 
-func (s *Store) company(id string) *firestore.DocumentRef { return s.fs.Collection(colCompanies).Doc(id) }
+func (s *Store) company(id string) *firestore.DocumentRef {
+	return s.fs.Collection(colCompanies).Doc(id)
+}
 
 // Integration returns the company's switch and how many connections it has. A company never seen
 // before has the integration disabled.

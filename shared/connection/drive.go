@@ -1,0 +1,452 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/efactori/drivesync/shared/drive"
+	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/oauth"
+	"github.com/efactori/drivesync/shared/store"
+)
+
+// Folder is a Drive folder, or a shared drive's root, or one of the two pseudo-folders the
+// browser starts from: ParentRoot (My Drive) and ParentDrives (the list of shared drives).
+type Folder struct {
+	ID   string
+	Name string
+}
+
+// FolderListing is one page of the folders directly under Folder, sorted by name. Path runs
+// from the top (My Drive, or "Shared drives" then the shared drive) down to Folder itself.
+type FolderListing struct {
+	Folder        Folder
+	Path          []Folder
+	Children      []Folder
+	NextPageToken string
+}
+
+// The pseudo-parents Folders accepts besides a folder ID.
+const (
+	ParentRoot   = "root"
+	ParentDrives = "drives"
+)
+
+// folderPageSize is how many folders a listing page holds.
+const folderPageSize = 100
+
+var drivesFolder = Folder{ID: ParentDrives, Name: "Shared drives"}
+
+// granted returns a connection that holds a grant and a Drive client acting with it.
+func (s *Service) granted(ctx context.Context, companyID, id string) (store.ConnectionRecord, *drive.Client, error) {
+	rec, err := s.store.Connection(ctx, companyID, id)
+	if err != nil {
+		return store.ConnectionRecord{}, nil, err
+	}
+	switch rec.Status {
+	case drivesync.StatusAwaitingFolder, drivesync.StatusActive, drivesync.StatusError:
+	default:
+		return store.ConnectionRecord{}, nil, fmt.Errorf("%w: connection %s is %s; authorize it first", drivesync.ErrConflict, id, rec.Status)
+	}
+	if !rec.HasGrant() {
+		return store.ConnectionRecord{}, nil, fmt.Errorf("%w: connection %s holds no grant; authorize it first", drivesync.ErrConflict, id)
+	}
+	rt, err := s.cipher.Decrypt(rec.RefreshToken, []byte(rec.ID))
+	if err != nil {
+		return store.ConnectionRecord{}, nil, fmt.Errorf("refresh token of connection %s: %w", id, err)
+	}
+	ts := s.oauth.TokenSource(ctx, rec.ID, &oauth2.Token{RefreshToken: string(rt)}, companyPersister{s: s, companyID: companyID})
+	dc, err := drive.New(ctx, oauth.DriveClient(ts, s.transport), s.drive)
+	if err != nil {
+		return store.ConnectionRecord{}, nil, err
+	}
+	return rec, dc, nil
+}
+
+// driveFailed passes on err, from a Drive or OAuth call for rec, with op as context. When Google
+// no longer accepts the grant it first marks the connection needs_reauthorization, and the error
+// also matches drivesync.ErrConflict (the connection must be authorized again).
+func (s *Service) driveFailed(ctx context.Context, rec store.ConnectionRecord, op string, err error) error {
+	if drivesync.ClassOf(err) != drivesync.NeedsReauthorization {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	s.log.WarnContext(ctx, "google refused the grant", "companyId", rec.CompanyID, "connectionId", rec.ID, "err", err)
+	_, uerr := s.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+		if r.Status != drivesync.StatusNeedsReauthorization {
+			r.PreviousStatus = r.Status
+		}
+		r.Status = drivesync.StatusNeedsReauthorization
+		r.LastError = &drivesync.LastError{Code: codeReauthorization, Message: msgReauthorize, At: s.now()}
+		return nil
+	})
+	if uerr != nil && !errors.Is(uerr, drivesync.ErrNotFound) {
+		return fmt.Errorf("%s: %w (and marking the connection: %w)", op, err, uerr)
+	}
+	return fmt.Errorf("%s: %w: %w", op, drivesync.ErrConflict, err)
+}
+
+// folderError turns a Drive error about a folder the customer named in field into a FieldError
+// they can act on; other errors go to driveFailed.
+func (s *Service) folderError(ctx context.Context, rec store.ConnectionRecord, op, field string, err error) error {
+	var ce *drivesync.ClassifiedError
+	errors.As(err, &ce)
+	switch {
+	case errors.Is(err, drive.ErrNotFound):
+		return fieldErr(field, "does not exist, or this Google account cannot see it")
+	case ce == nil:
+	case ce.Code == drive.CodeNotFolder || ce.Code == drive.CodeTargetNotFolder:
+		return fieldErr(field, "is a file, not a folder")
+	case ce.Code == drive.CodeTargetTrashed:
+		return fieldErr(field, "is in the trash; choose another folder or restore it")
+	case ce.Code == drive.CodeTargetReadOnly, ce.Code == "insufficientFilePermissions":
+		return fieldErr(field, "cannot be written to with this Google account; choose a folder it can edit")
+	case ce.Code == drive.CodeInvalidArgument:
+		return fieldErr(field, "is not a valid folder ID")
+	}
+	return s.driveFailed(ctx, rec, op, err)
+}
+
+// Folders lists one page of the folders under parent: ParentRoot (My Drive), ParentDrives (the
+// shared drives, as folders) or a folder ID. Trashed folders never appear. It needs a grant
+// (drivesync.ErrConflict otherwise) and the drive scope (ErrFolderBrowsingUnavailable).
+func (s *Service) Folders(ctx context.Context, companyID, id, parent, pageToken string) (FolderListing, error) {
+	if !s.browse {
+		return FolderListing{}, ErrFolderBrowsingUnavailable
+	}
+	rec, dc, err := s.granted(ctx, companyID, id)
+	if err != nil {
+		return FolderListing{}, err
+	}
+	op := "list folders of connection " + id
+	if parent == ParentDrives {
+		page, err := dc.SharedDrives(ctx, pageToken)
+		if err != nil {
+			return FolderListing{}, s.driveFailed(ctx, rec, op, err)
+		}
+		l := FolderListing{Folder: drivesFolder, Path: []Folder{drivesFolder}, NextPageToken: page.NextPageToken,
+			Children: make([]Folder, 0, len(page.Drives))}
+		for _, d := range page.Drives {
+			l.Children = append(l.Children, Folder{ID: d.ID, Name: d.Name})
+		}
+		// Drive does not sort shared drives; this sorts each page, which is all there is for
+		// nearly every account (a page holds 100).
+		slices.SortFunc(l.Children, func(a, b Folder) int {
+			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		})
+		return l, nil
+	}
+	if parent == "" {
+		parent = ParentRoot
+	}
+	info, err := dc.Folder(ctx, parent)
+	if err != nil {
+		return FolderListing{}, s.folderError(ctx, rec, op, "parent", err)
+	}
+	if info.Trashed {
+		return FolderListing{}, fieldErr("parent", "is in the trash")
+	}
+	path, err := s.path(ctx, dc, info)
+	if err != nil {
+		return FolderListing{}, s.driveFailed(ctx, rec, op, err)
+	}
+	page, err := dc.ListFolders(ctx, info.ID, pageToken, folderPageSize)
+	if err != nil {
+		return FolderListing{}, s.driveFailed(ctx, rec, op, err)
+	}
+	l := FolderListing{Folder: path[len(path)-1], Path: path, NextPageToken: page.NextPageToken,
+		Children: make([]Folder, 0, len(page.Folders))}
+	for _, f := range page.Folders {
+		l.Children = append(l.Children, Folder{ID: f.ID, Name: f.Name})
+	}
+	return l, nil
+}
+
+// path returns the folders from the top down to info, with "Shared drives" first for a folder
+// in a shared drive.
+func (s *Service) path(ctx context.Context, dc *drive.Client, info drive.FolderInfo) ([]Folder, error) {
+	p, err := dc.Path(ctx, info.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Folder, 0, len(p)+1)
+	if info.DriveID != "" {
+		out = append(out, drivesFolder)
+	}
+	for _, f := range p {
+		out = append(out, Folder{ID: f.ID, Name: f.Name})
+	}
+	return out, nil
+}
+
+// CreateFolder creates a folder named name under parentID (ParentRoot, a shared drive's ID or a
+// folder ID) and returns it, for the customer to pick as target.
+func (s *Service) CreateFolder(ctx context.Context, companyID, id, parentID, name string) (Folder, error) {
+	var errs []error
+	name, err := checkName("name", name, drivesync.MaxFolderNameLength)
+	errs = append(errs, err)
+	switch parentID {
+	case "":
+		errs = append(errs, fieldErr("parentId", "is required"))
+	case ParentDrives:
+		errs = append(errs, fieldErr("parentId", "cannot hold folders; choose My Drive, a shared drive or a folder"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Folder{}, err
+	}
+	rec, dc, err := s.granted(ctx, companyID, id)
+	if err != nil {
+		return Folder{}, err
+	}
+	op := "create folder for connection " + id
+	info, err := dc.Folder(ctx, parentID)
+	if err != nil {
+		return Folder{}, s.folderError(ctx, rec, op, "parentId", err)
+	}
+	if info.Trashed {
+		return Folder{}, fieldErr("parentId", "is in the trash")
+	}
+	f, err := dc.CreateFolder(ctx, info.ID, name, nil)
+	if err != nil {
+		return Folder{}, s.folderError(ctx, rec, op, "parentId", err)
+	}
+	s.log.InfoContext(ctx, "folder created", "companyId", companyID, "connectionId", id, "folderId", f.ID)
+	return Folder{ID: f.ID, Name: f.Name}, nil
+}
+
+// companyFolderKey marks the company folder drivesync makes inside a target, so choosing the same
+// target again (from this connection or another of the company) finds it instead of making a
+// second one, even after the customer renamed it.
+func companyFolderKey(companyID string) string { return "company:" + companyID }
+
+// SetTarget makes folderID the connection's target: it checks the folder can take files, finds
+// or creates the company's folder inside it, makes the connection active with a new initial copy
+// pending, and requests that copy. It needs a grant (drivesync.ErrConflict otherwise); a folder
+// that is missing, a file, trashed or read-only is a FieldError on folderId and changes nothing.
+// From active it re-targets.
+func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string) (drivesync.Connection, error) {
+	if folderID == "" || folderID == ParentDrives {
+		return drivesync.Connection{}, fieldErr("folderId", "must be a folder, My Drive or a shared drive")
+	}
+	rec, dc, err := s.granted(ctx, companyID, id)
+	if err != nil {
+		return drivesync.Connection{}, err
+	}
+	op := "set target of connection " + id
+	info, err := dc.CheckTarget(ctx, folderID)
+	if err != nil {
+		return drivesync.Connection{}, s.folderError(ctx, rec, op, "folderId", err)
+	}
+	path, err := s.path(ctx, dc, info)
+	if err != nil {
+		return drivesync.Connection{}, s.driveFailed(ctx, rec, op, err)
+	}
+	companyName, err := s.store.CompanyName(ctx, companyID)
+	if err != nil {
+		return drivesync.Connection{}, err
+	}
+	cf, err := s.ensureCompanyFolder(ctx, dc, companyID, info.ID, folderName(companyName, companyID))
+	if err != nil {
+		return drivesync.Connection{}, s.folderError(ctx, rec, op, "folderId", err)
+	}
+	names := make([]string, 0, len(path))
+	for _, f := range path {
+		names = append(names, f.Name)
+	}
+	runID := s.newID()
+	updated, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
+		switch r.Status {
+		case drivesync.StatusAwaitingFolder, drivesync.StatusActive, drivesync.StatusError:
+		default: // the grant was lost while Drive was being asked
+			return fmt.Errorf("%w: connection %s is %s; authorize it first", drivesync.ErrConflict, id, r.Status)
+		}
+		r.Target = drivesync.Target{FolderID: info.ID, DriveID: info.DriveID, Path: names, CompanyFolderID: cf.ID}
+		r.Status, r.PreviousStatus, r.LastError = drivesync.StatusActive, "", nil
+		r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+		return nil
+	})
+	if err != nil {
+		return drivesync.Connection{}, err
+	}
+	s.log.InfoContext(ctx, "target set", "companyId", companyID, "connectionId", id,
+		"folderId", info.ID, "companyFolderId", cf.ID, "runId", runID)
+	return s.startCopy(ctx, updated.Connection)
+}
+
+// startCopy requests the initial copy. It runs after the run is stored, never before: the copy
+// engine drops requests whose run is not the connection's current one. Should the request fail,
+// the connection stays pending and Resync (or SetTarget again) requests it anew.
+func (s *Service) startCopy(ctx context.Context, conn drivesync.Connection) (drivesync.Connection, error) {
+	if err := s.copies.StartCopy(ctx, conn); err != nil {
+		return drivesync.Connection{}, fmt.Errorf("start initial copy of connection %s: %w", conn.ID, err)
+	}
+	return conn, nil
+}
+
+// Leases around the company folder: Drive's lookup-then-create in EnsureFolder is not atomic.
+const (
+	companyFolderLease = "companyFolder"
+	leaseTTL           = 30 * time.Second // far above an EnsureFolder; a dead holder's lease expires
+	leaseWait          = 20 * time.Second // how long a caller waits for another to finish
+	leasePoll          = 100 * time.Millisecond
+)
+
+// ensureCompanyFolder finds or creates the company folder in parent. Drive's lookup-then-create
+// is not atomic, so two concurrent calls (a double click landing on two instances) could both
+// create one: calls for one company are serialised, within the instance by a mutex and across
+// instances by a lease in Firestore.
+func (s *Service) ensureCompanyFolder(ctx context.Context, dc *drive.Client, companyID, parent, name string) (drive.Folder, error) {
+	mu, _ := s.targets.LoadOrStore(companyID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	holder := s.newID()
+	if err := s.acquire(ctx, companyID, holder); err != nil {
+		return drive.Folder{}, err
+	}
+	defer func() {
+		// Released even when ctx is done; a lease left behind only delays the next call.
+		if err := s.store.ReleaseLease(context.WithoutCancel(ctx), companyID, companyFolderLease, holder); err != nil {
+			s.log.WarnContext(ctx, "lease not released", "companyId", companyID, "err", err)
+		}
+	}()
+	return dc.EnsureFolder(ctx, parent, name, companyFolderKey(companyID))
+}
+
+// acquire waits for the company-folder lease of companyID.
+func (s *Service) acquire(ctx context.Context, companyID, holder string) error {
+	deadline := time.Now().Add(leaseWait)
+	for {
+		ok, err := s.store.AcquireLease(ctx, companyID, companyFolderLease, holder, leaseTTL)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return drivesync.Classify(fmt.Errorf("company folder of %s: another request is still creating it", companyID),
+				drivesync.Retryable, "busy")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the company folder lease: %w", ctx.Err())
+		case <-time.After(leasePoll):
+		}
+	}
+}
+
+// folderName makes a company name fit for a Drive folder name.
+func folderName(companyName, companyID string) string {
+	name := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(companyName))
+	if name == "" {
+		name = companyID
+	}
+	if r := []rune(name); len(r) > drivesync.MaxFolderNameLength {
+		name = string(r[:drivesync.MaxFolderNameLength])
+	}
+	return name
+}
+
+// Resync starts the initial copy over, as a new run superseding the current one. Only an active
+// connection can be resynced (drivesync.ErrConflict otherwise). When the target can no longer
+// take files, the connection goes to error, telling the customer to choose a folder again, and
+// the error returned is classified drivesync.NeedsCustomer.
+func (s *Service) Resync(ctx context.Context, companyID, id string) (drivesync.Connection, error) {
+	rec, err := s.store.Connection(ctx, companyID, id)
+	if err != nil {
+		return drivesync.Connection{}, err
+	}
+	if rec.Status != drivesync.StatusActive {
+		return drivesync.Connection{}, fmt.Errorf("%w: connection %s is %s, not active", drivesync.ErrConflict, id, rec.Status)
+	}
+	rec, dc, err := s.granted(ctx, companyID, id)
+	if err != nil {
+		return drivesync.Connection{}, err
+	}
+	op := "resync connection " + id
+	if _, err := dc.CheckTarget(ctx, rec.Target.FolderID); err != nil {
+		if drivesync.ClassOf(err) == drivesync.NeedsCustomer {
+			return drivesync.Connection{}, s.targetLost(ctx, rec, op, err)
+		}
+		return drivesync.Connection{}, s.driveFailed(ctx, rec, op, err)
+	}
+	runID := s.newID()
+	updated, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
+		if r.Status != drivesync.StatusActive {
+			return fmt.Errorf("%w: connection %s is %s, not active", drivesync.ErrConflict, id, r.Status)
+		}
+		r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+		return nil
+	})
+	if err != nil {
+		return drivesync.Connection{}, err
+	}
+	s.log.InfoContext(ctx, "resync requested", "companyId", companyID, "connectionId", id, "runId", runID)
+	return s.startCopy(ctx, updated.Connection)
+}
+
+// targetLost puts a connection whose target cannot take files any more in error, and returns
+// the Drive error, classified drivesync.NeedsCustomer, so the caller can say what to fix.
+func (s *Service) targetLost(ctx context.Context, rec store.ConnectionRecord, op string, err error) error {
+	code := "target_unusable"
+	var ce *drivesync.ClassifiedError
+	if errors.As(err, &ce) {
+		code = ce.Code
+	}
+	_, uerr := s.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+		r.Status = drivesync.StatusError
+		r.LastError = &drivesync.LastError{Code: code, Message: msgChooseFolder, At: s.now()}
+		return nil
+	})
+	if uerr != nil {
+		return fmt.Errorf("%s: %w (and marking the connection: %w)", op, err, uerr)
+	}
+	s.log.WarnContext(ctx, "target unusable", "companyId", rec.CompanyID, "connectionId", rec.ID, "err", err)
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// companyPersister saves rotated refresh tokens of one company's connections.
+type companyPersister struct {
+	s         *Service
+	companyID string
+}
+
+func (p companyPersister) SaveToken(ctx context.Context, connectionID string, tok *oauth2.Token) error {
+	return p.s.saveToken(ctx, p.companyID, connectionID, tok)
+}
+
+// SaveToken implements oauth.Persister for token sources built outside this service (the copy
+// engine): it stores tok's refresh token, encrypted, on the connection, wherever its company.
+func (s *Service) SaveToken(ctx context.Context, connectionID string, tok *oauth2.Token) error {
+	rec, err := s.store.ConnectionByID(ctx, connectionID)
+	if err != nil {
+		return err
+	}
+	return s.saveToken(ctx, rec.CompanyID, connectionID, tok)
+}
+
+func (s *Service) saveToken(ctx context.Context, companyID, id string, tok *oauth2.Token) error {
+	if tok == nil || tok.RefreshToken == "" {
+		return nil
+	}
+	ct, err := s.cipher.Encrypt([]byte(tok.RefreshToken), []byte(id))
+	if err != nil {
+		return fmt.Errorf("save token of connection %s: %w", id, err)
+	}
+	_, err = s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
+		r.RefreshToken, r.TokenExpiry = ct, tok.Expiry
+		return nil
+	})
+	return err
+}

@@ -1,0 +1,116 @@
+package drivesync
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// CopyRequestSchemaVersion is the only copy-request schema version this build understands.
+const CopyRequestSchemaVersion = 1
+
+// Limits on copy requests, which drivesync publishes itself but reads back from a topic anyone
+// with publish rights can write to.
+const (
+	MaxPageTokenLength    = 4096
+	MaxCopyRequestBytes   = 16 << 10
+	copyRequestIDMaxBytes = MaxIDLength
+)
+
+// ErrInvalidCopyRequest marks a copy request that cannot be decoded or fails validation; a retry
+// cannot fix it.
+var ErrInvalidCopyRequest = errors.New("invalid copy request")
+
+// CopyRequest asks the copy engine for one page of a connection's initial copy. The first request
+// of a run has an empty PageToken; the engine publishes the next page's request itself. A request
+// whose RunID is not the connection's current InitialCopy.RunID belongs to a superseded run and
+// is dropped.
+type CopyRequest struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	CompanyID     string `json:"companyId"`
+	ConnectionID  string `json:"connectionId"`
+	RunID         string `json:"runId"`
+	PageToken     string `json:"pageToken"`
+}
+
+// Attributes returns the Pub/Sub message attributes of r, so subscribers and logs can tell
+// requests apart without decoding the data.
+func (r CopyRequest) Attributes() map[string]string {
+	return map[string]string{
+		"companyId":    r.CompanyID,
+		"connectionId": r.ConnectionID,
+		"runId":        r.RunID,
+	}
+}
+
+// Validate reports every problem with r at once.
+func (r CopyRequest) Validate() error {
+	var errs []error
+	bad := func(field, why string) { errs = append(errs, &FieldError{Field: field, Reason: why}) }
+	if r.SchemaVersion != CopyRequestSchemaVersion {
+		bad("schemaVersion", fmt.Sprintf("must be %d", CopyRequestSchemaVersion))
+	}
+	for _, f := range []struct{ name, v string }{
+		{"companyId", r.CompanyID}, {"connectionId", r.ConnectionID}, {"runId", r.RunID},
+	} {
+		if f.v == "" || len(f.v) > copyRequestIDMaxBytes || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
+			bad(f.name, fmt.Sprintf("must be 1 to %d bytes of UTF-8", copyRequestIDMaxBytes))
+		}
+	}
+	if len(r.PageToken) > MaxPageTokenLength || !utf8.ValidString(r.PageToken) {
+		bad("pageToken", fmt.Sprintf("must be at most %d bytes of UTF-8", MaxPageTokenLength))
+	}
+	return errors.Join(errs...)
+}
+
+// DecodeCopyRequest parses and validates the data of a copy request message. Every error it
+// returns wraps ErrInvalidCopyRequest and is classified Permanent (ClassOf does not know
+// ErrInvalidCopyRequest, so the class is attached here); an unknown schema version also wraps
+// ErrUnsupportedSchema.
+func DecodeCopyRequest(data []byte) (CopyRequest, error) {
+	r, err := decodeCopyRequest(data)
+	if err != nil {
+		return CopyRequest{}, Classify(err, Permanent, "invalid_copy_request")
+	}
+	return r, nil
+}
+
+func decodeCopyRequest(data []byte) (CopyRequest, error) {
+	if len(data) > MaxCopyRequestBytes {
+		return CopyRequest{}, fmt.Errorf("%w: data is %d bytes, the limit is %d", ErrInvalidCopyRequest, len(data), MaxCopyRequestBytes)
+	}
+	if !utf8.Valid(data) {
+		return CopyRequest{}, fmt.Errorf("%w: data is not UTF-8", ErrInvalidCopyRequest)
+	}
+	// The version is read first for the same reason as in DecodeEvent: a future schema deserves
+	// "unsupported version", not a list of field errors.
+	var head struct {
+		SchemaVersion *int `json:"schemaVersion"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return CopyRequest{}, fmt.Errorf("%w: %v", ErrInvalidCopyRequest, err)
+	}
+	if head.SchemaVersion == nil {
+		return CopyRequest{}, fmt.Errorf("%w: schemaVersion is required", ErrInvalidCopyRequest)
+	}
+	if *head.SchemaVersion != CopyRequestSchemaVersion {
+		return CopyRequest{}, fmt.Errorf("%w: %w: version %d, this build reads version %d",
+			ErrInvalidCopyRequest, ErrUnsupportedSchema, *head.SchemaVersion, CopyRequestSchemaVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r CopyRequest
+	if err := dec.Decode(&r); err != nil {
+		return CopyRequest{}, fmt.Errorf("%w: %v", ErrInvalidCopyRequest, err)
+	}
+	if dec.More() {
+		return CopyRequest{}, fmt.Errorf("%w: data holds more than one JSON value", ErrInvalidCopyRequest)
+	}
+	if err := r.Validate(); err != nil {
+		return CopyRequest{}, fmt.Errorf("%w: %w", ErrInvalidCopyRequest, err)
+	}
+	return r, nil
+}
