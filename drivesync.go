@@ -7,9 +7,11 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/efactori/drivesync/functions/connections"
+	"github.com/efactori/drivesync/functions/oauthcallback"
 	"github.com/efactori/drivesync/shared/config"
 )
 
 func init() {
 	functions.HTTP(config.FunctionConnections, connections.Handle)
+	functions.HTTP(config.FunctionOAuthCallback, oauthcallback.Handle)
 }

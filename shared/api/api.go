@@ -1,5 +1,7 @@
-// Package api serves the connection API the eFactori frontend calls: every route, its input
-// checks, its tenant scoping and its problem+json errors. It is the Connections function's logic.
+// Package api serves drivesync's HTTP surface: the connection API the eFactori frontend calls
+// (every route, its input checks, its tenant scoping, its problem+json errors) and the OAuth
+// callback Google sends the browser back to. It holds no domain logic: each handler decodes the
+// request, calls the connection service and encodes the answer or maps its error to a problem.
 package api
 
 import (
@@ -16,7 +18,6 @@ import (
 	"github.com/efactori/drivesync/shared/auth"
 	"github.com/efactori/drivesync/shared/logging"
 	"github.com/efactori/drivesync/shared/problem"
-	"github.com/efactori/drivesync/shared/store"
 )
 
 // MaxBodyBytes bounds every request body; the API's requests are a few hundred bytes.
@@ -28,18 +29,12 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, raw string) (auth.Caller, error)
 }
 
-// Integrations reads and sets a company's integration switch.
-type Integrations interface {
-	Integration(ctx context.Context, companyID string) (store.Integration, error)
-	SetIntegration(ctx context.Context, companyID string, enabled bool) error
-}
-
-var _ Integrations = (*store.Store)(nil)
+var _ TokenVerifier = (*auth.Verifier)(nil)
 
 // Options configure New.
 type Options struct {
 	Verifier        TokenVerifier
-	Integrations    Integrations
+	Service         Service
 	Logger          *slog.Logger
 	FrontendOrigins []string
 }
@@ -56,8 +51,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Verifier == nil {
 		errs = append(errs, errors.New("nil verifier"))
 	}
-	if opts.Integrations == nil {
-		errs = append(errs, errors.New("nil integrations"))
+	if opts.Service == nil {
+		errs = append(errs, errors.New("nil service"))
 	}
 	if opts.Logger == nil {
 		errs = append(errs, errors.New("nil logger"))
@@ -67,13 +62,26 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts}
 	mux := http.NewServeMux()
-	s.route(mux, "/v1/integration", map[string]handlerFunc{
-		http.MethodGet: s.getIntegration,
-		http.MethodPut: s.putIntegration,
-	})
+	for _, rt := range s.routes() {
+		s.route(mux, rt.Path, rt.handlers)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { problem.Write(w, r, problem.NotFound) })
 	s.handler = logging.Middleware(s.cors(mux))
 	return s, nil
+}
+
+// Routes lists the paths the server serves and their methods.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, rt := range s.routes() {
+		methods := make([]string, 0, len(rt.handlers))
+		for m := range rt.handlers {
+			methods = append(methods, m)
+		}
+		slices.Sort(methods)
+		out = append(out, Route{Path: rt.Path, Methods: methods})
+	}
+	return out
 }
 
 // ServeHTTP implements http.Handler.
@@ -108,6 +116,8 @@ func (s *Server) authenticated(h handlerFunc) http.HandlerFunc {
 		caller, err := s.opts.Verifier.Verify(r.Context(), raw)
 		if err != nil {
 			if errors.Is(err, auth.ErrUnauthenticated) {
+				// The reason names the failed check (expiry, audience, signature); go-oidc keeps
+				// the token itself out of it, and the logger redacts JWT shapes besides.
 				s.opts.Logger.InfoContext(r.Context(), "token rejected", "reason", err.Error())
 				w.Header().Set("WWW-Authenticate", `Bearer realm="drivesync", error="invalid_token"`)
 				problem.Write(w, r, problem.Unauthorized)
@@ -122,16 +132,19 @@ func (s *Server) authenticated(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// fail answers err: a *problem.Problem as itself, anything else as a logged internal error whose
-// detail never reaches the client.
+// fail answers err with the problem it maps to; see problemFor.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var p *problem.Problem
-	if errors.As(err, &p) {
-		problem.Write(w, r, p)
+	p, log := problemFor(err)
+	switch log {
+	case logWarn:
+		s.opts.Logger.WarnContext(r.Context(), "google unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	case logError:
+		s.opts.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if errors.Is(err, errResponseStarted) {
 		return
 	}
-	s.opts.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	problem.Write(w, r, problem.Internal)
+	p.write(w, r)
 }
 
 func (s *Server) cors(next http.Handler) http.Handler {
@@ -141,6 +154,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", "Location, Retry-After")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
@@ -153,12 +167,19 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-// decode reads a JSON body strictly: JSON media type, size-limited, no unknown fields, one value.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
+// checkJSON refuses a body sent as anything but JSON. A missing Content-Type is accepted: the
+// body is still parsed strictly as JSON.
+func checkJSON(r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return problem.UnsupportedMedia
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	return nil
+}
+
+// decodeJSON reads one JSON value strictly: no unknown fields, nothing after it. body is
+// size-limited by the caller (http.MaxBytesReader), whose error becomes a 413 problem.
+func decodeJSON(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
@@ -169,23 +190,52 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		case errors.As(err, &typeErr):
 			return problem.Validation("A field has the wrong type.", []problem.FieldError{{
 				Pointer: "/" + strings.ReplaceAll(typeErr.Field, ".", "/"),
-				Detail:  fmt.Sprintf("must be a %s", typeErr.Type),
+				Detail:  fmt.Sprintf("must be a %s", jsonType(typeErr.Type.Kind().String())),
 			}})
 		case errors.Is(err, io.EOF):
 			return problem.Validation("The request body is empty; send a JSON object.", nil)
 		default:
+			// encoding/json's messages name the offending token or field, never more of the body.
 			return problem.Validation("The body is not valid JSON for this request: "+err.Error(), nil)
 		}
 	}
-	if dec.More() {
+	// A second value, or garbage after the first, is refused rather than ignored.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return problem.TooLarge
+		}
 		return problem.Validation("The body holds more than one JSON value.", nil)
 	}
 	return nil
 }
 
+// jsonType names a Go kind the way a JSON client thinks of it.
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "ptr":
+		return "value of another type"
+	default:
+		return "number"
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		// The status is sent; only the log can learn of this.
+		return fmt.Errorf("%w: encode response: %w", errResponseStarted, err)
+	}
+	return nil
 }

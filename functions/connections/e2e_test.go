@@ -1,0 +1,817 @@
+package connections_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+
+	"github.com/efactori/drivesync/local/efactori"
+	"github.com/efactori/drivesync/local/emulators"
+	"github.com/efactori/drivesync/local/googleemu"
+	"github.com/efactori/drivesync/local/googleemu/driveemu"
+	"github.com/efactori/drivesync/local/googleemu/oauthemu"
+	"github.com/efactori/drivesync/shared/api/apispec"
+	"github.com/efactori/drivesync/shared/config"
+	"github.com/efactori/drivesync/shared/logging"
+	"github.com/efactori/drivesync/shared/problem"
+	"github.com/efactori/drivesync/shared/store"
+	"github.com/efactori/drivesync/shared/tokencrypt"
+	"github.com/efactori/drivesync/shared/wiring"
+)
+
+func TestMain(m *testing.M) { emulators.Main(m) }
+
+const (
+	module       = "github.com/efactori/drivesync"
+	audience     = "drivesync-e2e"
+	clientID     = "123-drivesync.apps.googleusercontent.com"
+	clientSecret = "GOCSPX-e2e-client-secret"
+	alice        = "alice@example.com"
+	origin       = "https://app.efactori.example"
+	frontendURL  = "https://app.efactori.example/integrations/google-drive"
+	acme         = "acme"
+	acmeName     = "ACME SA"
+	globex       = "globex"
+	manageRole   = "integrations:manage"
+)
+
+// stack is drivesync's two HTTP functions with everything they talk to, on loopback: the
+// Firestore and Pub/Sub emulators, the eFactori token issuer, and the Google OAuth + Drive
+// emulator.
+type stack struct {
+	api      string // base URL of the Connections function
+	redirect string // the OAuth redirect URI, which reaches the OAuthCallback function
+	iss      *efactori.Server
+	google   *googleemu.Emulator
+	fs       *firestore.Client
+	copies   *pubsub.Subscriber // on the copy-request topic
+	spec     *apispec.Spec      // every answer is checked against it
+	// logs holds what the functions logged.
+	logs *syncBuffer
+
+	mu      sync.Mutex
+	secrets map[string]string // every credential the test saw, by kind, which no log line may hold
+}
+
+// syncBuffer is a log sink the test reads while handlers write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// loggingTB is the test, keeping what is logged through it.
+type loggingTB struct {
+	testing.TB
+	logs *syncBuffer
+}
+
+func (l *loggingTB) Log(args ...any) {
+	l.TB.Helper()
+	_, _ = l.logs.Write([]byte(fmt.Sprintln(args...)))
+	l.TB.Log(args...)
+}
+
+// secret remembers v, a credential of the given kind, and returns it.
+func (s *stack) secret(kind, v string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secrets == nil {
+		s.secrets = map[string]string{}
+	}
+	s.secrets[fmt.Sprintf("%s #%d", kind, len(s.secrets))] = v
+	return v
+}
+
+// newStack starts everything. With inProcess false the functions run behind the real functions
+// framework, each in its own process (emulators.ServeFunction); with inProcess true they are
+// built by shared/wiring in this process, which lets the test read their logs.
+func newStack(t *testing.T, inProcess bool) *stack {
+	t.Helper()
+	ctx := t.Context()
+	// The emulators package logs a function process's output through the testing.TB it is
+	// given: this one also keeps it for the test to read. It is the key of the test's project
+	// too, so every emulators call below gets it.
+	logs := &syncBuffer{}
+	tb := &loggingTB{TB: t, logs: logs}
+	spec, err := apispec.Load("../../docs/api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{fs: emulators.Firestore(tb), logs: logs, spec: spec}
+	project := emulators.ProjectID(tb)
+
+	// The copy-request topic the service publishes to, with a subscription to read it.
+	ps := emulators.PubSub(tb)
+	topic := "projects/" + project + "/topics/" + config.TopicCopyRequests
+	if _, err := ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
+		t.Fatalf("create topic: %v", err)
+	}
+	sub := "projects/" + project + "/subscriptions/copies"
+	if _, err := ps.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: sub, Topic: topic}); err != nil {
+		t.Fatalf("create subscription: %v", err)
+	}
+	s.copies = ps.Subscriber(sub)
+
+	iss, err := efactori.New(efactori.Options{DevToken: "dev", Audience: audience, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("efactori.New: %v", err)
+	}
+	issTS := httptest.NewServer(iss)
+	t.Cleanup(issTS.Close)
+	if err := iss.SetBaseURL(issTS.URL); err != nil {
+		t.Fatalf("SetBaseURL: %v", err)
+	}
+	s.iss = iss
+
+	// Google redirects to the callback function, whose URL is known only once it listens, and
+	// both functions need that URL in their configuration: a proxy with a URL of its own stands
+	// in front of it.
+	var callback atomic.Pointer[url.URL]
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := callback.Load()
+		if u == nil {
+			http.Error(w, "callback not started", http.StatusServiceUnavailable)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	s.redirect = proxy.URL + "/oauth/callback"
+
+	google, err := googleemu.New(googleemu.Options{
+		Accounts: []googleemu.Account{{Email: alice, DisplayName: "Alice"}},
+		Clients:  []oauthemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{s.redirect}}},
+	})
+	if err != nil {
+		t.Fatalf("googleemu.New: %v", err)
+	}
+	googleTS := httptest.NewServer(google.Handler())
+	t.Cleanup(googleTS.Close)
+	if err := google.SetBaseURL(googleTS.URL); err != nil {
+		t.Fatalf("SetBaseURL: %v", err)
+	}
+	s.google = google
+
+	keyset, err := tokencrypt.NewDevKeyset()
+	if err != nil {
+		t.Fatalf("NewDevKeyset: %v", err)
+	}
+	s.secret("OAuth client secret", clientSecret)
+	s.secret("token keyset", string(keyset))
+	env := map[string]string{
+		"EFACTORI_ISSUER":        iss.Issuer(),
+		"EFACTORI_AUDIENCE":      audience,
+		"FRONTEND_ORIGINS":       origin,
+		"FRONTEND_URL":           frontendURL,
+		"OAUTH_CLIENT_ID":        clientID,
+		"OAUTH_CLIENT_SECRET":    clientSecret,
+		"OAUTH_REDIRECT_URL":     s.redirect,
+		"DRIVE_SCOPE":            "drive",
+		"TOKEN_KEYSET":           string(keyset),
+		"TOKEN_KEYSET_CLEARTEXT": "true",
+		"GOOGLE_EMULATOR_URL":    googleTS.URL,
+		"LOG_LEVEL":              "DEBUG",
+	}
+
+	var cb string
+	if inProcess {
+		env["GOOGLE_CLOUD_PROJECT"] = project
+		lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+		log := logging.New(s.logs, logging.Options{Level: slog.LevelDebug, ProjectID: project})
+		ccfg, err := config.LoadConnections(lookup)
+		if err != nil {
+			t.Fatalf("LoadConnections: %v", err)
+		}
+		apiHandler, err := wiring.Connections(ctx, ccfg, log)
+		if err != nil {
+			t.Fatalf("wiring.Connections: %v", err)
+		}
+		ocfg, err := config.LoadOAuthCallback(lookup)
+		if err != nil {
+			t.Fatalf("LoadOAuthCallback: %v", err)
+		}
+		cbHandler, err := wiring.OAuthCallback(ctx, ocfg, log)
+		if err != nil {
+			t.Fatalf("wiring.OAuthCallback: %v", err)
+		}
+		apiTS, cbTS := httptest.NewServer(apiHandler), httptest.NewServer(cbHandler)
+		t.Cleanup(apiTS.Close)
+		t.Cleanup(cbTS.Close)
+		s.api, cb = apiTS.URL, cbTS.URL
+	} else {
+		var list []string
+		for k, v := range env {
+			list = append(list, k+"="+v)
+		}
+		s.api = emulators.ServeFunction(tb, module, config.FunctionConnections, list...)
+		cb = emulators.ServeFunction(tb, module, config.FunctionOAuthCallback, list...)
+	}
+	u, err := url.Parse(cb)
+	if err != nil {
+		t.Fatalf("callback URL: %v", err)
+	}
+	callback.Store(u)
+	return s
+}
+
+func (s *stack) token(t *testing.T, companyID, companyName string, roles []string, opts ...efactori.MintOption) string {
+	t.Helper()
+	tok, err := s.iss.MintToken(efactori.Claims{Subject: "user-" + companyID, Email: "boss@" + companyID + ".example",
+		CompanyID: companyID, CompanyName: companyName, Roles: roles}, opts...)
+	if err != nil {
+		t.Fatalf("MintToken: %v", err)
+	}
+	return s.secret("eFactori token", tok)
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// noRedirects is a browser that stops at the first redirect, so the test sees where it leads.
+var noRedirects = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// send makes one request as a browser would (no redirects followed) and checks the answer
+// against the OpenAPI document.
+func (s *stack) send(t *testing.T, method, target, token, accept string, body any) response {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		r = strings.NewReader(string(j))
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, target, r)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	op := "GET /" // the callback function answers on every path
+	if strings.HasPrefix(target, s.api) {
+		var ok bool
+		if op, ok = s.spec.Match(method, req.URL.Path); !ok {
+			t.Errorf("%s %s is not in the OpenAPI document", method, req.URL.Path)
+		}
+	}
+	for _, err := range s.spec.Check(op, resp.StatusCode, resp.Header, b) {
+		t.Errorf("%s %s: %v", method, req.URL.Path, err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// call sends a request to the API and decodes a JSON answer with the wanted status into out.
+func (s *stack) call(t *testing.T, method, path, token string, body any, status int, out any) response {
+	t.Helper()
+	r := s.send(t, method, s.api+path, token, "", body)
+	if r.status != status {
+		t.Fatalf("%s %s: status = %d, want %d; body %s", method, path, r.status, status, r.body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.body, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, r.body, err)
+		}
+	}
+	return r
+}
+
+// wantProblem checks that r is a problem+json of status and type slug.
+func wantProblem(t *testing.T, what string, r response, status int, slug string) {
+	t.Helper()
+	if r.status != status {
+		t.Errorf("%s: status = %d, want %d; body %s", what, r.status, status, r.body)
+		return
+	}
+	if got := r.header.Get("Content-Type"); got != problem.ContentType {
+		t.Errorf("%s: Content-Type = %q, want %q", what, got, problem.ContentType)
+		return
+	}
+	var p problem.Problem
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Errorf("%s: decode problem: %v", what, err)
+		return
+	}
+	if slug != "" && p.Type != problem.TypeBase+slug {
+		t.Errorf("%s: type = %q, want %q", what, p.Type, problem.TypeBase+slug)
+	}
+}
+
+// The JSON the API answers with, as a client reads it.
+type connectionJSON struct {
+	ID                 string  `json:"id"`
+	Name               string  `json:"name"`
+	FolderLayout       string  `json:"folderLayout"`
+	Locale             string  `json:"locale"`
+	OnDelete           string  `json:"onDelete"`
+	Status             string  `json:"status"`
+	GoogleAccountEmail *string `json:"googleAccountEmail"`
+	Target             *struct {
+		FolderID string   `json:"folderId"`
+		DriveID  *string  `json:"driveId"`
+		Path     []string `json:"path"`
+	} `json:"target"`
+	InitialCopy struct {
+		State string `json:"state"`
+	} `json:"initialCopy"`
+	LastError *struct {
+		Code string `json:"code"`
+	} `json:"lastError"`
+	CreatedAt *time.Time `json:"createdAt"`
+}
+
+type folderJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type listingJSON struct {
+	Folder struct {
+		ID   string       `json:"id"`
+		Name string       `json:"name"`
+		Path []folderJSON `json:"path"`
+	} `json:"folder"`
+	Folders       []folderJSON `json:"folders"`
+	NextPageToken *string      `json:"nextPageToken"`
+}
+
+// consent does what the customer's browser does with an authorization URL: Google's consent
+// page (allow or cancel), then the redirect to our callback, which it returns unfollowed.
+func (s *stack) consent(t *testing.T, authURL string, allow bool) *url.URL {
+	t.Helper()
+	loc, err := s.google.OAuth.Consent(t.Context(), authURL, alice, allow)
+	if err != nil {
+		t.Fatalf("consent: %v", err)
+	}
+	if got, want := loc.Scheme+"://"+loc.Host+loc.Path, s.redirect; got != want {
+		t.Fatalf("Google redirected to %s, want %s", got, want)
+	}
+	s.secret("OAuth state", loc.Query().Get("state"))
+	if c := loc.Query().Get("code"); c != "" {
+		s.secret("authorization code", c)
+	}
+	return loc
+}
+
+// wantFrontend checks that r sends the browser back to the frontend with connection and result.
+func wantFrontend(t *testing.T, r response, connectionID, result string) {
+	t.Helper()
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("callback status = %d, want 303; body %s", r.status, r.body)
+	}
+	loc, err := url.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatalf("Location: %v", err)
+	}
+	if got, want := loc.Scheme+"://"+loc.Host+loc.Path, frontendURL; got != want {
+		t.Errorf("callback redirects to %s, want %s", got, want)
+	}
+	if got, want := loc.Query().Get("connection"), connectionID; got != want {
+		t.Errorf("connection = %q, want %q", got, want)
+	}
+	if got, want := loc.Query().Get("result"), result; got != want {
+		t.Errorf("result = %q, want %q", got, want)
+	}
+}
+
+// companyFolders counts the folders named name anywhere in alice's Drive.
+func (s *stack) companyFolders(t *testing.T, name string) int {
+	t.Helper()
+	tree, err := s.google.Drive.Tree(alice)
+	if err != nil {
+		t.Fatalf("Tree: %v", err)
+	}
+	n := 0
+	var walk func(driveemu.Node)
+	walk = func(nd driveemu.Node) {
+		if nd.Folder && nd.Name == name && !nd.Trashed {
+			n++
+		}
+		for _, c := range nd.Children {
+			walk(c)
+		}
+	}
+	walk(tree.Root)
+	for _, d := range tree.SharedDrives {
+		walk(d)
+	}
+	return n
+}
+
+// copyRequest waits for the copy request of connectionID on the copy-request topic.
+func (s *stack) copyRequest(t *testing.T, connectionID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var found atomic.Bool
+	err := s.copies.Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+		m.Ack()
+		var req struct {
+			ConnectionID string `json:"connectionId"`
+			CompanyID    string `json:"companyId"`
+		}
+		if json.Unmarshal(m.Data, &req) == nil && req.ConnectionID == connectionID && req.CompanyID == acme {
+			found.Store(true)
+			cancel()
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		t.Fatalf("receive copy requests: %v", err)
+	}
+	if !found.Load() {
+		t.Fatalf("no copy request for connection %s", connectionID)
+	}
+}
+
+// TestFunctionsEndToEnd runs the customer's whole journey through the real functions framework,
+// one process per function as in production.
+func TestFunctionsEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, false)
+	journey(t, s)
+	noSecretsLogged(t, s)
+}
+
+// TestInProcessEndToEnd runs the same journey on the handlers shared/wiring builds, in this
+// process and under the race detector's eye.
+func TestInProcessEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, true)
+	journey(t, s)
+	noSecretsLogged(t, s)
+}
+
+// noSecretsLogged checks that no token, code, state or secret the test saw was logged.
+func noSecretsLogged(t *testing.T, s *stack) {
+	t.Helper()
+	logs := s.logs.String()
+	if !strings.Contains(logs, "oauth callback") {
+		t.Fatalf("the functions logged nothing recognisable:\n%s", logs)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for kind, secret := range s.secrets {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("logs hold the %s", kind) // never the value: test output is a log too
+		}
+	}
+}
+
+func journey(t *testing.T, s *stack) {
+	boss := s.token(t, acme, acmeName, []string{manageRole})
+	clerk := s.token(t, acme, acmeName, []string{"documents:read"})
+	rival := s.token(t, globex, "Globex", []string{manageRole})
+
+	// The switch, then a connection waiting for Google's consent.
+	var integ struct {
+		Enabled         bool `json:"enabled"`
+		ConnectionCount int  `json:"connectionCount"`
+	}
+	s.call(t, "PUT", "/v1/integration", boss, map[string]any{"enabled": true}, 200, &integ)
+	if !integ.Enabled {
+		t.Fatal("integration not enabled")
+	}
+	var created struct {
+		Connection       connectionJSON `json:"connection"`
+		AuthorizationURL string         `json:"authorizationUrl"`
+	}
+	r := s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Compta", "folderLayout": "year_month"}, 201, &created)
+	id := created.Connection.ID
+	if got, want := r.header.Get("Location"), "/v1/connections/"+id; got != want {
+		t.Errorf("Location = %q, want %q", got, want)
+	}
+	if got, want := created.Connection.Status, "awaiting_authorization"; got != want {
+		t.Errorf("status = %q, want %q", got, want)
+	}
+	s.call(t, "GET", "/v1/integration", clerk, nil, 200, &integ)
+	if got, want := integ.ConnectionCount, 1; got != want {
+		t.Errorf("connectionCount = %d, want %d", got, want)
+	}
+
+	// Consent. A tampered state changes nothing; the real one completes the consent once.
+	loc := s.consent(t, created.AuthorizationURL, true)
+	tampered := *loc
+	q := tampered.Query()
+	q.Set("state", q.Get("state")+"x")
+	tampered.RawQuery = q.Encode()
+	wantProblem(t, "tampered state", s.send(t, "GET", tampered.String(), "", "application/json", nil), 400, "invalid-authorization-state")
+	var conn connectionJSON
+	s.call(t, "GET", "/v1/connections/"+id, boss, nil, 200, &conn)
+	if got, want := conn.Status, "awaiting_authorization"; got != want {
+		t.Fatalf("after a tampered state, status = %q, want %q", got, want)
+	}
+	wantFrontend(t, s.send(t, "GET", loc.String(), "", "text/html", nil), id, "ok")
+	replay := s.send(t, "GET", loc.String(), "", "text/html", nil)
+	if replay.status != 400 || !strings.HasPrefix(replay.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(replay.body), "eFactori") {
+		t.Errorf("replayed callback: %d %s %s", replay.status, replay.header.Get("Content-Type"), replay.body)
+	}
+	s.call(t, "GET", "/v1/connections/"+id, boss, nil, 200, &conn)
+	if got, want := conn.Status, "awaiting_folder"; got != want {
+		t.Fatalf("status = %q, want %q", got, want)
+	}
+	if conn.GoogleAccountEmail == nil || *conn.GoogleAccountEmail != alice {
+		t.Errorf("googleAccountEmail = %v, want %s", conn.GoogleAccountEmail, alice)
+	}
+
+	// Browse: My Drive, a new folder with more subfolders than a page holds, the shared drives.
+	var l listingJSON
+	s.call(t, "GET", "/v1/connections/"+id+"/folders", clerk, nil, 200, &l)
+	if len(l.Folder.Path) == 0 || l.Folder.Path[len(l.Folder.Path)-1].ID != l.Folder.ID {
+		t.Errorf("root listing path %+v does not end at %s", l.Folder.Path, l.Folder.ID)
+	}
+	var clients folderJSON
+	s.call(t, "POST", "/v1/connections/"+id+"/folders", boss, map[string]any{"parentId": "root", "name": "Clients"}, 201, &clients)
+	const many = 251
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	next := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				body := fmt.Sprintf(`{"parentId":%q,"name":"Client %03d"}`, clients.ID, i)
+				req, _ := http.NewRequestWithContext(t.Context(), "POST", s.api+"/v1/connections/"+id+"/folders", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+boss)
+				resp, err := noRedirects.Do(req)
+				if err != nil || resp.StatusCode != http.StatusCreated {
+					failed.Add(1)
+				}
+				if err == nil {
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	for i := range many {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("%d of %d folders were not created", n, many)
+	}
+	var names []string
+	pages, token := 0, ""
+	for {
+		path := "/v1/connections/" + id + "/folders?parent=" + clients.ID
+		if token != "" {
+			path += "&pageToken=" + url.QueryEscape(token)
+		}
+		s.call(t, "GET", path, clerk, nil, 200, &l)
+		pages++
+		if got, want := l.Folder.ID, clients.ID; got != want {
+			t.Fatalf("listing of %s says folder %s", want, got)
+		}
+		for _, f := range l.Folders {
+			names = append(names, f.Name)
+		}
+		if l.NextPageToken == nil {
+			break
+		}
+		token = *l.NextPageToken
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if got, want := len(names), many; got != want {
+		t.Errorf("listed %d folders, want %d", got, want)
+	}
+	if slices.Sort(names); len(slices.Compact(names)) != many {
+		t.Errorf("listing repeats folders")
+	}
+	if pages < 3 {
+		t.Errorf("%d folders came in %d pages", many, pages)
+	}
+	if got := l.Folder.Path; len(got) < 2 || got[len(got)-1].Name != "Clients" {
+		t.Errorf("path = %+v, want it to end at Clients", got)
+	}
+	if _, err := s.google.Drive.AddSharedDrive(alice, "Équipe"); err != nil {
+		t.Fatalf("AddSharedDrive: %v", err)
+	}
+	s.call(t, "GET", "/v1/connections/"+id+"/folders?parent=drives", clerk, nil, 200, &l)
+	if len(l.Folders) != 1 || l.Folders[0].Name != "Équipe" {
+		t.Errorf("shared drives = %+v, want Équipe", l.Folders)
+	}
+
+	// Google's failures reach the client classified.
+	if err := s.google.Drive.FailNext("files.get", 1, driveemu.Fault{Kind: driveemu.FaultRateLimit429}); err != nil {
+		t.Fatalf("FailNext: %v", err)
+	}
+	r = s.send(t, "GET", s.api+"/v1/connections/"+id+"/folders?parent="+clients.ID, clerk, "", nil)
+	wantProblem(t, "rate limited", r, 503, "drive-unavailable")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	s.google.Drive.ClearFaults()
+
+	// The target: the company folder is made once, even when chosen twice.
+	s.call(t, "PUT", "/v1/connections/"+id+"/target", boss, map[string]any{"folderId": clients.ID}, 200, &conn)
+	s.call(t, "PUT", "/v1/connections/"+id+"/target", boss, map[string]any{"folderId": clients.ID}, 200, &conn)
+	s.call(t, "GET", "/v1/connections/"+id, clerk, nil, 200, &conn)
+	if got, want := conn.Status, "active"; got != want {
+		t.Errorf("status = %q, want %q", got, want)
+	}
+	if conn.Target == nil || conn.Target.FolderID != clients.ID {
+		t.Errorf("target = %+v, want folder %s", conn.Target, clients.ID)
+	}
+	if got, want := s.companyFolders(t, acmeName), 1; got != want {
+		t.Errorf("%d company folders in Drive, want %d", got, want)
+	}
+	s.copyRequest(t, id)
+	s.call(t, "POST", "/v1/connections/"+id+"/resync", boss, nil, 202, &conn)
+	s.call(t, "PATCH", "/v1/connections/"+id, boss, map[string]any{"name": "Compta 2026", "onDelete": "trash"}, 200, &conn)
+	if conn.Name != "Compta 2026" || conn.OnDelete != "trash" {
+		t.Errorf("after PATCH: name %q onDelete %q", conn.Name, conn.OnDelete)
+	}
+
+	tenancy(t, s, id, clients.ID, boss, clerk, rival)
+	states(t, s, id, boss)
+
+	// A revoked grant asks for a new consent.
+	s.google.OAuth.RevokeAll(alice, clientID)
+	wantProblem(t, "revoked grant", s.send(t, "GET", s.api+"/v1/connections/"+id+"/folders", clerk, "", nil), 409, "needs-reauthorization")
+	s.call(t, "GET", "/v1/connections/"+id, clerk, nil, 200, &conn)
+	if got, want := conn.Status, "needs_reauthorization"; got != want {
+		t.Errorf("after revocation, status = %q, want %q", got, want)
+	}
+
+	s.call(t, "DELETE", "/v1/connections/"+id, boss, nil, 204, nil)
+	wantProblem(t, "deleted", s.send(t, "GET", s.api+"/v1/connections/"+id, boss, "", nil), 404, "not-found")
+}
+
+// tenancy checks that another company sees nothing of acme's connection and that a token
+// without the manage role cannot change anything, on every route.
+func tenancy(t *testing.T, s *stack, id, folderID, boss, clerk, rival string) {
+	t.Helper()
+	routes := []struct {
+		method, path string
+		body         any
+		mutates      bool
+	}{
+		{"GET", "/v1/connections/" + id, nil, false},
+		{"PATCH", "/v1/connections/" + id, map[string]any{"name": "Mine now"}, true},
+		{"DELETE", "/v1/connections/" + id, nil, true},
+		{"POST", "/v1/connections/" + id + "/authorization", nil, true},
+		{"GET", "/v1/connections/" + id + "/folders", nil, false},
+		{"POST", "/v1/connections/" + id + "/folders", map[string]any{"parentId": folderID, "name": "x"}, true},
+		{"PUT", "/v1/connections/" + id + "/target", map[string]any{"folderId": folderID}, true},
+		{"POST", "/v1/connections/" + id + "/resync", nil, true},
+	}
+	for _, rt := range routes {
+		wantProblem(t, "rival "+rt.method+" "+rt.path, s.send(t, rt.method, s.api+rt.path, rival, "", rt.body), 404, "not-found")
+		if rt.mutates {
+			wantProblem(t, "clerk "+rt.method+" "+rt.path, s.send(t, rt.method, s.api+rt.path, clerk, "", rt.body), 403, "forbidden")
+		}
+	}
+	for _, rt := range []struct {
+		method, path string
+		body         any
+	}{
+		{"PUT", "/v1/integration", map[string]any{"enabled": false}},
+		{"POST", "/v1/connections", map[string]any{"name": "x", "folderLayout": "year"}},
+	} {
+		wantProblem(t, "clerk "+rt.method+" "+rt.path, s.send(t, rt.method, s.api+rt.path, clerk, "", rt.body), 403, "forbidden")
+	}
+	var list struct {
+		Connections []connectionJSON `json:"connections"`
+	}
+	s.call(t, "GET", "/v1/connections", rival, nil, 200, &list)
+	if len(list.Connections) != 0 {
+		t.Errorf("rival lists %d connections", len(list.Connections))
+	}
+	s.call(t, "GET", "/v1/connections", boss, nil, 200, &list)
+	if len(list.Connections) != 1 || list.Connections[0].ID != id || list.Connections[0].Name == "Mine now" {
+		t.Errorf("acme's connections after the rival's attempts: %+v", list.Connections)
+	}
+
+	claims := efactori.Claims{Subject: "user-acme", CompanyID: acme, Roles: []string{manageRole}}
+	for name, opt := range map[string]efactori.MintOption{
+		"expired":        efactori.Expired(),
+		"wrong issuer":   efactori.WithIssuer("https://issuer.evil.example"),
+		"wrong audience": efactori.WithAudience("another-service"),
+		"alg none":       efactori.AlgNone(),
+		"bad signature":  efactori.SignedByOtherKey(),
+	} {
+		tok, err := s.iss.MintToken(claims, opt)
+		if err != nil {
+			t.Fatalf("MintToken: %v", err)
+		}
+		s.secret("spoilt eFactori token", tok)
+		wantProblem(t, name+" token", s.send(t, "GET", s.api+"/v1/connections/"+id, tok, "", nil), 401, "unauthorized")
+		wantProblem(t, name+" token", s.send(t, "DELETE", s.api+"/v1/connections/"+id, tok, "", nil), 401, "unauthorized")
+	}
+	var conn connectionJSON
+	s.call(t, "GET", "/v1/connections/"+id, boss, nil, 200, &conn)
+	if conn.Status != "active" {
+		t.Errorf("after the refused calls, status = %q", conn.Status)
+	}
+}
+
+// states checks that an expired state, a state used with another connection's code, and a
+// refusal on Google's screen change nothing that matters.
+func states(t *testing.T, s *stack, id, boss string) {
+	t.Helper()
+	// Expired: the consent took longer than the state lives.
+	var auth struct {
+		AuthorizationURL string `json:"authorizationUrl"`
+	}
+	s.call(t, "POST", "/v1/connections/"+id+"/authorization", boss, nil, 200, &auth)
+	loc := s.consent(t, auth.AuthorizationURL, true)
+	ref := s.fs.Collection("oauthStates").Doc(store.StateID(loc.Query().Get("state")))
+	if _, err := ref.Update(t.Context(), []firestore.Update{{Path: "expireAt", Value: time.Now().Add(-time.Minute)}}); err != nil {
+		t.Fatalf("age the state: %v", err)
+	}
+	wantProblem(t, "expired state", s.send(t, "GET", loc.String(), "", "application/problem+json", nil), 400, "invalid-authorization-state")
+	var conn connectionJSON
+	s.call(t, "GET", "/v1/connections/"+id, boss, nil, 200, &conn)
+	if conn.Status != "active" || conn.LastError != nil {
+		t.Errorf("after an expired state: status %q, lastError %+v", conn.Status, conn.LastError)
+	}
+
+	// Another connection's state with this consent's code: the code's PKCE verifier is not the
+	// state's, so Google refuses the exchange and the other connection gets no grant.
+	var other struct {
+		Connection       connectionJSON `json:"connection"`
+		AuthorizationURL string         `json:"authorizationUrl"`
+	}
+	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Archives", "folderLayout": "year"}, 201, &other)
+	s.call(t, "POST", "/v1/connections/"+id+"/authorization", boss, nil, 200, &auth)
+	mine := s.consent(t, auth.AuthorizationURL, true)
+	theirs := s.consent(t, other.AuthorizationURL, true)
+	crossed := *theirs
+	q := crossed.Query()
+	q.Set("code", mine.Query().Get("code"))
+	crossed.RawQuery = q.Encode()
+	wantFrontend(t, s.send(t, "GET", crossed.String(), "", "text/html", nil), other.Connection.ID, "error")
+	s.call(t, "GET", "/v1/connections/"+other.Connection.ID, boss, nil, 200, &conn)
+	if conn.Status != "awaiting_authorization" || conn.GoogleAccountEmail != nil {
+		t.Errorf("crossed consent changed the other connection: status %q email %v", conn.Status, conn.GoogleAccountEmail)
+	}
+
+	// Cancel on Google's screen.
+	var again struct {
+		AuthorizationURL string `json:"authorizationUrl"`
+	}
+	s.call(t, "POST", "/v1/connections/"+other.Connection.ID+"/authorization", boss, nil, 200, &again)
+	denied := s.consent(t, again.AuthorizationURL, false)
+	wantFrontend(t, s.send(t, "GET", denied.String(), "", "text/html", nil), other.Connection.ID, "denied")
+	s.call(t, "GET", "/v1/connections/"+other.Connection.ID, boss, nil, 200, &conn)
+	if conn.Status != "awaiting_authorization" {
+		t.Errorf("after a refusal, status = %q", conn.Status)
+	}
+	s.call(t, "DELETE", "/v1/connections/"+other.Connection.ID, boss, nil, 204, nil)
+}

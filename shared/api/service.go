@@ -1,0 +1,39 @@
+package api
+
+import (
+	"context"
+
+	"github.com/efactori/drivesync/shared/connection"
+	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/store"
+)
+
+// Service is what the API needs of the connection service. Every method is scoped to companyID:
+// a connection of another company is drivesync.ErrNotFound. Methods return
+// drivesync.ErrNotFound, drivesync.ErrConflict, errors carrying *drivesync.FieldError for bad
+// input, connection.ErrFolderBrowsingUnavailable, and Google's failures classified
+// (drivesync.ClassifiedError); anything else is an internal error.
+type Service interface {
+	Integration(ctx context.Context, companyID string) (store.Integration, error)
+	SetIntegration(ctx context.Context, companyID string, enabled bool) (store.Integration, error)
+	List(ctx context.Context, companyID string) ([]drivesync.Connection, error)
+	Create(ctx context.Context, companyID, companyName string, in connection.CreateInput) (drivesync.Connection, string, error)
+	Get(ctx context.Context, companyID, id string) (drivesync.Connection, error)
+	Update(ctx context.Context, companyID, id string, in connection.UpdateInput) (drivesync.Connection, error)
+	Delete(ctx context.Context, companyID, id string) error
+	Authorize(ctx context.Context, companyID, id string) (string, error)
+	Folders(ctx context.Context, companyID, id, parent, pageToken string) (connection.FolderListing, error)
+	CreateFolder(ctx context.Context, companyID, id, parentID, name string) (connection.Folder, error)
+	SetTarget(ctx context.Context, companyID, id, folderID string) (drivesync.Connection, error)
+	Resync(ctx context.Context, companyID, id string) (drivesync.Connection, error)
+}
+
+var _ Service = (*connection.Service)(nil)
+
+// Callbacks finishes an OAuth consent. It returns drivesync.ErrInvalidState for a state that is
+// missing, unknown, expired, replayed or tampered with, having changed nothing.
+type Callbacks interface {
+	Callback(ctx context.Context, state, code, errParam string) (connection.CallbackResult, error)
+}
+
+var _ Callbacks = (*connection.Service)(nil)
