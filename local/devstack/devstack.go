@@ -27,6 +27,7 @@ import (
 	"github.com/efactori/drivesync/local/googleemu"
 	"github.com/efactori/drivesync/local/googleemu/oauthemu"
 	"github.com/efactori/drivesync/local/proc"
+	"github.com/efactori/drivesync/local/webapp"
 	"github.com/efactori/drivesync/shared/config"
 	"github.com/efactori/drivesync/shared/tokencrypt"
 )
@@ -47,7 +48,7 @@ type Options struct {
 	// Dir keeps built binaries and the Drive emulator's files; created if missing.
 	Dir string
 	// Ports of the stand-ins and functions.
-	GooglePort, EFactoriPort, ConnectionsPort, CallbackPort int
+	GooglePort, EFactoriPort, ConnectionsPort, CallbackPort, FrontendPort int
 	// Companies seeds the eFactori stand-in; nil means its default sample companies.
 	Companies []efactori.CompanySpec
 	// Output receives the children's and stand-ins' logs; nil discards them.
@@ -100,13 +101,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	ports, err := pickPorts(opts.GooglePort, opts.EFactoriPort, opts.ConnectionsPort, opts.CallbackPort)
+	ports, err := pickPorts(opts.GooglePort, opts.EFactoriPort, opts.ConnectionsPort, opts.CallbackPort, opts.FrontendPort)
 	if err != nil {
 		return nil, err
 	}
 	s.GoogleURL, s.EFactoriURL = "http://"+proc.HostPort(ports[0]), "http://"+proc.HostPort(ports[1])
 	s.ConnectionsURL, s.OAuthCallbackURL = "http://"+proc.HostPort(ports[2]), "http://"+proc.HostPort(ports[3])
-	s.FrontendURL = s.EFactoriURL + "/integrations/google-drive"
+	// The reference settings page plays eFactori's frontend: CORS admits it, and the OAuth
+	// callback sends the browser back to it.
+	s.FrontendURL = "http://" + proc.HostPort(ports[4]) + "/"
 
 	s.Google, err = googleemu.New(googleemu.Options{
 		Accounts: []googleemu.Account{
@@ -137,6 +140,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.serve(ports[1], s.EFactori); err != nil {
 		return nil, err
 	}
+	page, err := webapp.New(webapp.Options{APIURL: s.ConnectionsURL, Tokens: s.EFactori})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.serve(ports[4], page); err != nil {
+		return nil, err
+	}
 
 	keyset, err := tokencrypt.NewDevKeyset()
 	if err != nil {
@@ -147,7 +157,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"LOG_LEVEL=INFO",
 		"EFACTORI_ISSUER="+s.EFactori.Issuer(),
 		"EFACTORI_AUDIENCE="+Audience,
-		"FRONTEND_ORIGINS="+s.EFactoriURL,
+		"FRONTEND_ORIGINS="+strings.TrimSuffix(s.FrontendURL, "/"),
 		"FRONTEND_URL="+s.FrontendURL,
 		"OAUTH_CLIENT_ID="+ClientID,
 		"OAUTH_CLIENT_SECRET="+ClientSecret,
@@ -203,6 +213,7 @@ func (s *Stack) Describe(w io.Writer) error {
 	}
 	_, err = fmt.Fprintf(w, `drivesync local stack is up (project %s)
 
+  Settings page        %s
   Connections API      %s/v1/integration
   OAuth callback       %s
   Google OAuth + Drive %s   (accounts: %s, %s)
@@ -216,7 +227,7 @@ A frontend token for %s (role %s, valid 12 h):
   curl -H "Authorization: Bearer $TOKEN" %s/v1/integration
 
 Press Ctrl-C to stop everything.
-`, ProjectID, s.ConnectionsURL, s.OAuthCallbackURL, s.GoogleURL, GoogleAccount, OtherAccount,
+`, ProjectID, s.FrontendURL, s.ConnectionsURL, s.OAuthCallbackURL, s.GoogleURL, GoogleAccount, OtherAccount,
 		s.EFactoriURL, DevToken, s.Emulators.FirestoreHost, s.Emulators.PubSubHost,
 		config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks,
 		efactori.Acme.Name, efactori.RoleIntegrationsManage, token, s.ConnectionsURL)

@@ -28,6 +28,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	opts := devstack.Options{}
 	fs.StringVar(&opts.Dir, "dir", ".dev", "folder for built binaries and the Drive emulator's files")
+	fs.IntVar(&opts.FrontendPort, "frontend-port", 8080, "port of the reference settings page")
 	fs.IntVar(&opts.ConnectionsPort, "connections-port", 8081, "port of the Connections function")
 	fs.IntVar(&opts.CallbackPort, "callback-port", 8082, "port of the OAuthCallback function")
 	fs.IntVar(&opts.GooglePort, "google-port", 8083, "port of the Google OAuth + Drive emulator")
