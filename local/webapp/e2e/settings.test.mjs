@@ -1,0 +1,497 @@
+// Browser test of the reference settings page (local/webapp) against the whole local stack:
+// it starts local/cmd/devstack on free ports, drives Debian's Chromium through playwright-core,
+// clicks through the connection flow including Google's consent screen (the emulator's), and
+// saves a screenshot of every screen under results/browser/. Run it with scripts/test-browser.
+//
+// The steps share one browser page and run in order; once one fails the rest are skipped.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const SHOTS = path.join(ROOT, 'results', 'browser');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// Fixed names of the local stack (local/devstack): the seeded Google account and the OAuth
+// client drivesync uses there.
+const ACCOUNT = 'marie.dupont@example.com';
+const CLIENT_ID = 'drivesync-dev.apps.googleusercontent.com';
+const CLIENT_SECRET = 'drivesync-dev-secret'; // an emulator credential, not a secret anywhere else
+const SHARED_DRIVE = 'Équipe finance';
+const STEP_TIMEOUT = 60_000;
+const WAIT = 20_000;
+
+let stack; // {proc, urls, dir, log}
+let context;
+let page;
+let shotNo = 0;
+let broken = false; // a step failed: the following ones cannot run
+const timings = [];
+
+// ---------------------------------------------------------------- the local stack
+
+function waitExit(child, ms) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => { clearTimeout(timer); resolve(true); });
+  });
+}
+
+async function startStack() {
+  const began = Date.now();
+  mkdirSync(path.join(ROOT, '.dev'), { recursive: true });
+  const bin = path.join(ROOT, '.dev', 'devstack');
+  const build = spawnSync('go', ['build', '-o', bin, './local/cmd/devstack'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('go build ./local/cmd/devstack failed');
+  // Its own folder, so the Drive emulator starts empty and nothing of scripts/dev is touched.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'drivesync-e2e-'));
+  const args = ['-dir', dir, '-frontend-port', '0', '-connections-port', '0', '-callback-port', '0',
+    '-google-port', '0', '-efactori-port', '0'];
+  if (process.env.DEVSTACK_VERBOSE) args.push('-v');
+  const proc = spawn(bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let log = '';
+  proc.stdout.on('data', (b) => { log += b; });
+  proc.stderr.on('data', (b) => { log += b; if (process.env.DEVSTACK_VERBOSE) process.stderr.write(b); });
+  stack = { proc, dir, urls: null, get log() { return log; } };
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`devstack exited (${proc.exitCode}):\n${log}`);
+    if (log.includes('Press Ctrl-C')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!log.includes('Press Ctrl-C')) throw new Error(`devstack did not come up in 180 s:\n${log}`);
+  const url = (label) => {
+    const m = log.match(new RegExp(`${label}\\s+(http://\\S+)`));
+    if (!m) throw new Error(`no "${label}" URL in the devstack output:\n${log}`);
+    return m[1];
+  };
+  stack.urls = {
+    frontend: url('Settings page'),
+    api: url('Connections API').replace(/\/v1\/integration$/, ''),
+    callback: url('OAuth callback'),
+    google: url('Google OAuth \\+ Drive'),
+  };
+  for (const [name, label] of [['firestore', 'Firestore emulator'], ['pubsub', 'Pub/Sub emulator']]) {
+    const m = log.match(new RegExp(`${label}\\s+(\\S+:\\d+)`));
+    if (m) stack.urls[name] = `http://${m[1]}`;
+  }
+  timings.push(['stack up', Date.now() - began]);
+}
+
+function portOpen(u) {
+  const { hostname, port } = new URL(u);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: hostname, port: Number(port) });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+    s.setTimeout(1000, () => { s.destroy(); resolve(false); });
+  });
+}
+
+// stopStack sends SIGINT as Ctrl-C would, and checks every port is closed afterwards.
+async function stopStack() {
+  if (!stack) return;
+  const { proc } = stack;
+  if (proc.exitCode === null && proc.signalCode === null) {
+    proc.kill('SIGINT');
+    if (!(await waitExit(proc, 30_000))) {
+      console.error('devstack did not stop within 30 s of SIGINT; killing its process group');
+      try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
+      await waitExit(proc, 5_000);
+    }
+  }
+  // The functions run from binaries built into the stack's folder: none may outlive it.
+  const left = !existsSync('/proc') ? [] : readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(stack.dir); } catch { return false; }
+  });
+  rmSync(stack.dir, { recursive: true, force: true });
+  assert.deepEqual(left, [], `processes of the stack still running: ${left.join(' ')}`);
+  if (stack.urls) {
+    for (const [name, u] of Object.entries(stack.urls)) {
+      assert.equal(await portOpen(u), false, `${name} (${u}) still answers after the stack stopped`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+async function shot(name) {
+  shotNo += 1;
+  const file = path.join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// step runs one test step, skipping it once an earlier one failed.
+function step(name, fn, timeout = STEP_TIMEOUT) {
+  it(name, { timeout }, async (t) => {
+    if (broken) { t.skip('an earlier step failed'); return; }
+    const began = Date.now();
+    try {
+      await fn();
+    } catch (err) {
+      broken = true;
+      if (page) await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`).catch(() => {});
+      throw err;
+    } finally {
+      timings.push([name, Date.now() - began]);
+    }
+  });
+}
+
+// expectText waits until the locator is visible and its text matches re.
+async function expectText(locator, re) {
+  await locator.first().waitFor({ state: 'visible', timeout: WAIT });
+  const deadline = Date.now() + WAIT;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = (await locator.first().innerText()).replace(/\s+/g, ' ').trim();
+    if (re.test(text)) return text;
+    await page.waitForTimeout(100);
+  }
+  assert.match(text, re);
+  return text;
+}
+
+// expectFocus checks that keyboard focus is on the element with this id.
+async function expectFocus(id) {
+  await page.waitForFunction((want) => document.activeElement && document.activeElement.id === want, id, { timeout: WAIT })
+    .catch(() => {});
+  const got = await page.evaluate(() => {
+    const el = document.activeElement;
+    return el ? `${el.tagName.toLowerCase()}#${el.id} "${(el.textContent || '').trim().slice(0, 60)}"` : 'nothing';
+  });
+  assert.ok(got.includes(`#${id} `), `focus is on ${got}, want #${id}`);
+}
+
+async function apiGet(p) {
+  const cfg = await (await fetch(`${stack.urls.frontend}config.json`)).json();
+  const r = await fetch(cfg.apiUrl + p, { headers: { Authorization: `Bearer ${cfg.token}` } });
+  assert.equal(r.status, 200, `GET ${p}`);
+  return r.json();
+}
+
+async function onlyConnection() {
+  const { connections } = await apiGet('/v1/connections');
+  assert.equal(connections.length, 1, 'one connection');
+  return connections[0];
+}
+
+// revokeGrant does what a person does in their Google account's "third-party access" page:
+// remove the app. The OAuth emulator exposes RevokeAll only in Go, so this goes through its
+// public endpoints: a consent for the same account and client (posted to the consent form the
+// emulator serves), a code exchange, and POST /revoke with that access token, which ends every
+// token of the account + client, drivesync's refresh token included.
+async function revokeGrant(account) {
+  const { google, callback } = stack.urls;
+  const consent = await fetch(`${google}/signin/oauth/consent`, {
+    method: 'POST', redirect: 'manual',
+    body: new URLSearchParams({
+      client_id: CLIENT_ID, redirect_uri: callback, response_type: 'code',
+      scope: 'https://www.googleapis.com/auth/drive', state: 'e2e-revoke', account, action: 'allow',
+    }),
+  });
+  assert.equal(consent.status, 302, 'consent redirects with a code');
+  const code = new URL(consent.headers.get('location')).searchParams.get('code');
+  assert.ok(code, 'authorization code');
+  const tok = await fetch(`${google}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', code, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uri: callback,
+    }),
+  });
+  assert.equal(tok.status, 200, 'token exchange');
+  const { access_token: accessToken } = await tok.json();
+  const rev = await fetch(`${google}/revoke`, { method: 'POST', body: new URLSearchParams({ token: accessToken }) });
+  assert.equal(rev.status, 200, 'revoke');
+}
+
+async function consent(allow) {
+  await page.waitForURL((u) => u.href.startsWith(stack.urls.google), { timeout: WAIT });
+  await expectText(page.getByRole('heading', { level: 1 }), /Sign in with Google/);
+  const radio = page.getByLabel(ACCOUNT);
+  await radio.waitFor({ timeout: WAIT });
+  if (allow) await radio.check();
+  await shot(allow ? 'consent-account-chosen' : 'consent-screen');
+  await page.getByRole('button', { name: allow ? 'Allow' : 'Cancel' }).click();
+  await page.waitForURL((u) => u.href.startsWith(stack.urls.frontend), { timeout: WAIT });
+  await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT });
+}
+
+// ---------------------------------------------------------------- the test
+
+describe('settings page in Chromium against the local stack', () => {
+  before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-browser does it)`);
+    rmSync(SHOTS, { recursive: true, force: true });
+    mkdirSync(SHOTS, { recursive: true });
+    await startStack();
+    const r = await fetch(`${stack.urls.google}/emulator/drive/shared-drives`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ account: ACCOUNT, name: SHARED_DRIVE }),
+    });
+    assert.equal(r.status, 200, `seed shared drive: ${await r.text()}`);
+    const began = Date.now();
+    const profile = mkdtempSync(path.join(os.tmpdir(), 'drivesync-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1100, height: 800 },
+      locale: 'fr-BE',
+    });
+    context.on('close', () => rmSync(profile, { recursive: true, force: true }));
+    page = context.pages()[0] || await context.newPage();
+    page.on('pageerror', (err) => console.error('page error:', err));
+    timings.push(['browser up', Date.now() - began]);
+  }, { timeout: 240_000 });
+
+  after(async () => {
+    if (context) await context.close().catch(() => {});
+    await stopStack();
+    console.log('timings (ms):', timings.map(([n, ms]) => `${n}=${ms}`).join(', '));
+    console.log(`screenshots in ${SHOTS}: ${readdirSync(SHOTS).length}`);
+  }, { timeout: 60_000 });
+
+  step('opens on "Applications et connexions" with the Google Drive card', async () => {
+    await page.goto(stack.urls.frontend);
+    await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT });
+    await expectText(page.getByRole('heading', { level: 1 }), /^Applications et connexions$/);
+    await expectText(page.getByRole('heading', { name: 'Synchronisation et sauvegarde avec Google Drive' }), /Google Drive/);
+    await expectText(page.locator('#integration-state'), /^Désactivée$/);
+    assert.equal(await page.getByRole('button', { name: 'Configurer' }).isDisabled(), true, 'Configurer waits for Activer');
+    await expectFocus('apps-heading');
+    await shot('applications');
+  });
+
+  step('speaks Dutch and English, French by default', async () => {
+    await page.getByLabel('Langue').selectOption('nl');
+    await expectText(page.getByRole('heading', { level: 1 }), /^Toepassingen en koppelingen$/);
+    await expectText(page.getByRole('button', { name: 'Inschakelen' }), /Inschakelen/);
+    await shot('applications-nl');
+    await page.getByLabel('Taal').selectOption('en');
+    await expectText(page.getByRole('heading', { level: 1 }), /^Apps and connections$/);
+    await page.getByLabel('Language').selectOption('fr');
+    await expectText(page.getByRole('heading', { level: 1 }), /^Applications et connexions$/);
+  });
+
+  step('Activer switches the integration on', async () => {
+    await page.getByRole('button', { name: 'Activer' }).click();
+    await expectText(page.locator('#notice'), /synchronisation avec Google Drive est activée/);
+    await expectText(page.locator('#integration-state'), /^Activée$/);
+    assert.equal(await page.getByRole('button', { name: 'Configurer' }).isDisabled(), false);
+    await expectFocus('btn-configure');
+    assert.equal((await apiGet('/v1/integration')).enabled, true);
+    await shot('activated');
+  });
+
+  step('Configurer lists the connected Drives (none yet)', async () => {
+    await page.keyboard.press('Enter'); // focus is on Configurer
+    await expectText(page.getByRole('heading', { level: 2, name: 'Google Drive connectés' }), /Google Drive connectés/);
+    await expectFocus('connections-heading');
+    await expectText(page.locator('#connections-empty'), /Aucun Google Drive/);
+    await shot('connections-empty');
+  });
+
+  step('Ajouter Google Drive: name and folder structure, keyboard only', async () => {
+    await page.getByRole('button', { name: 'Ajouter Google Drive' }).click();
+    await expectFocus('add-heading');
+    await expectText(page.locator('#view-add'), /Acme\/2024\/Facture\.pdf/);
+    await expectText(page.locator('#view-add'), /Acme\/2024\/03\//);
+    await expectText(page.locator('#view-add'), /Acme\/2024\/Factures de vente\//);
+    // Submitting empty shows the errors next to the fields and focuses the first one.
+    await page.getByRole('button', { name: 'Continuer avec Google' }).click();
+    await expectText(page.locator('#add-name-error'), /Indiquez un nom/);
+    await expectFocus('add-name');
+    await page.keyboard.type('Comptabilité');
+    await page.keyboard.press('Tab'); // into the radio group: the first structure
+    await expectFocus('layout-year');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.getByLabel(/par type de document/).isChecked(), true, 'year_kind chosen with the arrows');
+    await shot('add-drive-form');
+    await page.keyboard.press('Tab');
+    await expectFocus('add-submit');
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.href.startsWith(stack.urls.google), { timeout: WAIT });
+    const c = await onlyConnection();
+    assert.equal(c.name, 'Comptabilité');
+    assert.equal(c.folderLayout, 'year_kind');
+    assert.equal(c.status, 'awaiting_authorization');
+  });
+
+  step('Cancel on the consent screen: denied message, still awaiting authorization', async () => {
+    await consent(false);
+    await expectText(page.locator('#notice'), /Vous avez annulé l'autorisation.*« Comptabilité » attend toujours votre autorisation/);
+    await expectText(page.locator('#detail-heading'), /^Comptabilité$/);
+    await expectFocus('detail-heading');
+    await expectText(page.locator('#detail-status'), /^En attente de l'autorisation Google$/);
+    await expectText(page.locator('#detail-problem-action'), /^Reconnecter$/);
+    assert.equal(new URL(page.url()).search, '', 'the callback query is cleared from the address bar');
+    assert.equal((await onlyConnection()).status, 'awaiting_authorization');
+    await shot('consent-denied');
+  });
+
+  step('Reconnecter, choose marie.dupont@example.com, Allow: the folder picker opens', async () => {
+    await page.getByRole('button', { name: 'Reconnecter' }).click();
+    await consent(true);
+    await expectText(page.locator('#notice'), new RegExp(`Google Drive connecté avec le compte ${ACCOUNT.replace(/\./g, '\\.')}`));
+    await expectText(page.getByRole('heading', { level: 2 }).filter({ hasText: 'Choisir le dossier' }), /Choisir le dossier de destination/);
+    await expectFocus('picker-heading');
+    await expectText(page.locator('#breadcrumb'), /^Mon Drive$/);
+    const c = await onlyConnection();
+    assert.equal(c.status, 'awaiting_folder');
+    assert.equal(c.googleAccountEmail, ACCOUNT);
+    await shot('picker-my-drive');
+  });
+
+  step('folder picker: a shared drive, back to My Drive', async () => {
+    await page.getByRole('button', { name: 'Drives partagés' }).click();
+    await expectText(page.locator('#picker-folder-heading'), /^Drives partagés$/);
+    await expectFocus('picker-folder-heading');
+    assert.equal(await page.getByRole('button', { name: 'Sélectionner le dossier actuel' }).isDisabled(), true);
+    await expectText(page.locator('#picker-current'), /Ouvrez un Drive partagé/);
+    await shot('picker-shared-drives');
+    await page.locator('#picker-list').getByRole('button', { name: SHARED_DRIVE }).click();
+    await expectText(page.locator('#breadcrumb'), new RegExp(`Drives partagés.*${SHARED_DRIVE}`));
+    await expectText(page.locator('#picker-empty'), /aucun sous-dossier/);
+    assert.equal(await page.getByRole('button', { name: 'Sélectionner le dossier actuel' }).isDisabled(), false);
+    await shot('picker-in-shared-drive');
+    await page.getByRole('button', { name: 'Mon Drive' }).click();
+    await expectText(page.locator('#breadcrumb'), /^Mon Drive$/);
+  });
+
+  step('folder picker: Drive full while creating a folder says what to do', async () => {
+    const r = await fetch(`${stack.urls.google}/emulator/drive/faults`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ method: 'files.create', count: 1, kind: 'storageQuotaExceeded' }),
+    });
+    assert.equal(r.status, 200, `inject fault: ${await r.text()}`);
+    await page.getByLabel('Nouveau dossier').fill('Factures eFactori');
+    await page.getByRole('button', { name: 'Créer un dossier ici' }).click();
+    await expectText(page.locator('#alert'), /Le stockage du compte Google est plein\. Libérez de l'espace/);
+    await expectText(page.locator('#alert'), /Action needed in Google Drive/); // the API problem's title
+    assert.equal(await page.locator('#view-picker').isVisible(), true, 'still in the folder picker');
+    await shot('picker-drive-full');
+  });
+
+  step('folder picker: create "Factures eFactori", enter it, select it: active', async () => {
+    await page.getByLabel('Nouveau dossier').fill('Factures eFactori');
+    await page.getByRole('button', { name: 'Créer un dossier ici' }).click();
+    await expectText(page.locator('#notice'), /Dossier « Factures eFactori » créé/);
+    const folder = page.locator('#picker-list').getByRole('button', { name: 'Factures eFactori' });
+    await folder.waitFor({ timeout: WAIT });
+    const focused = await page.evaluate(() => document.activeElement?.textContent);
+    assert.equal(focused, 'Factures eFactori', 'focus moves to the new folder');
+    await shot('picker-folder-created');
+    await page.keyboard.press('Enter');
+    await expectText(page.locator('#breadcrumb'), /Mon Drive.*Factures eFactori/);
+    await expectText(page.locator('#picker-current'), /Dossier actuel : Mon Drive \/ Factures eFactori/);
+    await shot('picker-in-new-folder');
+    await page.getByRole('button', { name: 'Sélectionner le dossier actuel' }).click();
+    await expectText(page.locator('#notice'), /Dossier choisi : .*Factures eFactori/);
+    await expectFocus('detail-heading');
+    await expectText(page.locator('#detail-status'), /^Active : les documents sont copiés automatiquement$/);
+    await expectText(page.locator('#detail-folder'), /^Mon Drive \/ Factures eFactori$/);
+    await expectText(page.locator('#detail-account'), new RegExp(ACCOUNT.replace(/\./g, '\\.')));
+    await expectText(page.locator('#detail-copy'), /Sur le point de commencer|documents copiés|Pas encore commencée/);
+    const c = await onlyConnection();
+    assert.equal(c.status, 'active');
+    assert.ok(c.target.path.includes('Factures eFactori'), `target path ${c.target.path}`);
+    const tree = await (await fetch(`${stack.urls.google}/emulator/drive/tree?account=${encodeURIComponent(ACCOUNT)}&format=text`)).text();
+    assert.match(tree, /Factures eFactori/, 'the folder exists in the Drive emulator');
+    await shot('connection-active');
+  });
+
+  step('initial copy: live progress until done', async () => {
+    // The page polls GET /v1/connections/{id}; the dev stack's InitialCopy and SyncDocument
+    // functions do the copying.
+    const copy = page.locator('#detail-copy');
+    let sawProgress = false;
+    const deadline = Date.now() + 100_000;
+    let text = '';
+    while (Date.now() < deadline) {
+      text = (await copy.innerText()).trim();
+      if (/^Terminée/.test(text)) break;
+      const m = text.match(/^(\d+) sur (\d+) documents copiés/);
+      if (m && Number(m[1]) > 0 && !sawProgress) {
+        sawProgress = true;
+        await shot('initial-copy-progress');
+      }
+      await page.waitForTimeout(250);
+    }
+    assert.match(text, /^Terminée : \d+ documents copiés/, 'the initial copy finishes on the page');
+    const c = await onlyConnection();
+    assert.equal(c.initialCopy.state, 'done');
+    assert.equal(text.startsWith(`Terminée : ${c.initialCopy.synced} documents copiés`), true, `page says "${text}"`);
+    assert.ok(c.initialCopy.synced > 0, 'documents were copied');
+    await expectText(page.locator('#detail-lastsync'), /\d/); // a date, no longer "Jamais"
+    const tree = await (await fetch(`${stack.urls.google}/emulator/drive/tree?account=${encodeURIComponent(ACCOUNT)}&format=text`)).text();
+    assert.match(tree, /Factures de vente/, 'year_kind layout with French kind folders in Drive');
+    assert.match(tree, /\.pdf/, 'PDFs in Drive');
+    await shot('initial-copy-done');
+  }, 120_000);
+
+  step('rename the connection', async () => {
+    await page.getByLabel('Renommer la connexion').fill('Comptabilité Acme');
+    await page.getByRole('button', { name: 'Renommer', exact: true }).click();
+    await expectText(page.locator('#notice'), /renommée en « Comptabilité Acme »/);
+    await expectText(page.locator('#detail-heading'), /^Comptabilité Acme$/);
+    assert.equal((await onlyConnection()).name, 'Comptabilité Acme');
+  });
+
+  step('revoked grant: the next Drive call shows the reconnect message', async () => {
+    await revokeGrant(ACCOUNT);
+    await page.getByRole('button', { name: 'Choisir un autre dossier' }).click();
+    await expectText(page.locator('#detail-status'), /^Accès Google perdu : reconnexion nécessaire$/);
+    await expectText(page.locator('#detail-problem-text'), /Google n'accepte plus l'accès d'eFactori à ce Drive.*Reconnecter/);
+    await expectText(page.locator('#detail-problem-api'), /Google access lost/); // the API problem's title
+    await expectFocus('detail-heading');
+    assert.equal((await onlyConnection()).status, 'needs_reauthorization');
+    await shot('needs-reauthorization');
+  });
+
+  step('Reconnecter, consent again: active again', async () => {
+    await page.getByRole('button', { name: 'Reconnecter' }).click();
+    await consent(true);
+    await expectText(page.locator('#notice'), /Google Drive connecté avec le compte/);
+    await expectFocus('detail-heading');
+    await expectText(page.locator('#detail-status'), /^Active : les documents sont copiés automatiquement$/);
+    await expectText(page.locator('#detail-folder'), /Factures eFactori/);
+    assert.equal((await onlyConnection()).status, 'active');
+    await shot('active-again');
+  });
+
+  step('Tout recopier starts a new copy', async () => {
+    await page.getByRole('button', { name: 'Tout recopier' }).click();
+    await expectText(page.locator('#notice'), /Tous les documents vont être recopiés/);
+    await expectText(page.locator('#detail-copy'), /Sur le point de commencer|documents copiés/);
+    await shot('resync');
+  });
+
+  step('Déconnecter asks first (Escape keeps it), then deletes', async () => {
+    await page.getByRole('button', { name: 'Déconnecter' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Déconnecter ce Google Drive ?' });
+    await expectText(dialog, /Les fichiers déjà copiés restent dans Google Drive/);
+    await expectFocus('delete-title');
+    await shot('disconnect-dialog');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', timeout: WAIT });
+    assert.equal((await apiGet('/v1/connections')).connections.length, 1, 'Escape deleted nothing');
+    await page.getByRole('button', { name: 'Déconnecter' }).click();
+    await dialog.getByRole('button', { name: 'Déconnecter' }).click();
+    await expectText(page.locator('#notice'), /« Comptabilité Acme » est déconnecté/);
+    await expectFocus('connections-heading');
+    await expectText(page.locator('#connections-empty'), /Aucun Google Drive/);
+    assert.equal((await apiGet('/v1/connections')).connections.length, 0);
+    await shot('disconnected');
+  });
+});
