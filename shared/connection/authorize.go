@@ -102,7 +102,10 @@ func (s *Service) Callback(ctx context.Context, state, code, errParam string) (C
 	if err != nil {
 		return CallbackResult{}, fmt.Errorf("oauth callback for connection %s: %w", rec.ID, err)
 	}
+	runID := s.newID()
+	var restarted bool
 	updated, err := s.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+		restarted = false
 		if r.GoogleSubject != "" && r.GoogleSubject != grant.Subject && r.Target.FolderID != "" {
 			// Another Google account: nothing says it can see the old target.
 			r.Target = drivesync.Target{}
@@ -116,7 +119,11 @@ func (s *Service) Callback(ctx context.Context, state, code, errParam string) (C
 			// target problem from before the grant was lost shows again at the next Drive call.
 			r.Status = drivesync.StatusAwaitingFolder
 			if r.Target.FolderID != "" {
+				// Documents that waited for the grant are copied by a new run, which
+				// re-visits everything; those already in Drive cost no Drive call.
 				r.Status = drivesync.StatusActive
+				r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+				restarted = true
 			}
 		}
 		r.PreviousStatus = ""
@@ -134,6 +141,12 @@ func (s *Service) Callback(ctx context.Context, state, code, errParam string) (C
 		return CallbackResult{}, err
 	}
 	log.InfoContext(ctx, "consent completed", "status", string(updated.Status))
+	if restarted {
+		if _, err := s.startCopy(ctx, updated.Connection); err != nil {
+			// The consent itself succeeded; the run stays pending and Resync requests it again.
+			log.WarnContext(ctx, "copy not restarted after consent", "runId", runID, "err", err)
+		}
+	}
 	res.Result = ResultOK
 	return res, nil
 }

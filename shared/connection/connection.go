@@ -68,6 +68,7 @@ type Service struct {
 	transport http.RoundTripper // shared by every connection's Drive client, to reuse connections
 
 	targets sync.Map // company ID → *sync.Mutex serialising company-folder creation
+	clients sync.Map // connection ID → driveEntry, the copy engine's Drive clients
 }
 
 // Results of an OAuth callback, passed on to the frontend.
@@ -209,7 +210,11 @@ func (s *Service) List(ctx context.Context, companyID string) ([]drivesync.Conne
 	}
 	out := make([]drivesync.Connection, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, r.Connection)
+		c, err := s.withProgress(ctx, r.Connection)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -252,7 +257,7 @@ func (s *Service) Get(ctx context.Context, companyID, id string) (drivesync.Conn
 	if err != nil {
 		return drivesync.Connection{}, err
 	}
-	return rec.Connection, nil
+	return s.withProgress(ctx, rec.Connection)
 }
 
 // Update changes a connection's settings. A new layout or locale applies to documents copied

@@ -18,12 +18,17 @@ type Index struct {
 
 // Indexes lists every index this package's queries need; Terraform's drift test reads it. The
 // per-company queries (connections by nameKey, by createdAt) use Firestore's automatic
-// single-field indexes and need none. Only the two lookups that must cross companies need one.
+// single-field indexes and need none. The two lookups that must cross companies need one, and the
+// per-run counts of mappings one composite index.
 var Indexes = []Index{
 	// ConnectionByID: the OAuth token source's Persister knows a connection by its ID alone.
 	{CollectionGroup: colConnections, QueryScope: "COLLECTION_GROUP", Fields: []IndexField{{Path: "id", Order: "ASCENDING"}}},
 	// GrantHolders: before revoking a grant, find other connections to the same Google account.
 	{CollectionGroup: colConnections, QueryScope: "COLLECTION_GROUP", Fields: []IndexField{{Path: "googleSubject", Order: "ASCENDING"}}},
+	// CopyProgress: the synced and failed mappings of one run are counted with two equality
+	// filters; a composite index keeps the count from merging two single-field indexes.
+	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
+		{Path: "runId", Order: "ASCENDING"}, {Path: "state", Order: "ASCENDING"}}},
 }
 
 // TTLPolicy is a Firestore TTL policy: documents of CollectionGroup are deleted some time after

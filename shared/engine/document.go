@@ -1,0 +1,447 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/efactori/drivesync/shared/drive"
+	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/layout"
+	"github.com/efactori/drivesync/shared/store"
+)
+
+// Codes the engine puts on the failures it finds itself.
+const (
+	CodeEventTooOld    = "event_too_old"          // an event older than MaxEventAge, dropped
+	CodeDocumentBusy   = "document_busy"          // another delivery holds the document's lease
+	CodeNewerPending   = "newer_revision_pending" // a newer revision is still being copied
+	CodeFolderGone     = "folder_gone"            // Drive lost a cached folder twice in a row
+	CodeTooManyChanges = "file_keeps_changing"    // the file vanished again while being re-created
+)
+
+// errFolderGone marks a Drive refusal because the parent folder is gone: the folders are looked
+// up again and the write is tried once more.
+var errFolderGone = errors.New("parent folder gone from drive")
+
+// work is one delivery's work on one document of one connection, under the document's lease.
+type work struct {
+	e       *Engine
+	rec     store.ConnectionRecord
+	k       store.ConnectionKey
+	doc     drivesync.Document
+	deleted bool
+	runID   string
+	holder  string
+	m       store.Mapping
+	log     *slog.Logger
+	// released is set once a final change of the mapping has ended the lease.
+	released bool
+	// rechecked is set once the folders were looked up in Drive again after a refusal.
+	rechecked bool
+}
+
+// syncDocument brings doc into rec's Drive once: created, updated, moved, renamed or (for a
+// deletion) trashed as the connection says. runID is the initial-copy run that asked, or "" for
+// an event. It returns nil when the delivery is to be acknowledged, having recorded any failure
+// that needs no retry, and a classified error only when a retry can help.
+func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, doc drivesync.Document, deleted bool, runID string) error {
+	k := keyOf(rec)
+	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", doc.ID, "revision", doc.Revision)
+	if runID != "" {
+		log = log.With("runId", runID)
+	}
+	// The common case, a document Drive already holds, costs one read and no Drive call.
+	m, exists, err := e.store.Mapping(ctx, k, doc.ID)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if done, err := e.skip(ctx, k, m, exists, doc, deleted, runID); done {
+		return err
+	}
+	holder := newHolder()
+	m, ok, err := e.store.LockMapping(ctx, k, doc.ID, holder, docLeaseTTL)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if !ok {
+		// Pub/Sub redelivers later, by when the other delivery has finished; running both
+		// could let an older revision's upload land after a newer one's.
+		return drivesync.Classify(fmt.Errorf("document %s of connection %s is being copied by another delivery", doc.ID, rec.ID),
+			drivesync.Retryable, CodeDocumentBusy)
+	}
+	var w *work
+	defer func() {
+		if w != nil && w.released {
+			return // the final change of the mapping ended the lease
+		}
+		if err := e.store.ReleaseMapping(context.WithoutCancel(ctx), k, doc.ID, holder); err != nil {
+			log.WarnContext(ctx, "document lease not released", "err", err)
+		}
+	}()
+	if done, err := e.skip(ctx, k, m, true, doc, deleted, runID); done {
+		return err
+	}
+	w = &work{e: e, rec: rec, k: k, doc: doc, deleted: deleted, runID: runID, holder: holder, m: m, log: log}
+	for attempt := 1; ; attempt++ {
+		err = w.apply(ctx)
+		if err == nil || drivesync.ClassOf(err) != drivesync.Retryable || attempt == attempts || ctx.Err() != nil ||
+			codeOf(err) == codeBusy {
+			break // a busy folder was already waited for
+		}
+		wait := baseBackoff << (attempt - 1)
+		var ce *drivesync.ClassifiedError
+		if errors.As(err, &ce) && ce.RetryAfter > wait {
+			if ce.RetryAfter > maxInlineWait {
+				break // longer than a delivery should hold on; Pub/Sub's backoff takes over
+			}
+			wait = ce.RetryAfter
+		}
+		log.DebugContext(ctx, "retrying document", "attempt", attempt, "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	return w.settle(ctx, err)
+}
+
+// skip decides, from the mapping alone, whether doc needs no Drive call: Drive holds this
+// revision (same content) or a newer one, or this revision failed for good. For a run it then
+// only records the visit. done is false when there is work to do.
+func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, exists bool, doc drivesync.Document, deleted bool, runID string) (done bool, err error) {
+	if !exists {
+		return false, nil
+	}
+	final := m.State == store.MappingSynced || m.State == store.MappingFailed
+	switch {
+	case m.Revision > doc.Revision:
+		if !final && runID != "" {
+			// The run must count this document, which a newer revision's delivery is still
+			// copying; ask again once it has.
+			return true, drivesync.Classify(fmt.Errorf("document %s: revision %d is still being copied", doc.ID, m.Revision),
+				drivesync.Retryable, CodeNewerPending)
+		}
+	case m.Revision == doc.Revision && final && (m.State == store.MappingFailed || m.Deleted || (!deleted && m.SHA256 == doc.SHA256)):
+	default:
+		return false, nil
+	}
+	if runID != "" && m.RunID != runID && final {
+		if err := e.store.MarkMappingRun(ctx, k, doc.ID, runID, doc.Revision); err != nil {
+			return true, drivesync.Classify(err, drivesync.Retryable, "firestore")
+		}
+	}
+	return true, nil
+}
+
+// apply makes one attempt at the Drive side of the work.
+func (w *work) apply(ctx context.Context) error {
+	dc, err := w.e.conns.DriveClient(ctx, w.rec)
+	if err != nil {
+		return err
+	}
+	if w.deleted {
+		return w.applyDelete(ctx, dc)
+	}
+	path, err := w.e.folderFor(ctx, w.rec, dc, w.doc)
+	if err != nil {
+		return err
+	}
+	err = w.upsert(ctx, dc, path[len(path)-1])
+	if !errors.Is(err, errFolderGone) {
+		return err
+	}
+	// The customer deleted or trashed a folder drivesync had cached: look the path up again
+	// (a gone company folder becomes the customer's to fix) and try once more.
+	w.log.InfoContext(ctx, "parent folder or file gone from drive; looking the folders up again")
+	w.e.distrust(path)
+	w.rechecked = true
+	if path, err = w.e.folderFor(ctx, w.rec, dc, w.doc); err != nil {
+		return err
+	}
+	err = w.upsert(ctx, dc, path[len(path)-1])
+	if errors.Is(err, errFolderGone) {
+		return drivesync.Classify(err, drivesync.Retryable, CodeFolderGone)
+	}
+	return err
+}
+
+// applyDelete applies a deletion in eFactori: the file is trashed when the connection says so
+// and kept otherwise (Drive being a backup); either way the mapping remembers the deletion, so a
+// late upsert of an older revision is ignored.
+func (w *work) applyDelete(ctx context.Context, dc *drive.Client) error {
+	if w.m.Created && w.m.FileID != "" && w.rec.OnDelete == drivesync.OnDeleteTrash {
+		if err := w.e.pace(ctx, w.rec.ID); err != nil {
+			return err
+		}
+		if err := dc.TrashFile(ctx, w.m.FileID); err != nil && !errors.Is(err, drive.ErrNotFound) {
+			return err
+		}
+	}
+	return w.finish(ctx, func(m *store.Mapping) {
+		m.Revision, m.Deleted, m.State, m.Code = w.doc.Revision, true, store.MappingSynced, ""
+	})
+}
+
+// upsert creates or updates the document's file in parent. A new file is created with an ID
+// reserved and stored in the mapping first; a file that turns out to exist (an earlier attempt
+// got through) is updated; one the customer deleted or trashed is created anew.
+func (w *work) upsert(ctx context.Context, dc *drive.Client, parent string) error {
+	name := layout.FileName(w.doc)
+	props := layout.AppProperties(w.doc, w.rec.ID)
+	for range 3 {
+		if !w.m.Created {
+			if w.m.FileID == "" {
+				if err := w.reserve(ctx, dc); err != nil {
+					return err
+				}
+			}
+			f, err := w.create(ctx, dc, parent, name, props)
+			switch {
+			case err == nil && f.Trashed && !w.rechecked:
+				// Created inside a folder the customer trashed: Drive reports the file as
+				// trashed too. Find the folders again; the next pass re-creates it there.
+				w.m.Created = true
+				if err := w.save(ctx, func(m *store.Mapping) { m.Created = true }); err != nil {
+					return err
+				}
+				return fmt.Errorf("%w: file %s was created in the trash", errFolderGone, f.ID)
+			case err == nil:
+				return w.synced(ctx, f, parent, name)
+			case errors.Is(err, drive.ErrAlreadyExists):
+				w.m.Created = true
+			case errors.Is(err, drive.ErrNotFound):
+				return fmt.Errorf("%w: %w", errFolderGone, err)
+			case codeOf(err) == "fileIdNotUsable":
+				// Reserved by another Google account than the connection's now.
+				w.e.dropIDs(w.rec.ID)
+				w.m.FileID = ""
+				continue
+			default:
+				return err
+			}
+		}
+		cur, err := dc.GetFile(ctx, w.m.FileID)
+		if errors.Is(err, drive.ErrNotFound) || (err == nil && cur.Trashed) {
+			if !w.rechecked {
+				// The file may be gone with its folder (a trashed folder trashes what it
+				// holds): check the folders before making the file again in one of them.
+				return fmt.Errorf("%w: file %s is gone or in the trash", errFolderGone, w.m.FileID)
+			}
+			w.log.InfoContext(ctx, "file deleted or trashed in drive; copying the document again", "fileId", w.m.FileID)
+			w.m.FileID, w.m.Created = "", false
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		f, err := w.update(ctx, dc, cur, parent, name, props)
+		if errors.Is(err, drive.ErrNotFound) {
+			return fmt.Errorf("%w: %w", errFolderGone, err)
+		}
+		if err != nil {
+			return err
+		}
+		return w.synced(ctx, f, parent, name)
+	}
+	return drivesync.Classify(fmt.Errorf("document %s: its file keeps disappearing from drive", w.doc.ID),
+		drivesync.Retryable, CodeTooManyChanges)
+}
+
+// reserve takes a new file ID and stores it in the mapping before anything is created with it:
+// a retry after a crash finds it and creates the same file, or learns it exists.
+func (w *work) reserve(ctx context.Context, dc *drive.Client) error {
+	id, err := w.e.reserveID(ctx, w.rec.ID, dc)
+	if err != nil {
+		return err
+	}
+	if err := w.save(ctx, func(m *store.Mapping) { m.FileID, m.Created = id, false }); err != nil {
+		return err
+	}
+	if w.e.afterReserve != nil {
+		return w.e.afterReserve(ctx, w.doc.ID)
+	}
+	return nil
+}
+
+// create uploads the content as a new file with the reserved ID.
+func (w *work) create(ctx context.Context, dc *drive.Client, parent, name string, props map[string]string) (drive.File, error) {
+	if err := w.e.pace(ctx, w.rec.ID); err != nil {
+		return drive.File{}, err
+	}
+	body, err := w.e.docs.OpenContent(ctx, w.doc)
+	if err != nil {
+		return drive.File{}, err
+	}
+	defer body.Close()
+	return dc.CreateFile(ctx, drive.NewFile{ID: w.m.FileID, ParentID: parent, Name: name, MimeType: w.doc.ContentType,
+		AppProperties: props, Size: w.doc.Size, Content: body})
+}
+
+// update brings file cur to the document: a new version when the content differs, a rename, a
+// move; nothing at all when Drive already holds it all.
+func (w *work) update(ctx context.Context, dc *drive.Client, cur drive.File, parent, name string, props map[string]string) (drive.File, error) {
+	u := drive.FileUpdate{}
+	for k, v := range props {
+		if cur.AppProperties[k] != v {
+			u.AppProperties = props
+			break
+		}
+	}
+	if cur.Name != name {
+		u.Name = &name
+	}
+	if !slices.Contains(cur.Parents, parent) {
+		u.AddParents, u.RemoveParents = []string{parent}, cur.Parents
+	}
+	newContent := cur.AppProperties[layout.PropSHA256] != w.doc.SHA256 || cur.Size != w.doc.Size
+	if !newContent && u.Name == nil && u.AddParents == nil && u.AppProperties == nil {
+		return cur, nil
+	}
+	if err := w.e.pace(ctx, w.rec.ID); err != nil {
+		return drive.File{}, err
+	}
+	if newContent {
+		body, err := w.e.docs.OpenContent(ctx, w.doc)
+		if err != nil {
+			return drive.File{}, err
+		}
+		defer body.Close()
+		u.Content, u.Size, u.MimeType = body, w.doc.Size, w.doc.ContentType
+		u.AppProperties = props
+	}
+	return dc.UpdateFile(ctx, w.m.FileID, u)
+}
+
+// synced records that Drive holds the document's revision in f.
+func (w *work) synced(ctx context.Context, f drive.File, parent, name string) error {
+	err := w.finish(ctx, func(m *store.Mapping) {
+		m.FileID, m.Created, m.Revision, m.SHA256 = f.ID, true, w.doc.Revision, w.doc.SHA256
+		m.FolderID, m.Name, m.State, m.Code, m.Deleted = parent, name, store.MappingSynced, "", false
+	})
+	if err == nil {
+		w.log.InfoContext(ctx, "document copied", "fileId", f.ID, "version", f.Version)
+	}
+	return err
+}
+
+// save changes the mapping as the lease holder; the run that asked, if any, is recorded with
+// every change, so a final state counts for it.
+func (w *work) save(ctx context.Context, change func(*store.Mapping)) error {
+	return w.write(ctx, change, w.e.store.UpdateMapping)
+}
+
+// finish is save for the delivery's last change, which also ends the lease.
+func (w *work) finish(ctx context.Context, change func(*store.Mapping)) error {
+	if err := w.write(ctx, change, w.e.store.FinishMapping); err != nil {
+		return err
+	}
+	w.released = true
+	return nil
+}
+
+type mappingWriter func(ctx context.Context, k store.ConnectionKey, documentID, holder string, change func(*store.Mapping) error) (store.Mapping, error)
+
+func (w *work) write(ctx context.Context, change func(*store.Mapping), write mappingWriter) error {
+	m, err := write(ctx, w.k, w.doc.ID, w.holder, func(m *store.Mapping) error {
+		change(m)
+		if w.runID != "" {
+			m.RunID = w.runID
+		}
+		return nil
+	})
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	w.m = m
+	return nil
+}
+
+// settle turns the outcome of the work into the delivery's answer, recording what needs no
+// retry: a refused grant or a customer-side problem puts the connection in the matching status
+// and leaves the document pending (a new run copies it once the customer has acted); a permanent
+// failure is recorded on the document.
+func (w *work) settle(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	code := codeOf(err)
+	switch drivesync.ClassOf(err) {
+	case drivesync.NeedsReauthorization:
+		w.e.dropIDs(w.rec.ID)
+		if merr := w.e.conns.MarkNeedsReauthorization(ctx, w.rec.CompanyID, w.rec.ID, err); merr != nil {
+			return drivesync.Classify(merr, drivesync.Retryable, "firestore")
+		}
+		return w.pending(ctx, code)
+	case drivesync.NeedsCustomer:
+		if merr := w.e.conns.MarkNeedsCustomer(ctx, w.rec.CompanyID, w.rec.ID, err); merr != nil {
+			return drivesync.Classify(merr, drivesync.Retryable, "firestore")
+		}
+		return w.pending(ctx, code)
+	case drivesync.Permanent:
+		w.log.ErrorContext(ctx, "document cannot be copied", "code", code, "err", err)
+		return w.failed(ctx, code)
+	}
+	w.log.WarnContext(ctx, "document not copied yet; retry", "code", code, "class", drivesync.ClassOf(err).String(), "err", err)
+	return err
+}
+
+func (w *work) pending(ctx context.Context, code string) error {
+	return w.finish(ctx, func(m *store.Mapping) { m.State, m.Code = store.MappingPending, code })
+}
+
+// failed records that this revision can never be copied, so its redeliveries are skipped and
+// the run counts it; a newer revision tries again.
+func (w *work) failed(ctx context.Context, code string) error {
+	return w.finish(ctx, func(m *store.Mapping) {
+		m.Revision, m.SHA256, m.State, m.Code = w.doc.Revision, w.doc.SHA256, store.MappingFailed, code
+	})
+}
+
+// dropOld records an event too old to apply as failed for rec, unless the mapping holds a newer
+// revision already.
+func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, ev drivesync.Event) error {
+	k := keyOf(rec)
+	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", ev.Document.ID, "eventId", ev.EventID)
+	m, exists, err := e.store.Mapping(ctx, k, ev.Document.ID)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if exists && m.Revision >= ev.Document.Revision {
+		return nil
+	}
+	holder := newHolder()
+	m, ok, err := e.store.LockMapping(ctx, k, ev.Document.ID, holder, docLeaseTTL)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if !ok {
+		return nil // a delivery is working on the document; it records the outcome
+	}
+	w := &work{e: e, rec: rec, k: k, doc: ev.Document, holder: holder, m: m, log: log}
+	defer func() {
+		if w.released {
+			return
+		}
+		if err := e.store.ReleaseMapping(context.WithoutCancel(ctx), k, ev.Document.ID, holder); err != nil {
+			log.WarnContext(ctx, "document lease not released", "err", err)
+		}
+	}()
+	if m.Revision >= ev.Document.Revision {
+		return nil
+	}
+	log.ErrorContext(ctx, "event too old; dropped", "occurredAt", ev.OccurredAt, "maxAge", e.maxAge)
+	return w.failed(ctx, CodeEventTooOld)
+}
+
+// codeOf returns the code of the outermost classified error in err's chain.
+func codeOf(err error) string {
+	var ce *drivesync.ClassifiedError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return ""
+}

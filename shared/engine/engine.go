@@ -1,0 +1,317 @@
+// Package engine is drivesync's copy engine: it puts eFactori documents into the customers'
+// Google Drives exactly once, however Pub/Sub delivers the messages that ask for it (at least
+// once, out of order, concurrently on several instances). It handles the three subscriptions of
+// the copy path: document events (every active connection of the company), copy tasks (one
+// document for one connection during an initial copy) and copy requests (one page of an initial
+// copy's fan-out, with the run's progress bookkeeping).
+//
+// Exactly once rests on three records in Firestore, per connection: the mapping of each document
+// (its Drive file ID, reserved with files.generateIds and stored before the file is created with
+// it, so a repeated create is refused by Drive instead of duplicating the file; a short lease on
+// it serialises the work on one document), the folder cache (one entry per layout folder,
+// claimed under a lease while it is created), and the pages of each initial-copy run (progress is
+// derived from them and counted from the mappings, never kept in one hot document).
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/efactori/drivesync/shared/connection"
+	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/efactori"
+	"github.com/efactori/drivesync/shared/fanout"
+	"github.com/efactori/drivesync/shared/store"
+)
+
+// Options configure New.
+type Options struct {
+	Store       *store.Store
+	Connections *connection.Service // per-connection Drive clients, status marking
+	Documents   *efactori.Client    // content streaming
+	Fanout      *fanout.Fanout      // one page of an initial copy
+	Logger      *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxEventAge: older events are dropped and recorded as failed, as Google advises against
+	// retrying a message forever.
+	MaxEventAge time.Duration
+	// WritesPerSecond paces Drive writes per connection and instance (a token bucket); about 3
+	// in production, under Drive's per-user write limit.
+	WritesPerSecond float64
+	// IDBlockSize is how many file IDs one files.generateIds call reserves (1 to 1000).
+	IDBlockSize int
+}
+
+// Timings of the engine. Pub/Sub redelivers with its own backoff; these only bound how long one
+// delivery waits or retries in place.
+const (
+	// docLeaseTTL bounds how long a dead delivery keeps a document locked; far above a 50 MB
+	// upload.
+	docLeaseTTL = 5 * time.Minute
+	// folderLeaseTTL bounds how long a dead delivery keeps a folder creation claimed.
+	folderLeaseTTL = 30 * time.Second
+	// folderWait is how long a delivery waits for another one to create a folder.
+	folderWait = 20 * time.Second
+	folderPoll = 100 * time.Millisecond
+	// folderVerifyTTL is how long a cached folder is trusted on this instance before Drive is
+	// asked again whether the customer deleted or trashed it.
+	folderVerifyTTL = time.Minute
+	// attempts is how many times one delivery tries a retryable failure before handing it
+	// back to Pub/Sub.
+	attempts    = 3
+	baseBackoff = 200 * time.Millisecond
+	// maxInlineWait caps a Retry-After honoured in place; a longer one goes back to Pub/Sub.
+	maxInlineWait = 2 * time.Second
+)
+
+// Engine is the copy engine. It is safe for concurrent use; create one per instance.
+type Engine struct {
+	store   *store.Store
+	conns   *connection.Service
+	docs    *efactori.Client
+	fanout  *fanout.Fanout
+	log     *slog.Logger
+	now     func() time.Time
+	maxAge  time.Duration
+	wps     float64
+	idBlock int
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter // connection ID → write pacing
+	pools    map[string]*idPool       // connection ID → reserved file IDs
+
+	verified sync.Map // folder ID → time.Time it was last seen alive in Drive
+
+	// afterReserve, when set (by tests), runs once a new file ID is stored in the mapping and
+	// before the file is created: a crash there is the case reservations exist for.
+	afterReserve func(ctx context.Context, documentID string) error
+}
+
+// New returns an Engine; it reports every problem with opts at once.
+func New(opts Options) (*Engine, error) {
+	var errs []error
+	if opts.Store == nil {
+		errs = append(errs, errors.New("nil store"))
+	}
+	if opts.Connections == nil {
+		errs = append(errs, errors.New("nil connection service"))
+	}
+	if opts.Documents == nil {
+		errs = append(errs, errors.New("nil efactori client"))
+	}
+	if opts.Fanout == nil {
+		errs = append(errs, errors.New("nil fanout"))
+	}
+	if opts.Logger == nil {
+		errs = append(errs, errors.New("nil logger"))
+	}
+	if opts.MaxEventAge <= 0 {
+		errs = append(errs, fmt.Errorf("max event age %v must be positive", opts.MaxEventAge))
+	}
+	if opts.WritesPerSecond <= 0 || math.IsInf(opts.WritesPerSecond, 0) || math.IsNaN(opts.WritesPerSecond) {
+		errs = append(errs, fmt.Errorf("writes per second %v must be a positive number", opts.WritesPerSecond))
+	}
+	if opts.IDBlockSize < 1 || opts.IDBlockSize > 1000 {
+		errs = append(errs, fmt.Errorf("id block size %d is not between 1 and 1000", opts.IDBlockSize))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("new engine: %w", err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Engine{
+		store: opts.Store, conns: opts.Connections, docs: opts.Documents, fanout: opts.Fanout,
+		log: opts.Logger, now: opts.Now, maxAge: opts.MaxEventAge, wps: opts.WritesPerSecond,
+		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
+	}, nil
+}
+
+// newHolder names one delivery as the holder of leases.
+func newHolder() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return hex.EncodeToString(b)
+}
+
+func keyOf(rec store.ConnectionRecord) store.ConnectionKey {
+	return store.ConnectionKey{CompanyID: rec.CompanyID, ID: rec.ID}
+}
+
+// enabled reports whether the company's integration is on.
+func (e *Engine) enabled(ctx context.Context, companyID string) (bool, error) {
+	in, err := e.store.Integration(ctx, companyID)
+	if err != nil {
+		return false, drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	return in.Enabled, nil
+}
+
+// HandleEvent applies a document event to every active connection of ev.CompanyID. It returns
+// nil when the message must be acknowledged (done, skipped, or failed for good and recorded) and
+// an error only when a retry can help.
+func (e *Engine) HandleEvent(ctx context.Context, ev drivesync.Event) error {
+	log := e.log.With("companyId", ev.CompanyID, "documentId", ev.Document.ID, "eventId", ev.EventID)
+	if err := ev.Validate(); err != nil {
+		log.ErrorContext(ctx, "invalid document event dropped", "err", err)
+		return nil
+	}
+	on, err := e.enabled(ctx, ev.CompanyID)
+	if err != nil || !on {
+		return err
+	}
+	recs, err := e.store.Connections(ctx, ev.CompanyID)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	tooOld := e.now().Sub(ev.OccurredAt) > e.maxAge
+	deleted := ev.EventType == drivesync.EventDeleted
+	var errs []error
+	for _, rec := range recs {
+		if rec.Status != drivesync.StatusActive {
+			// A new run re-visits every live document once the connection is active again.
+			continue
+		}
+		if tooOld {
+			errs = append(errs, e.dropOld(ctx, rec, ev))
+			continue
+		}
+		errs = append(errs, e.syncDocument(ctx, rec, ev.Document, deleted, ""))
+	}
+	return errors.Join(errs...)
+}
+
+// HandleTask copies one document into one connection's Drive for an initial-copy run. A task of
+// a superseded run, of a connection that is not active, or of a company whose integration is
+// off is acknowledged and ignored.
+func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
+	log := e.log.With("companyId", t.CompanyID, "connectionId", t.ConnectionID, "documentId", t.Document.ID, "runId", t.RunID)
+	if err := t.Validate(); err != nil {
+		log.ErrorContext(ctx, "invalid copy task dropped", "err", err)
+		return nil
+	}
+	on, err := e.enabled(ctx, t.CompanyID)
+	if err != nil || !on {
+		return err
+	}
+	rec, err := e.store.Connection(ctx, t.CompanyID, t.ConnectionID)
+	switch {
+	case errors.Is(err, drivesync.ErrNotFound):
+		return nil
+	case err != nil:
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if rec.InitialCopy.RunID != t.RunID || rec.Status != drivesync.StatusActive {
+		log.DebugContext(ctx, "copy task of a superseded run or an inactive connection ignored")
+		return nil
+	}
+	if err := e.syncDocument(ctx, rec, t.Document, false, t.RunID); err != nil {
+		return err
+	}
+	return e.checkDone(ctx, rec, t.RunID)
+}
+
+// HandleCopyRequest runs one page of an initial copy's fan-out and records the page for the
+// run's progress. A request of a superseded run is acknowledged and ignored.
+func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest) error {
+	log := e.log.With("companyId", r.CompanyID, "connectionId", r.ConnectionID, "runId", r.RunID)
+	if err := r.Validate(); err != nil {
+		log.ErrorContext(ctx, "invalid copy request dropped", "err", err)
+		return nil
+	}
+	on, err := e.enabled(ctx, r.CompanyID)
+	if err != nil || !on {
+		return err
+	}
+	rec, err := e.store.Connection(ctx, r.CompanyID, r.ConnectionID)
+	switch {
+	case errors.Is(err, drivesync.ErrNotFound):
+		return nil
+	case err != nil:
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive {
+		log.InfoContext(ctx, "copy request of a superseded run or an inactive connection ignored")
+		return nil
+	}
+	if rec.InitialCopy.State == drivesync.CopyPending {
+		if err := e.markRunning(ctx, rec, r.RunID); err != nil {
+			return err
+		}
+	}
+	res, err := e.fanout.HandlePage(ctx, r)
+	if err != nil {
+		if c := drivesync.ClassOf(err); c == drivesync.Retryable || c == drivesync.Unclassified {
+			return err
+		}
+		log.ErrorContext(ctx, "copy page failed for good", "err", err, "class", drivesync.ClassOf(err).String())
+		return nil
+	}
+	for _, inv := range res.InvalidDocuments {
+		log.WarnContext(ctx, "listed document cannot be copied", "documentId", inv.ID, "err", inv.Err)
+	}
+	k := keyOf(rec)
+	if _, err := e.store.RecordCopyPage(ctx, k, store.CopyPage{RunID: r.RunID, PageToken: r.PageToken,
+		Listed: res.Listed, Invalid: res.Invalid, Last: res.NextPageToken == ""}); err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	log.InfoContext(ctx, "copy page listed", "listed", res.Listed, "invalid", res.Invalid, "last", res.NextPageToken == "")
+	return e.checkDone(ctx, rec, r.RunID)
+}
+
+// markRunning moves the run from pending to running.
+func (e *Engine) markRunning(ctx context.Context, rec store.ConnectionRecord, runID string) error {
+	_, err := e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+		if r.InitialCopy.RunID == runID && r.InitialCopy.State == drivesync.CopyPending {
+			r.InitialCopy.State = drivesync.CopyRunning
+			r.InitialCopy.StartedAt = e.now()
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	return nil
+}
+
+// checkDone marks run done when every listed document reached a final state. Every page record
+// and every final document state is followed by this check, so whichever write comes last sees
+// the run complete.
+func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runID string) error {
+	if rec.InitialCopy.State == drivesync.CopyDone {
+		return nil
+	}
+	p, err := e.store.CopyProgress(ctx, keyOf(rec), runID)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if !p.Done() {
+		return nil
+	}
+	_, err = e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+		if r.InitialCopy.RunID != runID || r.InitialCopy.State == drivesync.CopyDone {
+			return nil
+		}
+		r.InitialCopy.State = drivesync.CopyDone
+		r.InitialCopy.Listed, r.InitialCopy.Synced, r.InitialCopy.Failed = p.Listed, p.Synced, p.Failed
+		r.InitialCopy.FinishedAt = e.now()
+		r.LastSyncAt = e.now()
+		return nil
+	})
+	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	e.log.InfoContext(ctx, "initial copy done", "companyId", rec.CompanyID, "connectionId", rec.ID, "runId", runID,
+		"listed", p.Listed, "synced", p.Synced, "failed", p.Failed)
+	return nil
+}

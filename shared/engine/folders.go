@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/efactori/drivesync/shared/drive"
+	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/layout"
+	"github.com/efactori/drivesync/shared/store"
+)
+
+// codeBusy marks a folder another delivery is still creating.
+const codeBusy = "folder_busy"
+
+// folderFor returns the folders doc belongs in, from the company folder down (the last is its
+// parent), creating those missing. A company folder the customer deleted or trashed is
+// drivesync.NeedsCustomer (only they can choose a folder again); a layout folder they deleted or
+// trashed is made again.
+func (e *Engine) folderFor(ctx context.Context, rec store.ConnectionRecord, dc *drive.Client, doc drivesync.Document) ([]string, error) {
+	parent := rec.Target.CompanyFolderID
+	if parent == "" {
+		return nil, drivesync.Classify(fmt.Errorf("connection %s has no company folder", rec.ID), drivesync.NeedsCustomer, drive.CodeTargetNotFound)
+	}
+	if !e.fresh(parent) {
+		if _, err := dc.CheckTarget(ctx, parent); err != nil {
+			return nil, err
+		}
+		e.verified.Store(parent, e.now())
+	}
+	path := []string{parent}
+	for _, f := range layout.Path(doc, rec.FolderLayout, rec.Locale) {
+		id, err := e.folder(ctx, rec, dc, parent, f)
+		if err != nil {
+			return nil, err
+		}
+		path = append(path, id)
+		parent = id
+	}
+	return path, nil
+}
+
+// fresh reports whether folder id was seen alive in Drive recently enough to trust the cache.
+func (e *Engine) fresh(id string) bool {
+	v, ok := e.verified.Load(id)
+	return ok && e.now().Sub(v.(time.Time)) < folderVerifyTTL
+}
+
+// distrust makes the next document look folders up in Drive again, after Drive refused one.
+func (e *Engine) distrust(ids []string) {
+	for _, id := range ids {
+		e.verified.Delete(id)
+	}
+}
+
+// folder returns the folder f under parent: from the cache, or created under a claim on the
+// cache entry so that concurrent documents make one folder. EnsureFolder finds a folder an
+// earlier holder created before it could record it (it looks the key up first).
+func (e *Engine) folder(ctx context.Context, rec store.ConnectionRecord, dc *drive.Client, parent string, f layout.Folder) (string, error) {
+	k := keyOf(rec)
+	holder := newHolder()
+	deadline := time.Now().Add(folderWait)
+	for {
+		id, claimed, err := e.store.ClaimFolder(ctx, k, parent, f.Key, holder, folderLeaseTTL)
+		if err != nil {
+			return "", drivesync.Classify(err, drivesync.Retryable, "firestore")
+		}
+		switch {
+		case id != "":
+			if e.fresh(id) {
+				return id, nil
+			}
+			info, err := dc.Folder(ctx, id)
+			if errors.Is(err, drive.ErrNotFound) || (err == nil && info.Trashed) {
+				e.log.InfoContext(ctx, "cached folder gone from drive; making it again",
+					"companyId", rec.CompanyID, "connectionId", rec.ID, "folderId", id)
+				if err := e.store.ForgetFolder(ctx, k, parent, f.Key, id); err != nil {
+					return "", drivesync.Classify(err, drivesync.Retryable, "firestore")
+				}
+				continue
+			}
+			if err != nil {
+				return "", err
+			}
+			e.verified.Store(id, e.now())
+			return id, nil
+		case claimed:
+			if err := e.pace(ctx, rec.ID); err != nil {
+				return "", err
+			}
+			made, err := dc.EnsureFolder(ctx, parent, f.Name, f.Key)
+			if err != nil {
+				// Let the next delivery claim it at once rather than after the lease.
+				if ferr := e.store.ForgetFolder(context.WithoutCancel(ctx), k, parent, f.Key, ""); ferr != nil {
+					e.log.WarnContext(ctx, "folder claim not released", "connectionId", rec.ID, "err", ferr)
+				}
+				return "", err
+			}
+			if err := e.store.PutFolder(ctx, k, parent, f.Key, made.ID); err != nil {
+				return "", drivesync.Classify(err, drivesync.Retryable, "firestore")
+			}
+			e.verified.Store(made.ID, e.now())
+			return made.ID, nil
+		}
+		if time.Now().After(deadline) {
+			return "", drivesync.Classify(fmt.Errorf("folder %s of connection %s: another delivery is still creating it", f.Key, rec.ID),
+				drivesync.Retryable, codeBusy)
+		}
+		select {
+		case <-ctx.Done():
+			return "", drivesync.Classify(fmt.Errorf("wait for folder %s: %w", f.Key, ctx.Err()), drivesync.Retryable, "canceled")
+		case <-time.After(folderPoll + time.Duration(mrand.Int64N(int64(folderPoll)))):
+		}
+	}
+}
