@@ -7,11 +7,15 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 	"github.com/efactori/drivesync/functions/connections"
+	"github.com/efactori/drivesync/functions/initialcopy"
 	"github.com/efactori/drivesync/functions/oauthcallback"
+	"github.com/efactori/drivesync/functions/syncdocument"
 	"github.com/efactori/drivesync/shared/config"
 )
 
 func init() {
 	functions.HTTP(config.FunctionConnections, connections.Handle)
 	functions.HTTP(config.FunctionOAuthCallback, oauthcallback.Handle)
+	functions.CloudEvent(config.FunctionSyncDocument, syncdocument.Handle)
+	functions.CloudEvent(config.FunctionInitialCopy, initialcopy.Handle)
 }

@@ -62,6 +62,22 @@ resource "google_firestore_field" "connections_google_subject" {
   }
 }
 
+# CopyProgress: the synced and failed mappings of one initial-copy run are counted with equality
+# filters on runId and state, inside one connection's mappings collection.
+resource "google_firestore_index" "mappings_run_state" {
+  database   = google_firestore_database.main.name
+  collection = "mappings"
+
+  fields {
+    field_path = "runId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+}
+
 # TTL policies: exactly store.TTLPolicies (drift_test.go).
 # OAuth states (the short-lived PKCE state of a consent in progress) delete themselves: Firestore
 # removes a document some time (typically within a day) after its expireAt has passed, so the

@@ -21,6 +21,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
@@ -49,6 +50,7 @@ type Options struct {
 	Dir string
 	// Ports of the stand-ins and functions.
 	GooglePort, EFactoriPort, ConnectionsPort, CallbackPort, FrontendPort int
+	SyncDocumentPort, InitialCopyPort                                     int
 	// Companies seeds the eFactori stand-in; nil means its default sample companies.
 	Companies []efactori.CompanySpec
 	// Output receives the children's and stand-ins' logs; nil discards them.
@@ -62,6 +64,8 @@ type Stack struct {
 	EFactori  *efactori.Server
 
 	GoogleURL, EFactoriURL, ConnectionsURL, OAuthCallbackURL, FrontendURL string
+	// SyncDocumentURL and InitialCopyURL are the event functions, which Pub/Sub pushes to.
+	SyncDocumentURL, InitialCopyURL string
 
 	servers []*http.Server
 	procs   []*proc.Process
@@ -101,7 +105,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	ports, err := pickPorts(opts.GooglePort, opts.EFactoriPort, opts.ConnectionsPort, opts.CallbackPort, opts.FrontendPort)
+	ports, err := pickPorts(opts.GooglePort, opts.EFactoriPort, opts.ConnectionsPort, opts.CallbackPort, opts.FrontendPort,
+		opts.SyncDocumentPort, opts.InitialCopyPort)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +115,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	// The reference settings page plays eFactori's frontend: CORS admits it, and the OAuth
 	// callback sends the browser back to it.
 	s.FrontendURL = "http://" + proc.HostPort(ports[4]) + "/"
+	s.SyncDocumentURL, s.InitialCopyURL = "http://"+proc.HostPort(ports[5]), "http://"+proc.HostPort(ports[6])
 
 	s.Google, err = googleemu.New(googleemu.Options{
 		Accounts: []googleemu.Account{
@@ -174,7 +180,62 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
+	// The event functions read eFactori's document API with the stand-in's dev token, as an ID
+	// token would be presented in production.
+	eventEnv := append(env, "EFACTORI_DOCUMENTS_URL="+s.EFactoriURL, "EFACTORI_DEV_TOKEN="+DevToken)
+	for i, fn := range []string{config.FunctionSyncDocument, config.FunctionInitialCopy} {
+		if err := s.startFunction(ctx, bin, fn, ports[5+i], eventEnv, out); err != nil {
+			return nil, err
+		}
+	}
+	// Pub/Sub pushes each topic to its function as Eventarc does in production.
+	if err := createPushSubscriptions(ctx, map[string]string{
+		config.TopicDocumentEvents: s.SyncDocumentURL,
+		config.TopicCopyTasks:      s.SyncDocumentURL,
+		config.TopicCopyRequests:   s.InitialCopyURL,
+	}); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// PushSubscription names the push subscription that delivers topic to its function.
+func PushSubscription(topic string) string {
+	return "projects/" + ProjectID + "/subscriptions/" + topic + "-push"
+}
+
+// createPushSubscriptions subscribes each function to its topic with a push subscription whose
+// endpoint is the function's URL followed by the topic name: the functions framework reads the
+// topic from that path to build the CloudEvent's source, //pubsub.googleapis.com/<topic name>.
+// Failed deliveries are retried with backoff, as Eventarc's subscriptions do.
+func createPushSubscriptions(ctx context.Context, functionOf map[string]string) error {
+	c, err := pubsub.NewClient(ctx, ProjectID)
+	if err != nil {
+		return fmt.Errorf("pubsub client: %w", err)
+	}
+	defer c.Close()
+	for topic, fn := range functionOf {
+		name := "projects/" + ProjectID + "/topics/" + topic
+		sub := &pubsubpb.Subscription{
+			Name:               PushSubscription(topic),
+			Topic:              name,
+			PushConfig:         &pubsubpb.PushConfig{PushEndpoint: fn + "/" + name},
+			AckDeadlineSeconds: 60,
+			RetryPolicy: &pubsubpb.RetryPolicy{
+				MinimumBackoff: durationpb.New(time.Second),
+				MaximumBackoff: durationpb.New(time.Minute),
+			},
+		}
+		_, err := c.SubscriptionAdminClient.CreateSubscription(ctx, sub)
+		if status.Code(err) == codes.AlreadyExists {
+			err = c.SubscriptionAdminClient.ModifyPushConfig(ctx, &pubsubpb.ModifyPushConfigRequest{
+				Subscription: sub.Name, PushConfig: sub.PushConfig})
+		}
+		if err != nil {
+			return fmt.Errorf("push subscription for %s: %w", topic, err)
+		}
+	}
+	return nil
 }
 
 // Stop stops every part of the stack and waits until its processes are gone.
@@ -216,6 +277,8 @@ func (s *Stack) Describe(w io.Writer) error {
   Settings page        %s
   Connections API      %s/v1/integration
   OAuth callback       %s
+  SyncDocument         %s   (pushed %s and %s)
+  InitialCopy          %s   (pushed %s)
   Google OAuth + Drive %s   (accounts: %s, %s)
   eFactori stand-in    %s   (document API token: %s)
   Firestore emulator   %s
@@ -227,7 +290,9 @@ A frontend token for %s (role %s, valid 12 h):
   curl -H "Authorization: Bearer $TOKEN" %s/v1/integration
 
 Press Ctrl-C to stop everything.
-`, ProjectID, s.FrontendURL, s.ConnectionsURL, s.OAuthCallbackURL, s.GoogleURL, GoogleAccount, OtherAccount,
+`, ProjectID, s.FrontendURL, s.ConnectionsURL, s.OAuthCallbackURL,
+		s.SyncDocumentURL, config.TopicDocumentEvents, config.TopicCopyTasks, s.InitialCopyURL, config.TopicCopyRequests,
+		s.GoogleURL, GoogleAccount, OtherAccount,
 		s.EFactoriURL, DevToken, s.Emulators.FirestoreHost, s.Emulators.PubSubHost,
 		config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks,
 		efactori.Acme.Name, efactori.RoleIntegrationsManage, token, s.ConnectionsURL)

@@ -7,12 +7,17 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+
 	"github.com/efactori/drivesync/local/devstack"
 	"github.com/efactori/drivesync/local/efactori"
+	"github.com/efactori/drivesync/shared/config"
 	"github.com/efactori/drivesync/shared/problem"
 )
 
@@ -35,8 +40,41 @@ func TestStackServesAndStopsCleanly(t *testing.T) {
 		}
 	})
 	pids := stack.PIDs()
-	if got, want := len(pids), 2; got != want {
+	if got, want := len(pids), 4; got != want {
 		t.Fatalf("stack runs %d function processes, want %d", got, want)
+	}
+	// Each topic is pushed to its event function, at the path the functions framework reads
+	// the topic from.
+	ps, err := pubsub.NewClient(ctx, devstack.ProjectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	for topic, fn := range map[string]string{
+		config.TopicDocumentEvents: stack.SyncDocumentURL,
+		config.TopicCopyTasks:      stack.SyncDocumentURL,
+		config.TopicCopyRequests:   stack.InitialCopyURL,
+	} {
+		sub, err := ps.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: devstack.PushSubscription(topic)})
+		if err != nil {
+			t.Fatalf("push subscription of %s: %v", topic, err)
+		}
+		want := fn + "/projects/" + devstack.ProjectID + "/topics/" + topic
+		if got := sub.GetPushConfig().GetPushEndpoint(); got != want {
+			t.Errorf("%s is pushed to %s, want %s", topic, got, want)
+		}
+	}
+	// A malformed message is acknowledged by SyncDocument: the push succeeds, so the
+	// subscription holds nothing back for redelivery. (Its full path is covered by
+	// functions/synctest.)
+	resp0, err := http.Post(stack.SyncDocumentURL+"/projects/"+devstack.ProjectID+"/topics/"+config.TopicCopyTasks,
+		"application/json", strings.NewReader(`{"message":{"data":"bm90IGpzb24=","messageId":"1"},"subscription":"projects/`+devstack.ProjectID+`/subscriptions/x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp0.Body.Close()
+	if resp0.StatusCode/100 != 2 {
+		t.Errorf("a malformed copy task pushed to SyncDocument answered %d, want 2xx (acknowledged)", resp0.StatusCode)
 	}
 
 	token, err := stack.EFactori.MintToken(efactori.Claims{

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Lookup reads one environment variable; os.LookupEnv in production, a map in tests.
@@ -32,6 +35,12 @@ type Variable struct {
 const (
 	FunctionConnections   = "Connections"
 	FunctionOAuthCallback = "OAuthCallback"
+	// FunctionSyncDocument copies documents into Drive: triggered by TopicDocumentEvents and
+	// TopicCopyTasks.
+	FunctionSyncDocument = "SyncDocument"
+	// FunctionInitialCopy fans an initial copy out page by page: triggered by
+	// TopicCopyRequests.
+	FunctionInitialCopy = "InitialCopy"
 )
 
 // Pub/Sub topics drivesync is triggered by or publishes to. Terraform creates them (eFactori's
@@ -47,11 +56,11 @@ const (
 
 // Variables lists every environment variable drivesync reads.
 var Variables = []Variable{
-	{Name: "GOOGLE_CLOUD_PROJECT", Required: true, Functions: httpFunctions,
+	{Name: "GOOGLE_CLOUD_PROJECT", Required: true, Functions: allFunctions,
 		Description: "Google Cloud project ID; selects the Firestore database and qualifies trace IDs in logs."},
-	{Name: "LOG_LEVEL", Default: "INFO", Functions: httpFunctions,
+	{Name: "LOG_LEVEL", Default: "INFO", Functions: allFunctions,
 		Description: "Lowest log severity written: DEBUG, INFO, WARNING or ERROR."},
-	{Name: "FIRESTORE_DATABASE", Default: "(default)", Functions: httpFunctions,
+	{Name: "FIRESTORE_DATABASE", Default: "(default)", Functions: allFunctions,
 		Description: "Firestore database ID."},
 	{Name: "EFACTORI_ISSUER", Required: true, Functions: []string{FunctionConnections},
 		Description: "Issuer URL of the eFactori tokens the frontend sends; its OIDC discovery document gives the signing keys."},
@@ -61,25 +70,42 @@ var Variables = []Variable{
 		Description: "Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser (CORS)."},
 	{Name: "FRONTEND_URL", Required: true, Functions: []string{FunctionOAuthCallback},
 		Description: "eFactori page the OAuth callback sends the browser back to, with ?connection=<id>&result=ok|denied|error."},
-	{Name: "OAUTH_CLIENT_ID", Required: true, Functions: httpFunctions,
+	{Name: "OAUTH_CLIENT_ID", Required: true, Functions: googleFunctions,
 		Description: "Google OAuth client ID (a Web application client)."},
-	{Name: "OAUTH_CLIENT_SECRET", Required: true, Secret: true, Functions: httpFunctions,
+	{Name: "OAUTH_CLIENT_SECRET", Required: true, Secret: true, Functions: googleFunctions,
 		Description: "Google OAuth client secret; from Secret Manager in production."},
-	{Name: "OAUTH_REDIRECT_URL", Required: true, Functions: httpFunctions,
+	{Name: "OAUTH_REDIRECT_URL", Required: true, Functions: googleFunctions,
 		Description: "URL of the OAuthCallback function, registered as an authorized redirect URI on the OAuth client."},
-	{Name: "DRIVE_SCOPE", Default: "drive", Functions: httpFunctions,
+	{Name: "DRIVE_SCOPE", Default: "drive", Functions: googleFunctions,
 		Description: "drive (browse and pick folders in the app; a restricted scope that needs Google's verification) or drive.file (folders picked with the Google Picker)."},
-	{Name: "TOKEN_KEYSET", Required: true, Secret: true, Functions: httpFunctions,
+	{Name: "TOKEN_KEYSET", Required: true, Secret: true, Functions: googleFunctions,
 		Description: "Tink keyset (JSON) that encrypts refresh tokens, itself encrypted under TOKEN_KEK_URI; from Secret Manager in production."},
-	{Name: "TOKEN_KEK_URI", Functions: httpFunctions,
+	{Name: "TOKEN_KEK_URI", Functions: googleFunctions,
 		Description: "Cloud KMS key wrapping TOKEN_KEYSET (gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K). Empty only with TOKEN_KEYSET_CLEARTEXT=true."},
-	{Name: "TOKEN_KEYSET_CLEARTEXT", Default: "false", Functions: httpFunctions,
+	{Name: "TOKEN_KEYSET_CLEARTEXT", Default: "false", Functions: googleFunctions,
 		Description: "true accepts a cleartext TOKEN_KEYSET; for local development only."},
-	{Name: "GOOGLE_EMULATOR_URL", Functions: httpFunctions,
+	{Name: "GOOGLE_EMULATOR_URL", Functions: googleFunctions,
 		Description: "Base URL of the project's Google OAuth + Drive emulator (local/); when set, Google is never called. Local only."},
+	{Name: "EFACTORI_DOCUMENTS_URL", Required: true, Functions: copyFunctions,
+		Description: "Base URL of eFactori's document API (docs/efactori-contract.md), e.g. https://api.efactori.example."},
+	{Name: "EFACTORI_API_AUDIENCE", Functions: copyFunctions,
+		Description: "Audience of the Google ID token the functions present to eFactori's document API. Required unless EFACTORI_DEV_TOKEN is set (local only)."},
+	{Name: "EFACTORI_DEV_TOKEN", Secret: true, Functions: copyFunctions,
+		Description: "Static bearer token for the eFactori stand-in (local/efactori) instead of an ID token. Local only."},
+	{Name: "MAX_EVENT_AGE", Default: "24h", Functions: []string{FunctionSyncDocument},
+		Description: "Document events older than this (a Go duration) are dropped and recorded as failed instead of being applied."},
+	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: []string{FunctionSyncDocument},
+		Description: "Drive writes per second per connection and instance; Drive allows about 3 sustained writes per second per user."},
+	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
+		Description: "Documents listed (and copy tasks published) per copy request of an initial copy, 1 to 1000."},
 }
 
-var httpFunctions = []string{FunctionConnections, FunctionOAuthCallback}
+var (
+	httpFunctions   = []string{FunctionConnections, FunctionOAuthCallback}
+	allFunctions    = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
+	googleFunctions = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument}
+	copyFunctions   = []string{FunctionSyncDocument, FunctionInitialCopy}
+)
 
 // Common is read by every function.
 type Common struct {
@@ -148,6 +174,109 @@ func LoadOAuthCallback(lookup Lookup) (OAuthCallback, error) {
 		return OAuthCallback{}, fmt.Errorf("load %s config: %w", FunctionOAuthCallback, err)
 	}
 	return c, nil
+}
+
+// Documents configures access to eFactori's document API: in production every request carries a
+// Google ID token for Audience; locally a static DevToken for the stand-in.
+type Documents struct {
+	URL      string
+	Audience string
+	DevToken string
+}
+
+// SyncDocument configures the SyncDocument event function, which copies documents into Drive
+// for document events and copy tasks.
+type SyncDocument struct {
+	Common
+	Google
+	Documents
+	MaxEventAge     time.Duration
+	WritesPerSecond float64
+}
+
+// LoadSyncDocument reads and validates the SyncDocument function's configuration.
+func LoadSyncDocument(lookup Lookup) (SyncDocument, error) {
+	r := reader{lookup: lookup}
+	c := SyncDocument{
+		Common:          r.common(),
+		Google:          r.google(),
+		Documents:       r.documents(),
+		MaxEventAge:     r.duration("MAX_EVENT_AGE"),
+		WritesPerSecond: r.rate("DRIVE_WRITES_PER_SECOND"),
+	}
+	if err := r.err(); err != nil {
+		return SyncDocument{}, fmt.Errorf("load %s config: %w", FunctionSyncDocument, err)
+	}
+	return c, nil
+}
+
+// InitialCopy configures the InitialCopy event function, which lists a company's documents a
+// page at a time and publishes a copy task per document. It never reaches Drive, so it has no
+// Google configuration and no access to the refresh tokens.
+type InitialCopy struct {
+	Common
+	Documents
+	PageSize int
+}
+
+// MaxPageSize is the largest COPY_PAGE_SIZE: eFactori's largest page.
+const MaxPageSize = 1000
+
+// LoadInitialCopy reads and validates the InitialCopy function's configuration.
+func LoadInitialCopy(lookup Lookup) (InitialCopy, error) {
+	r := reader{lookup: lookup}
+	c := InitialCopy{
+		Common:    r.common(),
+		Documents: r.documents(),
+		PageSize:  r.intRange("COPY_PAGE_SIZE", 1, MaxPageSize),
+	}
+	if err := r.err(); err != nil {
+		return InitialCopy{}, fmt.Errorf("load %s config: %w", FunctionInitialCopy, err)
+	}
+	return c, nil
+}
+
+func (r *reader) documents() Documents {
+	d := Documents{URL: r.url("EFACTORI_DOCUMENTS_URL")}
+	d.Audience, _ = r.get("EFACTORI_API_AUDIENCE")
+	d.DevToken, _ = r.get("EFACTORI_DEV_TOKEN")
+	switch {
+	case d.Audience == "" && d.DevToken == "":
+		r.fail("EFACTORI_API_AUDIENCE", "is required (or EFACTORI_DEV_TOKEN, for local runs only)")
+	case d.Audience != "" && d.DevToken != "":
+		r.fail("EFACTORI_DEV_TOKEN", "must not be set with EFACTORI_API_AUDIENCE: it is for local runs only")
+	}
+	return d
+}
+
+func (r *reader) duration(name string) time.Duration {
+	v := r.optional(name)
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, "must be a positive Go duration such as 24h or 90m, not %q", v)
+		return 0
+	}
+	return d
+}
+
+func (r *reader) rate(name string) float64 {
+	v := r.optional(name)
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > 1000 {
+		r.fail(name, "must be a number above 0 and at most 1000, not %q", v)
+		return 0
+	}
+	return f
+}
+
+func (r *reader) intRange(name string, lo, hi int) int {
+	v := r.optional(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, "must be an integer from %d to %d, not %q", lo, hi, v)
+		return 0
+	}
+	return n
 }
 
 func (r *reader) google() Google {

@@ -4,8 +4,10 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/efactori/drivesync/shared/config"
 	"github.com/google/go-cmp/cmp"
@@ -155,6 +157,179 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 		row := regexp.MustCompile("(?m)^\\|\\s*`" + v.Name + "`\\s*\\|")
 		if !row.Match(readme) {
 			t.Errorf("README.md has no table row for %s", v.Name)
+		}
+	}
+}
+
+func TestLoadSyncDocument(t *testing.T) {
+	t.Parallel()
+	base := with(googleEnv, "GOOGLE_CLOUD_PROJECT", "p1", "EFACTORI_DOCUMENTS_URL", "https://api.efactori.example")
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    config.SyncDocument
+		wantErr []string
+	}{
+		{
+			name: "production with defaults",
+			env:  with(base, "EFACTORI_API_AUDIENCE", "https://api.efactori.example"),
+			want: config.SyncDocument{
+				Common:          config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
+				Google:          wantGoogle,
+				Documents:       config.Documents{URL: "https://api.efactori.example", Audience: "https://api.efactori.example"},
+				MaxEventAge:     24 * time.Hour,
+				WritesPerSecond: 3,
+			},
+		},
+		{
+			name: "local stand-in with overrides",
+			env: with(base, "EFACTORI_DEV_TOKEN", "dev-token", "MAX_EVENT_AGE", "90m", "DRIVE_WRITES_PER_SECOND", "0.5",
+				"EFACTORI_DOCUMENTS_URL", "http://127.0.0.1:7/"),
+			want: config.SyncDocument{
+				Common:          config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
+				Google:          wantGoogle,
+				Documents:       config.Documents{URL: "http://127.0.0.1:7/", DevToken: "dev-token"},
+				MaxEventAge:     90 * time.Minute,
+				WritesPerSecond: 0.5,
+			},
+		},
+		{
+			name: "neither audience nor dev token, bad numbers",
+			env:  with(base, "MAX_EVENT_AGE", "-1h", "DRIVE_WRITES_PER_SECOND", "NaN", "EFACTORI_DOCUMENTS_URL", "api.example"),
+			wantErr: []string{"EFACTORI_API_AUDIENCE is required", "MAX_EVENT_AGE must be a positive Go duration",
+				"DRIVE_WRITES_PER_SECOND must be a number", "EFACTORI_DOCUMENTS_URL must be an absolute"},
+		},
+		{
+			name:    "dev token alongside an audience",
+			env:     with(base, "EFACTORI_API_AUDIENCE", "aud", "EFACTORI_DEV_TOKEN", "dev-token", "DRIVE_WRITES_PER_SECOND", "0"),
+			wantErr: []string{"EFACTORI_DEV_TOKEN must not be set with EFACTORI_API_AUDIENCE", "DRIVE_WRITES_PER_SECOND must be a number"},
+		},
+		{
+			name:    "google settings missing",
+			env:     map[string]string{"GOOGLE_CLOUD_PROJECT": "p1", "EFACTORI_DOCUMENTS_URL": "https://api.example", "EFACTORI_API_AUDIENCE": "a"},
+			wantErr: []string{"OAUTH_CLIENT_ID is required", "TOKEN_KEYSET is required", "TOKEN_KEK_URI is required unless"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := config.LoadSyncDocument(env(tt.env))
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatal("LoadSyncDocument accepted a broken environment")
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not mention %q", err, want)
+					}
+				}
+				for _, secret := range []string{"s3cret", "dev-token"} {
+					if strings.Contains(err.Error(), secret) {
+						t.Errorf("error reveals a secret: %v", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadSyncDocument: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadInitialCopy(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"GOOGLE_CLOUD_PROJECT": "p1", "EFACTORI_DOCUMENTS_URL": "https://api.efactori.example",
+		"EFACTORI_API_AUDIENCE": "https://api.efactori.example"}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    config.InitialCopy
+		wantErr []string
+	}{
+		{
+			name: "defaults, no google settings needed",
+			env:  base,
+			want: config.InitialCopy{
+				Common:    config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
+				Documents: config.Documents{URL: "https://api.efactori.example", Audience: "https://api.efactori.example"},
+				PageSize:  500,
+			},
+		},
+		{
+			name: "largest page",
+			env:  with(base, "COPY_PAGE_SIZE", "1000"),
+			want: config.InitialCopy{
+				Common:    config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
+				Documents: config.Documents{URL: "https://api.efactori.example", Audience: "https://api.efactori.example"},
+				PageSize:  1000,
+			},
+		},
+		{name: "page too large", env: with(base, "COPY_PAGE_SIZE", "1001"), wantErr: []string{"COPY_PAGE_SIZE must be an integer from 1 to 1000"}},
+		{name: "page not a number", env: with(base, "COPY_PAGE_SIZE", "lots"), wantErr: []string{"COPY_PAGE_SIZE must be an integer"}},
+		{name: "nothing set", env: map[string]string{}, wantErr: []string{"GOOGLE_CLOUD_PROJECT is required",
+			"EFACTORI_DOCUMENTS_URL is required", "EFACTORI_API_AUDIENCE is required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := config.LoadInitialCopy(env(tt.env))
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatal("LoadInitialCopy accepted a broken environment")
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not mention %q", err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadInitialCopy: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Every variable a function's Load reads must be declared for that function, or Terraform and the
+// README would not list it; optional panics on an undeclared name, and this catches a variable
+// declared for the wrong function by loading each with only its own variables set.
+func TestVariablesDeclaredForTheirFunctions(t *testing.T) {
+	t.Parallel()
+	full := with(googleEnv, "GOOGLE_CLOUD_PROJECT", "p1", "EFACTORI_DOCUMENTS_URL", "https://api.example",
+		"EFACTORI_API_AUDIENCE", "aud", "EFACTORI_ISSUER", "https://login.example", "EFACTORI_AUDIENCE", "a",
+		"FRONTEND_ORIGINS", "https://app.example", "FRONTEND_URL", "https://app.example/s")
+	only := func(fn string) config.Lookup {
+		return func(name string) (string, bool) {
+			for _, v := range config.Variables {
+				if v.Name == name {
+					if !slices.Contains(v.Functions, fn) {
+						t.Errorf("%s reads %s, which config.Variables does not declare for it", fn, name)
+					}
+					val, ok := full[name]
+					return val, ok
+				}
+			}
+			t.Errorf("%s reads the undeclared %s", fn, name)
+			return "", false
+		}
+	}
+	loads := map[string]func(config.Lookup) error{
+		config.FunctionConnections:   func(l config.Lookup) error { _, err := config.LoadConnections(l); return err },
+		config.FunctionOAuthCallback: func(l config.Lookup) error { _, err := config.LoadOAuthCallback(l); return err },
+		config.FunctionSyncDocument:  func(l config.Lookup) error { _, err := config.LoadSyncDocument(l); return err },
+		config.FunctionInitialCopy:   func(l config.Lookup) error { _, err := config.LoadInitialCopy(l); return err },
+	}
+	for fn, load := range loads {
+		if err := load(only(fn)); err != nil {
+			t.Errorf("%s: %v", fn, err)
 		}
 	}
 }

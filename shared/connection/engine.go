@@ -98,7 +98,7 @@ func (s *Service) MarkNeedsCustomer(ctx context.Context, companyID, id string, c
 	case "numChildrenInNonRootLimitExceeded":
 		msg = msgFolderFull
 	}
-	s.log.WarnContext(ctx, "connection needs the customer", "companyId", companyID, "connectionId", id, "code", code, "err", cause)
+	s.log.WarnContext(ctx, "connection needs the customer", "companyId", companyID, "connectionId", id, "errorCode", code, "err", cause)
 	_, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
 		if r.Status != drivesync.StatusActive && r.Status != drivesync.StatusError {
 			return nil // the grant went first; that is what the customer must fix now

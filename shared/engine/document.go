@@ -382,10 +382,10 @@ func (w *work) settle(ctx context.Context, err error) error {
 		}
 		return w.pending(ctx, code)
 	case drivesync.Permanent:
-		w.log.ErrorContext(ctx, "document cannot be copied", "code", code, "err", err)
+		w.log.ErrorContext(ctx, "document cannot be copied", "errorCode", code, "err", err)
 		return w.failed(ctx, code)
 	}
-	w.log.WarnContext(ctx, "document not copied yet; retry", "code", code, "class", drivesync.ClassOf(err).String(), "err", err)
+	w.log.WarnContext(ctx, "document not copied yet; retry", "errorCode", code, "class", drivesync.ClassOf(err).String(), "err", err)
 	return err
 }
 

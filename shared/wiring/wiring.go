@@ -1,6 +1,7 @@
 // Package wiring builds drivesync's production dependencies from configuration: it is the one
 // place that knows which Firestore database, OAuth provider, Drive endpoint, keyset and Pub/Sub
-// topic a function talks to. Functions call it once per instance, through Lazy.
+// topic a function talks to. Functions call it once per instance, through Lazy (HTTP) or Once
+// (CloudEvent).
 package wiring
 
 import (
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
@@ -19,6 +21,9 @@ import (
 	"github.com/efactori/drivesync/shared/config"
 	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drive"
+	"github.com/efactori/drivesync/shared/efactori"
+	"github.com/efactori/drivesync/shared/engine"
+	"github.com/efactori/drivesync/shared/fanout"
 	"github.com/efactori/drivesync/shared/oauth"
 	"github.com/efactori/drivesync/shared/queue"
 	"github.com/efactori/drivesync/shared/store"
@@ -70,20 +75,60 @@ var driveScopes = map[string]string{
 	"drive.file": "https://www.googleapis.com/auth/drive.file",
 }
 
+// clients are the Google Cloud clients of one function instance.
+type clients struct {
+	store   *store.Store
+	pubsub  *pubsub.Client
+	closers []func() error
+}
+
+func (c *clients) close() {
+	for _, f := range c.closers {
+		_ = f()
+	}
+}
+
+// newClients makes the Firestore and Pub/Sub clients; they connect on first use.
+func newClients(ctx context.Context, common config.Common) (*clients, error) {
+	c := &clients{}
+	// The clients outlive the request that happens to build them.
+	bg := context.WithoutCancel(ctx)
+	fs, err := firestore.NewClientWithDatabase(bg, common.ProjectID, common.FirestoreDatabase)
+	if err != nil {
+		return nil, fmt.Errorf("firestore client: %w", err)
+	}
+	c.closers = append(c.closers, fs.Close)
+	if c.store, err = store.New(fs, nil); err != nil {
+		c.close()
+		return nil, err
+	}
+	if c.pubsub, err = pubsub.NewClient(bg, common.ProjectID); err != nil {
+		c.close()
+		return nil, fmt.Errorf("pubsub client: %w", err)
+	}
+	c.closers = append(c.closers, c.pubsub.Close)
+	return c, nil
+}
+
 // service builds the connection service both HTTP functions use. Nothing here does I/O except
 // tokencrypt.Load with a KMS key; the clients connect on first use.
-func service(ctx context.Context, common config.Common, g config.Google, log *slog.Logger) (svc *connection.Service, err error) {
-	// Clients made before a later step fails are closed, so a retried initialisation does not
-	// leak a connection per attempt.
-	var closers []func() error
-	defer func() {
-		if err != nil {
-			for _, c := range closers {
-				_ = c()
-			}
-		}
-	}()
+func service(ctx context.Context, common config.Common, g config.Google, log *slog.Logger) (*connection.Service, error) {
+	c, err := newClients(ctx, common)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := connectionService(ctx, c, g, log)
+	if err != nil {
+		// Closed, so a retried initialisation does not leak a connection per attempt.
+		c.close()
+		return nil, err
+	}
+	return svc, nil
+}
 
+// connectionService builds the connection service on c: OAuth, Drive access and the token
+// cipher from g.
+func connectionService(ctx context.Context, c *clients, g config.Google, log *slog.Logger) (*connection.Service, error) {
 	scope, ok := driveScopes[g.DriveScope]
 	if !ok {
 		return nil, fmt.Errorf("unknown drive scope %q", g.DriveScope)
@@ -114,29 +159,12 @@ func service(ctx context.Context, common config.Common, g config.Google, log *sl
 	if err != nil {
 		return nil, err
 	}
-
-	// The clients outlive the request that happens to build them.
-	bg := context.WithoutCancel(ctx)
-	fs, err := firestore.NewClientWithDatabase(bg, common.ProjectID, common.FirestoreDatabase)
-	if err != nil {
-		return nil, fmt.Errorf("firestore client: %w", err)
-	}
-	closers = append(closers, fs.Close)
-	st, err := store.New(fs, nil)
+	copies, err := queue.NewPublisher(c.pubsub.Publisher(config.TopicCopyRequests))
 	if err != nil {
 		return nil, err
 	}
-	ps, err := pubsub.NewClient(bg, common.ProjectID)
-	if err != nil {
-		return nil, fmt.Errorf("pubsub client: %w", err)
-	}
-	closers = append(closers, ps.Close)
-	copies, err := queue.NewPublisher(ps.Publisher(config.TopicCopyRequests))
-	if err != nil {
-		return nil, err
-	}
-	svc, err = connection.New(connection.Options{
-		Store:      st,
+	return connection.New(connection.Options{
+		Store:      c.store,
 		OAuth:      oc,
 		Cipher:     cipher,
 		Drive:      driveOpts,
@@ -144,10 +172,169 @@ func service(ctx context.Context, common config.Common, g config.Google, log *sl
 		Copies:     copies,
 		Logger:     log,
 	})
+}
+
+// idBlockSize is how many Drive file IDs one files.generateIds call reserves per connection and
+// instance: Drive's maximum, so reserving costs one call per 1,000 new files. IDs an instance
+// dies with cost nothing.
+const idBlockSize = 1000
+
+// documents builds the eFactori document API client: an ID token for cfg.Audience in
+// production, the stand-in's static token locally.
+func documents(ctx context.Context, cfg config.Documents, log *slog.Logger) (*efactori.Client, error) {
+	var (
+		hc  *http.Client
+		err error
+	)
+	if cfg.DevToken != "" {
+		hc, err = efactori.NewStaticTokenClient(cfg.DevToken, nil)
+	} else {
+		// The token source refreshes later with this context: it must outlive the request.
+		hc, err = efactori.NewIDTokenClient(context.WithoutCancel(ctx), cfg.Audience, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return svc, nil
+	return efactori.New(cfg.URL, hc, efactori.Options{Logger: log})
+}
+
+// copyEngine builds the engine of an event function on c.
+func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs config.Documents, pageSize int,
+	maxAge time.Duration, wps float64, log *slog.Logger) (*engine.Engine, error) {
+	dc, err := documents(ctx, docs, log)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := fanout.NewTaskPublisher(c.pubsub, config.TopicCopyTasks)
+	if err != nil {
+		return nil, err
+	}
+	requests, err := fanout.NewRequestPublisher(c.pubsub, config.TopicCopyRequests)
+	if err != nil {
+		return nil, err
+	}
+	fo, err := fanout.New(dc, tasks, requests, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(engine.Options{
+		Store: c.store, Connections: conns, Documents: dc, Fanout: fo, Logger: log,
+		MaxEventAge: maxAge, WritesPerSecond: wps, IDBlockSize: idBlockSize,
+	})
+}
+
+// SyncDocument builds the copy engine of the SyncDocument function, which applies document
+// events and copy tasks to Drive.
+func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger) (_ *engine.Engine, err error) {
+	if log == nil {
+		return nil, errors.New("wire sync document: nil logger")
+	}
+	c, err := newClients(ctx, cfg.Common)
+	if err != nil {
+		return nil, fmt.Errorf("wire sync document: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	conns, err := connectionService(ctx, c, cfg.Google, log)
+	if err != nil {
+		return nil, fmt.Errorf("wire sync document: %w", err)
+	}
+	// SyncDocument never lists pages (its engine is not handed copy requests), so the page
+	// size of its fan-out is irrelevant; the default keeps it valid.
+	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.WritesPerSecond, log)
+	if err != nil {
+		return nil, fmt.Errorf("wire sync document: %w", err)
+	}
+	return e, nil
+}
+
+// defaultPageSize is COPY_PAGE_SIZE's default, for the engine that never fans out.
+const defaultPageSize = 500
+
+// InitialCopy builds the copy engine of the InitialCopy function, which handles copy requests:
+// it lists a page of documents, publishes their copy tasks and keeps the run's bookkeeping in
+// Firestore. It never reaches Drive and never holds the token keyset or the OAuth client
+// secret: its connection service is noDrive.
+func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) (_ *engine.Engine, err error) {
+	if log == nil {
+		return nil, errors.New("wire initial copy: nil logger")
+	}
+	c, err := newClients(ctx, cfg.Common)
+	if err != nil {
+		return nil, fmt.Errorf("wire initial copy: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	conns, err := noDrive(c, log)
+	if err != nil {
+		return nil, fmt.Errorf("wire initial copy: %w", err)
+	}
+	// Events and tasks never reach this engine; their settings only need to be valid.
+	e, err := copyEngine(ctx, c, conns, cfg.Documents, cfg.PageSize, 24*time.Hour, 1, log)
+	if err != nil {
+		return nil, fmt.Errorf("wire initial copy: %w", err)
+	}
+	return e, nil
+}
+
+// noDrive is the connection service of a function that never reaches Drive: the engine takes
+// one, but handling a copy request only reads and writes Firestore and publishes to Pub/Sub.
+// Its OAuth client is unusable and its cipher holds a key made here and forgotten, so it cannot
+// decrypt any stored refresh token: the function needs neither the OAuth client secret nor the
+// token keyset, and Terraform gives it neither.
+func noDrive(c *clients, log *slog.Logger) (*connection.Service, error) {
+	keyset, err := tokencrypt.NewDevKeyset()
+	if err != nil {
+		return nil, err
+	}
+	cipher, err := tokencrypt.Open(keyset, tokencrypt.Options{AllowCleartext: true})
+	if err != nil {
+		return nil, err
+	}
+	oc, err := oauth.New(oauth.Options{
+		ClientID: "no-drive", ClientSecret: "no-drive", RedirectURL: "https://invalid.invalid/no-drive",
+		Scopes: oauth.DefaultScopes(), Provider: oauth.EmulatorProvider("https://invalid.invalid"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	copies, err := queue.NewPublisher(c.pubsub.Publisher(config.TopicCopyRequests))
+	if err != nil {
+		return nil, err
+	}
+	return connection.New(connection.Options{Store: c.store, OAuth: oc, Cipher: cipher, DriveScope: "drive",
+		Copies: copies, Logger: log})
+}
+
+// Once returns a function that builds a value with build on its first call and returns it on
+// every later one: the CloudEvent counterpart of Lazy. A failed build is retried on the next
+// call instead of leaving the instance broken; concurrent first calls wait for one build.
+func Once[T any](build func(ctx context.Context) (T, error)) func(ctx context.Context) (T, error) {
+	var (
+		mu    sync.Mutex
+		built bool
+		v     T
+	)
+	return func(ctx context.Context) (T, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if built {
+			return v, nil
+		}
+		nv, err := build(ctx)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		v, built = nv, true
+		return v, nil
+	}
 }
 
 // Lazy returns a handler that builds its real handler with build on the first request and

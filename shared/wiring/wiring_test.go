@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
@@ -177,5 +178,84 @@ func TestDriveFileScope(t *testing.T) {
 	}
 	if !strings.Contains(p.Detail, "Google Picker") {
 		t.Errorf("detail %q does not mention the Google Picker", p.Detail)
+	}
+}
+
+func TestOnceRetriesAFailedBuild(t *testing.T) {
+	t.Parallel()
+	var builds atomic.Int32
+	get := wiring.Once(func(context.Context) (string, error) {
+		if builds.Add(1) == 1 {
+			return "", errors.New("firestore unreachable")
+		}
+		return "engine", nil
+	})
+	if _, err := get(t.Context()); err == nil {
+		t.Fatal("first call: no error")
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if v, err := get(t.Context()); err != nil || v != "engine" {
+				t.Errorf("get = %q, %v", v, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := builds.Load(), int32(2); got != want {
+		t.Errorf("builds = %d, want %d", got, want)
+	}
+}
+
+func TestEventFunctionWiring(t *testing.T) {
+	t.Parallel()
+	c := common(t)
+	docs := config.Documents{URL: "http://127.0.0.1:9", DevToken: "dev"}
+	t.Run("sync document", func(t *testing.T) {
+		t.Parallel()
+		e, err := wiring.SyncDocument(t.Context(), config.SyncDocument{Common: c, Google: google(t, "drive"), Documents: docs,
+			MaxEventAge: time.Hour, WritesPerSecond: 3}, discard)
+		if err != nil || e == nil {
+			t.Fatalf("SyncDocument = %v, %v", e, err)
+		}
+	})
+	t.Run("initial copy needs no google settings", func(t *testing.T) {
+		t.Parallel()
+		e, err := wiring.InitialCopy(t.Context(), config.InitialCopy{Common: c, Documents: docs, PageSize: 500}, discard)
+		if err != nil || e == nil {
+			t.Fatalf("InitialCopy = %v, %v", e, err)
+		}
+	})
+	good := config.SyncDocument{Common: c, Google: google(t, "drive"), Documents: docs, MaxEventAge: time.Hour, WritesPerSecond: 3}
+	badKeyset := good
+	badKeyset.TokenKeyset = `{"primaryKeyId":1,"key":[{"keyData":{"value":"c2VjcmV0LWtleS1tYXRlcmlhbA=="}}]}`
+	badURL := good
+	badURL.Documents.URL = "ftp://efactori"
+	noRate := good
+	noRate.WritesPerSecond = 0
+	for name, tc := range map[string]struct {
+		cfg config.SyncDocument
+		log *slog.Logger
+	}{
+		"nil logger":    {cfg: good},
+		"broken keyset": {cfg: badKeyset, log: discard},
+		"bad api url":   {cfg: badURL, log: discard},
+		"no write rate": {cfg: noRate, log: discard},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := wiring.SyncDocument(t.Context(), tc.cfg, tc.log)
+			if err == nil {
+				t.Fatal("wiring succeeded")
+			}
+			for _, secret := range []string{tc.cfg.TokenKeyset, tc.cfg.OAuthClientSecret, "c2VjcmV0LWtleS1tYXRlcmlhbA"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q holds a secret", err)
+				}
+			}
+		})
+	}
+	if _, err := wiring.InitialCopy(t.Context(), config.InitialCopy{Common: c, Documents: docs, PageSize: 0}, discard); err == nil {
+		t.Error("InitialCopy accepted a page size of 0")
 	}
 }

@@ -1,0 +1,65 @@
+package demo
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/efactori/drivesync/local/devstack"
+	"github.com/efactori/drivesync/local/googleemu/driveemu"
+	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/layout"
+)
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	invoice := drivesync.Document{ID: "acme-000001", Revision: 2, Kind: drivesync.KindSalesInvoice, Date: "2024-01-15",
+		FileName: "F1.pdf", ContentType: "application/pdf", Size: 10}
+	quote := drivesync.Document{ID: "acme-000002", Revision: 1, Kind: drivesync.KindQuote, Date: "2025-03-03",
+		FileName: "D1.pdf", ContentType: "application/pdf", Size: 20}
+	exp := expectation{docs: []drivesync.Document{invoice, quote}, md5: map[string]string{invoice.ID: "m1", quote.ID: "m2"},
+		layout: drivesync.LayoutYearKind, locale: drivesync.LocaleFR, companyName: "Acme", targetID: "target"}
+	file := func(id string, d drivesync.Document, md5 string) driveemu.Node {
+		return driveemu.Node{ID: id, Name: layout.FileName(d), Size: d.Size, MD5: md5,
+			AppProperties: map[string]map[string]string{devstack.ClientID: layout.AppProperties(d, "c1")}}
+	}
+	folder := func(name string, children ...driveemu.Node) driveemu.Node {
+		return driveemu.Node{ID: "f-" + name, Name: name, Folder: true, Children: children}
+	}
+	tree := func(company ...driveemu.Node) driveemu.Tree {
+		target := folder("Factures eFactori", folder("Acme", company...))
+		target.ID = "target"
+		return driveemu.Tree{Root: folder("My Drive", target)}
+	}
+	good := []driveemu.Node{
+		folder("2024", folder("Factures de vente", file("x1", invoice, "m1"))),
+		folder("2025", folder("Devis", file("x2", quote, "m2"))),
+	}
+	tests := []struct {
+		name string
+		tree driveemu.Tree
+		want string // a substring of the only problem; "" for none
+	}{
+		{"matches", tree(good...), ""},
+		{"missing", tree(good[0]), "acme-000002 (\"D1.pdf\") is in Drive 0 times"},
+		{"duplicate", tree(append(good, folder("2026", file("x3", quote, "m2")))...), "is in Drive 2 times"},
+		{"wrong folder", tree(good[0], folder("2025", folder("Autres", file("x2", quote, "m2")))), "in 2025/Autres/, want 2025/Devis/"},
+		{"wrong content", tree(good[0], folder("2025", folder("Devis", file("x2", quote, "other")))), "content differs"},
+		{"old revision", tree(good[0], folder("2025", folder("Devis", file("x2", drivesync.Document{ID: quote.ID, Revision: 0,
+			FileName: "D1.pdf", ContentType: "application/pdf", Size: 20}, "m2")))), "holds revision 0, want 1"},
+		{"stranger", tree(append(good, driveemu.Node{ID: "s", Name: "notes.txt"})...), "\"notes.txt\" in the company folder is not an eFactori document"},
+		{"deleted document", tree(append(good, file("x9", drivesync.Document{ID: "acme-000009", Revision: 1, FileName: "Z.pdf"}, "m9"))...),
+			"acme-000009 is in Drive but not live"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			problems, _ := check(tt.tree, exp)
+			switch {
+			case tt.want == "" && len(problems) != 0:
+				t.Errorf("check = %q, want no problems", problems)
+			case tt.want != "" && (len(problems) != 1 || !strings.Contains(problems[0], tt.want)):
+				t.Errorf("check = %q, want one problem containing %q", problems, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,110 @@
+# InitialCopy: the fan-out of a connection's initial copy (entry point config.FunctionInitialCopy).
+# Each copy request lists one page of the company's documents from eFactori, publishes one copy
+# task per document (SyncDocument copies them) and the request for the next page. It never
+# reaches Drive, so it holds no OAuth secret, no token keyset and no KMS right.
+
+resource "google_service_account" "initial_copy" {
+  account_id   = "drivesync-initial-copy"
+  display_name = "drivesync InitialCopy function (${var.environment})"
+}
+
+resource "google_service_account" "initial_copy_trigger" {
+  account_id   = "drivesync-initial-copy-trig"
+  display_name = "drivesync InitialCopy trigger (${var.environment})"
+}
+
+resource "google_cloudfunctions2_function" "initial_copy" {
+  name        = "drivesync-initial-copy"
+  location    = var.region
+  description = "drivesync: lists a page of a company's documents and publishes their copy tasks."
+
+  build_config {
+    runtime         = "go126"
+    entry_point     = "InitialCopy"
+    service_account = google_service_account.builder.id
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    # A page is at most 1,000 documents of about 1 KB of JSON, listed and re-published: a few
+    # MB per delivery. 256 MiB is ample.
+    available_memory                 = "256Mi"
+    available_cpu                    = "1"
+    max_instance_request_concurrency = 10
+    # Listing a page and waiting for Pub/Sub to accept its tasks takes seconds; 120 s bounds a
+    # stuck eFactori listing well inside the subscription's ack deadline.
+    timeout_seconds    = 120
+    min_instance_count = 0
+    # Pages of one connection are sequential (each publishes the next); this bounds the listing
+    # load on eFactori when many companies start at once.
+    max_instance_count = 5
+
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.initial_copy.email
+
+    environment_variables = {
+      GOOGLE_CLOUD_PROJECT   = var.project
+      LOG_LEVEL              = var.log_level
+      FIRESTORE_DATABASE     = google_firestore_database.main.name
+      EFACTORI_DOCUMENTS_URL = var.efactori_api_url
+      EFACTORI_API_AUDIENCE  = var.efactori_api_url
+      COPY_PAGE_SIZE         = "500"
+    }
+  }
+
+  event_trigger {
+    trigger_region        = var.region
+    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
+    pubsub_topic          = google_pubsub_topic.copy_requests.id
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.initial_copy_trigger.email
+  }
+
+  depends_on = [google_project_iam_member.builder]
+}
+
+resource "google_cloud_run_service_iam_member" "initial_copy_trigger" {
+  location = google_cloudfunctions2_function.initial_copy.location
+  service  = google_cloudfunctions2_function.initial_copy.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.initial_copy_trigger.member
+}
+
+resource "terraform_data" "initial_copy_dead_letter" {
+  triggers_replace = [google_cloudfunctions2_function.initial_copy.event_trigger[0].trigger]
+  provisioner "local-exec" {
+    command = <<-EOT
+      set -e
+      sub=$(gcloud eventarc triggers describe "${google_cloudfunctions2_function.initial_copy.event_trigger[0].trigger}" --project "${var.project}" --location "${var.region}" --format='value(transport.pubsub.subscription)')
+      gcloud pubsub subscriptions update "$sub" --dead-letter-topic=${google_pubsub_topic.dead_letter.id} \
+        --max-delivery-attempts=10 --min-retry-delay=10s --max-retry-delay=600s
+      gcloud pubsub subscriptions add-iam-policy-binding "$sub" \
+        --member=${local.pubsub_service_agent} --role=roles/pubsub.subscriber
+    EOT
+  }
+}
+
+# Least privilege: its Firestore documents (run pages, connection state), its logs, and publishing
+# on the two topics of the copy path, each granted on that topic only.
+resource "google_project_iam_member" "initial_copy" {
+  for_each = toset(["roles/datastore.user", "roles/logging.logWriter"])
+  project  = var.project
+  role     = each.value
+  member   = google_service_account.initial_copy.member
+}
+
+resource "google_pubsub_topic_iam_member" "initial_copy" {
+  for_each = {
+    copy_tasks    = google_pubsub_topic.copy_tasks.id
+    copy_requests = google_pubsub_topic.copy_requests.id
+  }
+  topic  = each.value
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.initial_copy.member
+}
