@@ -1,6 +1,8 @@
 package googleemu
 
 import (
+	"github.com/efactori/drivesync/local/testclock"
+
 	"context"
 	"errors"
 	"io"
@@ -8,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,17 +28,6 @@ const (
 	alice        = "alice@example.com"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
 type stack struct {
 	emu *Emulator
 	ts  *httptest.Server
@@ -47,7 +37,7 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	clock := &fakeClock{t: time.Now().Truncate(time.Second)}
+	clock := testclock.New(time.Now().Truncate(time.Second))
 	emu, err := New(Options{
 		Accounts: []Account{{Email: alice, DisplayName: "Alice Example"}},
 		Clients:  []oauthemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURL}}},

@@ -1,6 +1,8 @@
 package connection_test
 
 import (
+	"github.com/efactori/drivesync/local/testclock"
+
 	"bytes"
 	"cmp"
 	"context"
@@ -61,24 +63,6 @@ var signingKey = func() func() *rsa.PrivateKey {
 		return k
 	}
 }()
-
-// clock is the clock of the emulator, the OAuth config, the store and the service.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // starter records the copies the service asks for.
 type starter struct {
@@ -158,7 +142,7 @@ func (r *tokenRecorder) refreshTokens() []string {
 type env struct {
 	emu     *googleemu.Emulator
 	srv     *httptest.Server
-	clock   *clock
+	clock   *testclock.Clock
 	fs      *firestore.Client
 	store   *store.Store
 	svc     *connection.Service
@@ -188,7 +172,7 @@ func newEnv(t *testing.T, driveScope string) *env {
 // newEnvWith is newEnv with copies as the service's CopyStarter; nil means the recorder.
 func newEnvWith(t *testing.T, driveScope string, copies connection.CopyStarter) *env {
 	t.Helper()
-	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	c := testclock.New(time.Now().UTC().Truncate(time.Millisecond))
 	emu, err := googleemu.New(googleemu.Options{
 		Accounts: []googleemu.Account{{Email: alice, DisplayName: "Alice"}, {Email: bob, DisplayName: "Bob"}},
 		Clients: []oauthemu.Client{

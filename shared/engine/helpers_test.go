@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"github.com/efactori/drivesync/local/testclock"
+
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -54,24 +56,6 @@ var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// clock is the clock of the emulator, the OAuth config, the store, the service and the engine.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // starter records the copies the connection service asks for.
 type starter struct {
 	mu    sync.Mutex
@@ -100,7 +84,7 @@ func (s *starter) last(t *testing.T) drivesync.Connection {
 // flow.
 type env struct {
 	ctx     context.Context
-	clock   *clock
+	clock   *testclock.Clock
 	emu     *googleemu.Emulator
 	efa     *standin.Server
 	store   *store.Store
@@ -130,7 +114,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.pageSize == 0 {
 		o.pageSize = 100
 	}
-	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	c := testclock.New(time.Now().UTC().Truncate(time.Millisecond))
 	e := &env{ctx: t.Context(), clock: c, copies: &starter{}}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 

@@ -1,6 +1,8 @@
 package oauth
 
 import (
+	"github.com/efactori/drivesync/local/testclock"
+
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -40,31 +42,12 @@ var testKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// fakeClock is the clock of both the emulator and the Config. It starts at the real time so that
-// nothing that still reads the wall clock disagrees at first.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is the emulator behind a thin proxy that counts calls, injects failures and, when asked,
 // rotates refresh tokens (which Google, and so the emulator, does not do on its own).
 type env struct {
 	emu   *oauthemu.Server
 	ts    *httptest.Server
-	clock *fakeClock
+	clock *testclock.Clock
 	cfg   *Config
 
 	refreshes  atomic.Int64 // refresh_token grants seen
@@ -81,7 +64,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clock := &fakeClock{t: time.Now().Truncate(time.Second)}
+	clock := testclock.New(time.Now().Truncate(time.Second))
 	emu, err := oauthemu.New(oauthemu.Options{
 		Accounts:       []oauthemu.Account{{Email: alice, DisplayName: "Alice Example"}, {Email: bob, DisplayName: "Bob Example"}},
 		Clients:        []oauthemu.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirect}}},

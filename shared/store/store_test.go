@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"github.com/efactori/drivesync/local/testclock"
+
 	"errors"
 	"fmt"
 	"slices"
@@ -19,27 +21,9 @@ import (
 
 func TestMain(m *testing.M) { emulators.Main(m) }
 
-// clock is an injectable clock; Firestore keeps microseconds, so it never holds less.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+func newClock() *testclock.Clock { return testclock.New(time.Now().UTC().Truncate(time.Millisecond)) }
 
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Millisecond)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newStore(t *testing.T) (*store.Store, *firestore.Client, *clock) {
+func newStore(t *testing.T) (*store.Store, *firestore.Client, *testclock.Clock) {
 	t.Helper()
 	fs := emulators.Firestore(t)
 	c := newClock()

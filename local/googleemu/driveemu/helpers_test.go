@@ -1,6 +1,8 @@
 package driveemu
 
 import (
+	"github.com/efactori/drivesync/local/testclock"
+
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -12,7 +14,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,32 +61,14 @@ var testAuth = staticAuth{
 	tokBobDrive:      {Account: bob, ClientID: appClient, Scopes: []string{ScopeDrive}},
 }
 
-// fakeClock is a settable clock for the emulator.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 type env struct {
 	emu   *Emulator
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *testclock.Clock
 }
 
 func newEnv(t *testing.T) *env {

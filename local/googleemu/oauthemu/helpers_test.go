@@ -1,6 +1,8 @@
 package oauthemu
 
 import (
+	"github.com/efactori/drivesync/local/testclock"
+
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -32,35 +34,17 @@ var testKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// fakeClock is the injected clock; it starts at the real time so go-oidc's own checks agree.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	srv   *Server
 	ts    *httptest.Server
-	clock *fakeClock
+	clock *testclock.Clock
 	cfg   *oauth2.Config
 	ctx   context.Context // carries the test server's HTTP client for oauth2 and go-oidc
 }
 
 func newEnv(t *testing.T, modify ...func(*Options)) *env {
 	t.Helper()
-	clock := &fakeClock{t: time.Now().Truncate(time.Second)}
+	clock := testclock.New(time.Now().Truncate(time.Second))
 	opts := Options{
 		Accounts: []Account{{Email: alice, DisplayName: "Alice Example"}, {Email: bob, DisplayName: "Bob Example"}},
 		Clients: []Client{
