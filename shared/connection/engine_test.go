@@ -124,10 +124,11 @@ func TestGetDerivesCopyProgress(t *testing.T) {
 	}
 	for i, state := range []store.MappingState{store.MappingSynced, store.MappingSynced, store.MappingPending} {
 		doc := string(rune('a' + i))
-		if _, _, err := e.store.LockMapping(e.ctx, k, doc, "h", time.Minute); err != nil {
+		m, _, err := e.store.LockMapping(e.ctx, k, store.Mapping{DocumentID: doc}, "h", time.Minute, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.store.UpdateMapping(e.ctx, k, doc, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
+		if _, err := e.store.UpdateMapping(e.ctx, k, m, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

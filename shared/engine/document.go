@@ -45,25 +45,43 @@ type work struct {
 }
 
 // syncDocument brings doc into rec's Drive once: created, updated, moved, renamed or (for a
-// deletion) trashed as the connection says. runID is the initial-copy run that asked, or "" for
-// an event. It returns nil when the delivery is to be acknowledged, having recorded any failure
-// that needs no retry, and a classified error only when a retry can help.
-func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, doc drivesync.Document, deleted bool, runID string) error {
+// deletion) trashed as the connection says. seen is doc's mapping in rec as just read; runID is
+// the initial-copy run that asked, or "" for an event. It returns nil when the delivery is to be
+// acknowledged, having recorded any failure that needs no retry, and a classified error only
+// when a retry can help.
+//
+// A new document costs three Firestore operations: the read that found seen, the write that
+// takes the lease together with the file ID reserved for it, and the write that records the
+// outcome and ends the lease.
+func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string) error {
 	k := keyOf(rec)
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", doc.ID, "revision", doc.Revision)
 	if runID != "" {
 		log = log.With("runId", runID)
 	}
-	// The common case, a document Drive already holds, costs one read and no Drive call.
-	m, exists, err := e.store.Mapping(ctx, k, doc.ID)
-	if err != nil {
-		return drivesync.Classify(err, drivesync.Retryable, "firestore")
-	}
-	if done, err := e.skip(ctx, k, m, exists, doc, deleted, runID); done {
+	// The common case, a document Drive already holds, costs only the read and no Drive call.
+	if done, err := e.skip(ctx, k, seen, doc, deleted, runID); done {
 		return err
 	}
+	// A document Drive has never seen takes its file ID with the lease, in the same write. A
+	// failure to reserve one here is left to the work below, which classifies it.
+	var id string
+	if !deleted && !seen.Created && seen.FileID == "" {
+		if dc, err := e.conns.DriveClient(ctx, rec); err == nil {
+			if id, err = e.reserveID(ctx, rec.ID, dc); err != nil {
+				log.DebugContext(ctx, "file id not reserved ahead of the lease", "err", err)
+			}
+		}
+	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, doc.ID, holder, docLeaseTTL)
+	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, docLeaseTTL, func(m *store.Mapping) {
+		if id != "" && !m.Created && m.FileID == "" {
+			m.FileID = id
+		}
+	})
+	if id != "" && (err != nil || !ok || m.FileID != id) {
+		e.giveBackID(rec.ID, id)
+	}
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
@@ -73,19 +91,25 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, d
 		return drivesync.Classify(fmt.Errorf("document %s of connection %s is being copied by another delivery", doc.ID, rec.ID),
 			drivesync.Retryable, CodeDocumentBusy)
 	}
-	var w *work
+	w := &work{e: e, rec: rec, k: k, doc: doc, deleted: deleted, runID: runID, holder: holder, m: m, log: log}
+	stop := w.keepLease(ctx)
 	defer func() {
-		if w != nil && w.released {
+		stop()
+		if w.released {
 			return // the final change of the mapping ended the lease
 		}
-		if err := e.store.ReleaseMapping(context.WithoutCancel(ctx), k, doc.ID, holder); err != nil {
+		if err := e.store.ReleaseMapping(context.WithoutCancel(ctx), k, w.m, holder); err != nil {
 			log.WarnContext(ctx, "document lease not released", "err", err)
 		}
 	}()
-	if done, err := e.skip(ctx, k, m, true, doc, deleted, runID); done {
+	if done, err := e.skip(ctx, k, m, doc, deleted, runID); done {
 		return err
 	}
-	w = &work{e: e, rec: rec, k: k, doc: doc, deleted: deleted, runID: runID, holder: holder, m: m, log: log}
+	if id != "" && m.FileID == id && e.afterReserve != nil {
+		if err := e.afterReserve(ctx, doc.ID); err != nil {
+			return w.settle(ctx, err)
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		err = w.apply(ctx)
 		if err == nil || drivesync.ClassOf(err) != drivesync.Retryable || attempt == attempts || ctx.Err() != nil ||
@@ -109,11 +133,47 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, d
 	return w.settle(ctx, err)
 }
 
+// keepLease extends the delivery's lease on the document while the work runs, so that a long
+// upload is not taken over by a redelivery half way; the returned func stops it. Its writes make
+// the work's next write read the mapping again, which costs nothing but for such long work.
+func (w *work) keepLease(ctx context.Context) (stop func()) {
+	held := w.m
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseRenewEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			m, err := w.e.store.ExtendMapping(ctx, w.k, held, w.holder, docLeaseTTL)
+			switch {
+			case errors.Is(err, store.ErrLeaseLost):
+				return
+			case err != nil:
+				if ctx.Err() == nil {
+					w.log.WarnContext(ctx, "document lease not extended", "err", err)
+				}
+			default:
+				held = m
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // skip decides, from the mapping alone, whether doc needs no Drive call: Drive holds this
 // revision (same content) or a newer one, or this revision failed for good. For a run it then
 // only records the visit. done is false when there is work to do.
-func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, exists bool, doc drivesync.Document, deleted bool, runID string) (done bool, err error) {
-	if !exists {
+func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string) (done bool, err error) {
+	if !m.Stored() {
 		return false, nil
 	}
 	final := m.State == store.MappingSynced || m.State == store.MappingFailed
@@ -130,7 +190,7 @@ func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mappin
 		return false, nil
 	}
 	if runID != "" && m.RunID != runID && final {
-		if err := e.store.MarkMappingRun(ctx, k, doc.ID, runID, doc.Revision); err != nil {
+		if err := e.store.MarkMappingRun(ctx, k, m, runID, doc.Revision); err != nil {
 			return true, drivesync.Classify(err, drivesync.Retryable, "firestore")
 		}
 	}
@@ -343,10 +403,10 @@ func (w *work) finish(ctx context.Context, change func(*store.Mapping)) error {
 	return nil
 }
 
-type mappingWriter func(ctx context.Context, k store.ConnectionKey, documentID, holder string, change func(*store.Mapping) error) (store.Mapping, error)
+type mappingWriter func(ctx context.Context, k store.ConnectionKey, held store.Mapping, holder string, change func(*store.Mapping) error) (store.Mapping, error)
 
 func (w *work) write(ctx context.Context, change func(*store.Mapping), write mappingWriter) error {
-	m, err := write(ctx, w.k, w.doc.ID, w.holder, func(m *store.Mapping) error {
+	m, err := write(ctx, w.k, w.m, w.holder, func(m *store.Mapping) error {
 		change(m)
 		if w.runID != "" {
 			m.RunID = w.runID
@@ -401,20 +461,16 @@ func (w *work) failed(ctx context.Context, code string) error {
 	})
 }
 
-// dropOld records an event too old to apply as failed for rec, unless the mapping holds a newer
-// revision already.
-func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, ev drivesync.Event) error {
+// dropOld records an event too old to apply as failed for rec, unless the mapping (seen, as just
+// read) holds a newer revision already.
+func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, ev drivesync.Event) error {
 	k := keyOf(rec)
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", ev.Document.ID, "eventId", ev.EventID)
-	m, exists, err := e.store.Mapping(ctx, k, ev.Document.ID)
-	if err != nil {
-		return drivesync.Classify(err, drivesync.Retryable, "firestore")
-	}
-	if exists && m.Revision >= ev.Document.Revision {
+	if seen.Stored() && seen.Revision >= ev.Document.Revision {
 		return nil
 	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, ev.Document.ID, holder, docLeaseTTL)
+	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, docLeaseTTL, nil)
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
@@ -426,7 +482,7 @@ func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, ev dri
 		if w.released {
 			return
 		}
-		if err := e.store.ReleaseMapping(context.WithoutCancel(ctx), k, ev.Document.ID, holder); err != nil {
+		if err := e.store.ReleaseMapping(context.WithoutCancel(ctx), k, w.m, holder); err != nil {
 			log.WarnContext(ctx, "document lease not released", "err", err)
 		}
 	}()

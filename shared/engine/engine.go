@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -35,9 +36,12 @@ import (
 
 // Options configure New.
 type Options struct {
-	Store       *store.Store
-	Connections *connection.Service // per-connection Drive clients, status marking
-	Documents   *efactori.Client    // content streaming
+	Store *store.Store
+	// Connections (per-connection Drive clients, status marking) and Documents (content
+	// streaming) are needed to copy documents; an engine that only runs copy requests
+	// (InitialCopy) does without them.
+	Connections *connection.Service
+	Documents   *efactori.Client
 	Fanout      *fanout.Fanout      // one page of an initial copy
 	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -58,6 +62,8 @@ const (
 	// docLeaseTTL bounds how long a dead delivery keeps a document locked; far above a 50 MB
 	// upload.
 	docLeaseTTL = 5 * time.Minute
+	// leaseRenewEvery is how often work that outlasts it extends the document's lease.
+	leaseRenewEvery = docLeaseTTL / 3
 	// folderLeaseTTL bounds how long a dead delivery keeps a folder creation claimed.
 	folderLeaseTTL = 30 * time.Second
 	// folderWait is how long a delivery waits for another one to create a folder.
@@ -91,6 +97,12 @@ type Engine struct {
 	pools    map[string]*idPool       // connection ID → reserved file IDs
 
 	verified sync.Map // folder ID → time.Time it was last seen alive in Drive
+	folders  sync.Map // folderKey → folder ID, as this instance last found or made it
+
+	connSets     sync.Map // company ID → connectionSet
+	connSetCount atomic.Int64
+
+	doneChecks sync.Map // run ID → *doneCheck
 
 	// afterReserve, when set (by tests), runs once a new file ID is stored in the mapping and
 	// before the file is created: a crash there is the case reservations exist for.
@@ -102,12 +114,6 @@ func New(opts Options) (*Engine, error) {
 	var errs []error
 	if opts.Store == nil {
 		errs = append(errs, errors.New("nil store"))
-	}
-	if opts.Connections == nil {
-		errs = append(errs, errors.New("nil connection service"))
-	}
-	if opts.Documents == nil {
-		errs = append(errs, errors.New("nil efactori client"))
 	}
 	if opts.Fanout == nil {
 		errs = append(errs, errors.New("nil fanout"))
@@ -137,6 +143,14 @@ func New(opts Options) (*Engine, error) {
 	}, nil
 }
 
+// canCopy reports whether e was built to copy documents.
+func (e *Engine) canCopy() error {
+	if e.conns == nil || e.docs == nil {
+		return errors.New("engine: built without connection service or efactori client; it cannot copy documents")
+	}
+	return nil
+}
+
 // newHolder names one delivery as the holder of leases.
 func newHolder() string {
 	b := make([]byte, 12)
@@ -148,13 +162,50 @@ func keyOf(rec store.ConnectionRecord) store.ConnectionKey {
 	return store.ConnectionKey{CompanyID: rec.CompanyID, ID: rec.ID}
 }
 
-// enabled reports whether the company's integration is on.
-func (e *Engine) enabled(ctx context.Context, companyID string) (bool, error) {
-	in, err := e.store.Integration(ctx, companyID)
-	if err != nil {
-		return false, drivesync.Classify(err, drivesync.Retryable, "firestore")
+// connectionSet is the IDs of a company's connections as listed at one version of the set.
+type connectionSet struct {
+	version int64
+	ids     []string
+}
+
+// maxCachedCompanies bounds the per-instance cache of connection sets; past it the cache starts
+// over, which only costs one query per company.
+const maxCachedCompanies = 10000
+
+// readEvent reads what an event of companyID on documentID needs: the switch, every connection
+// and the document's mapping in each. The connection IDs come from this instance's cache while
+// the company's connection-set version is unchanged, so the common case is one read; a changed
+// set costs a query and a second read.
+func (e *Engine) readEvent(ctx context.Context, companyID, documentID string) (store.DocumentRead, error) {
+	cached, known := e.connSets.Load(companyID)
+	var set connectionSet
+	if known {
+		set = cached.(connectionSet)
 	}
-	return in.Enabled, nil
+	r, err := e.store.ReadDocument(ctx, companyID, set.ids, documentID)
+	if err != nil {
+		return store.DocumentRead{}, err
+	}
+	if (known && r.ConnectionsVersion == set.version) || !r.Enabled {
+		return r, nil
+	}
+	// The version read before the listing: a connection added meanwhile raises it again, and
+	// the next event lists once more.
+	version := r.ConnectionsVersion
+	recs, err := e.store.Connections(ctx, companyID)
+	if err != nil {
+		return store.DocumentRead{}, err
+	}
+	set = connectionSet{version: version}
+	for _, rec := range recs {
+		set.ids = append(set.ids, rec.ID)
+	}
+	if e.connSetCount.Add(1) > maxCachedCompanies {
+		e.connSets.Clear()
+		e.connSetCount.Store(1)
+	}
+	e.connSets.Store(companyID, set)
+	return e.store.ReadDocument(ctx, companyID, set.ids, documentID)
 }
 
 // HandleEvent applies a document event to every active connection of ev.CompanyID. It returns
@@ -166,27 +217,30 @@ func (e *Engine) HandleEvent(ctx context.Context, ev drivesync.Event) error {
 		log.ErrorContext(ctx, "invalid document event dropped", "err", err)
 		return nil
 	}
-	on, err := e.enabled(ctx, ev.CompanyID)
-	if err != nil || !on {
+	if err := e.canCopy(); err != nil {
 		return err
 	}
-	recs, err := e.store.Connections(ctx, ev.CompanyID)
+	r, err := e.readEvent(ctx, ev.CompanyID, ev.Document.ID)
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if !r.Enabled {
+		return nil
 	}
 	tooOld := e.now().Sub(ev.OccurredAt) > e.maxAge
 	deleted := ev.EventType == drivesync.EventDeleted
 	var errs []error
-	for _, rec := range recs {
+	for _, rec := range r.Connections {
 		if rec.Status != drivesync.StatusActive {
 			// A new run re-visits every live document once the connection is active again.
 			continue
 		}
+		m := r.Mappings[rec.ID]
 		if tooOld {
-			errs = append(errs, e.dropOld(ctx, rec, ev))
+			errs = append(errs, e.dropOld(ctx, rec, m, ev))
 			continue
 		}
-		errs = append(errs, e.syncDocument(ctx, rec, ev.Document, deleted, ""))
+		errs = append(errs, e.syncDocument(ctx, rec, m, ev.Document, deleted, ""))
 	}
 	return errors.Join(errs...)
 }
@@ -200,25 +254,25 @@ func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
 		log.ErrorContext(ctx, "invalid copy task dropped", "err", err)
 		return nil
 	}
-	on, err := e.enabled(ctx, t.CompanyID)
-	if err != nil || !on {
+	if err := e.canCopy(); err != nil {
 		return err
 	}
-	rec, err := e.store.Connection(ctx, t.CompanyID, t.ConnectionID)
-	switch {
-	case errors.Is(err, drivesync.ErrNotFound):
-		return nil
-	case err != nil:
+	r, err := e.store.ReadDocument(ctx, t.CompanyID, []string{t.ConnectionID}, t.Document.ID)
+	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
+	if !r.Enabled || len(r.Connections) == 0 {
+		return nil
+	}
+	rec := r.Connections[0]
 	if rec.InitialCopy.RunID != t.RunID || rec.Status != drivesync.StatusActive {
 		log.DebugContext(ctx, "copy task of a superseded run or an inactive connection ignored")
 		return nil
 	}
-	if err := e.syncDocument(ctx, rec, t.Document, false, t.RunID); err != nil {
+	if err := e.syncDocument(ctx, rec, r.Mappings[rec.ID], t.Document, false, t.RunID); err != nil {
 		return err
 	}
-	return e.checkDone(ctx, rec, t.RunID)
+	return e.checkDoneAfter(ctx, rec, t.RunID)
 }
 
 // HandleCopyRequest runs one page of an initial copy's fan-out and records the page for the
@@ -229,9 +283,12 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 		log.ErrorContext(ctx, "invalid copy request dropped", "err", err)
 		return nil
 	}
-	on, err := e.enabled(ctx, r.CompanyID)
-	if err != nil || !on {
-		return err
+	in, err := e.store.Integration(ctx, r.CompanyID)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if !in.Enabled {
+		return nil
 	}
 	rec, err := e.store.Connection(ctx, r.CompanyID, r.ConnectionID)
 	switch {
@@ -266,7 +323,8 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	log.InfoContext(ctx, "copy page listed", "listed", res.Listed, "invalid", res.Invalid, "last", res.NextPageToken == "")
-	return e.checkDone(ctx, rec, r.RunID)
+	_, err = e.checkDone(ctx, rec, r.RunID)
+	return err
 }
 
 // markRunning moves the run from pending to running.
@@ -284,19 +342,20 @@ func (e *Engine) markRunning(ctx context.Context, rec store.ConnectionRecord, ru
 	return nil
 }
 
-// checkDone marks run done when every listed document reached a final state. Every page record
-// and every final document state is followed by this check, so whichever write comes last sees
-// the run complete.
-func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runID string) error {
+// checkDone marks run done when every listed document reached a final state, and reports
+// whether it is. Every page record and every final document state is followed by this check
+// (checkDoneAfter coalesces those of the documents), so whichever write comes last sees the run
+// complete.
+func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runID string) (bool, error) {
 	if rec.InitialCopy.State == drivesync.CopyDone {
-		return nil
+		return true, nil
 	}
 	p, err := e.store.CopyProgress(ctx, keyOf(rec), runID)
 	if err != nil {
-		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+		return false, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	if !p.Done() {
-		return nil
+		return false, nil
 	}
 	_, err = e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
 		if r.InitialCopy.RunID != runID || r.InitialCopy.State == drivesync.CopyDone {
@@ -309,9 +368,9 @@ func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runI
 		return nil
 	})
 	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
-		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+		return false, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	e.log.InfoContext(ctx, "initial copy done", "companyId", rec.CompanyID, "connectionId", rec.ID, "runId", runID,
 		"listed", p.Listed, "synced", p.Synced, "failed", p.Failed)
-	return nil
+	return true, nil
 }

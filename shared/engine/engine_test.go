@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	standin "github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/googleemu/driveemu"
@@ -27,7 +28,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("New with nothing succeeded")
 	}
-	for _, want := range []string{"nil store", "nil connection service", "nil efactori client", "nil fanout", "nil logger",
+	for _, want := range []string{"nil store", "nil fanout", "nil logger",
 		"max event age", "writes per second", "id block size"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
@@ -84,7 +85,11 @@ func TestNewDocumentLandsInItsLayoutFolder(t *testing.T) {
 	}
 }
 
-var ignoreTime = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".UpdatedAt" }, cmp.Ignore())
+// ignoreTime leaves out of a mapping comparison when it was written and its store bookkeeping.
+var ignoreTime = cmp.Options{
+	cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".UpdatedAt" }, cmp.Ignore()),
+	cmpopts.IgnoreUnexported(store.Mapping{}),
+}
 
 // checkContent checks that Drive holds the stand-in's current content of docID in fileID.
 func (e *env) checkContent(t *testing.T, fileID, docID string) {
@@ -364,16 +369,18 @@ func TestCreateAnsweredButNotRecorded(t *testing.T) {
 	run := e.conn.InitialCopy.RunID
 	retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, e.task(doc, run)) })
 	// As if the instance died after Drive created the file and before the mapping said so.
-	if _, ok, err := e.store.LockMapping(e.ctx, e.key(), doc.ID, "test", time.Minute); err != nil || !ok {
+	held, ok, err := e.store.LockMapping(e.ctx, e.key(), store.Mapping{DocumentID: doc.ID}, "test", time.Minute, nil)
+	if err != nil || !ok {
 		t.Fatal(err, ok)
 	}
-	if _, err := e.store.UpdateMapping(e.ctx, e.key(), doc.ID, "test", func(m *store.Mapping) error {
+	held, err = e.store.UpdateMapping(e.ctx, e.key(), held, "test", func(m *store.Mapping) error {
 		m.Created, m.State, m.Revision, m.RunID = false, store.MappingPending, 0, ""
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.ReleaseMapping(e.ctx, e.key(), doc.ID, "test"); err != nil {
+	if err := e.store.ReleaseMapping(e.ctx, e.key(), held, "test"); err != nil {
 		t.Fatal(err)
 	}
 	retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, e.task(doc, run)) })
@@ -756,5 +763,25 @@ func TestDriveWritesArePaced(t *testing.T) {
 	// A bucket of 4 a second starting full lets 4 through at once, then one every 250 ms.
 	if min := time.Duration(n-4) * 250 * time.Millisecond; time.Since(start) < min-100*time.Millisecond {
 		t.Errorf("%d writes took %v, want at least %v at 4 a second", n, time.Since(start), min)
+	}
+}
+
+// An engine built for copy requests only (InitialCopy's, without Drive access) refuses to copy
+// a document rather than acknowledging it, so the message is not lost.
+func TestEngineWithoutDriveRefusesToCopy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{documents: 1})
+	opts := e.opts
+	opts.Connections = nil
+	requestsOnly, err := engine.New(opts)
+	if err != nil {
+		t.Fatalf("engine.New without connections: %v", err)
+	}
+	doc := e.documents(t)[0]
+	if err := requestsOnly.HandleTask(e.ctx, e.task(doc, e.conn.InitialCopy.RunID)); err == nil {
+		t.Fatal("HandleTask without a connection service returned nil")
+	}
+	if _, ok, err := e.store.Mapping(e.ctx, e.key(), doc.ID); err != nil || ok {
+		t.Errorf("mapping after the refusal: stored %v, %v", ok, err)
 	}
 }

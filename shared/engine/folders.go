@@ -60,6 +60,21 @@ func (e *Engine) distrust(ids []string) {
 // cache entry so that concurrent documents make one folder. EnsureFolder finds a folder an
 // earlier holder created before it could record it (it looks the key up first).
 func (e *Engine) folder(ctx context.Context, rec store.ConnectionRecord, dc *drive.Client, parent string, f layout.Folder) (string, error) {
+	// This instance's own memory answers first: a folder it found or made and saw alive in
+	// Drive recently costs no Firestore read.
+	memo := rec.ID + "\x00" + parent + "\x00" + f.Key
+	if v, ok := e.folders.Load(memo); ok && e.fresh(v.(string)) {
+		return v.(string), nil
+	}
+	id, err := e.lookUpFolder(ctx, rec, dc, parent, f)
+	if err == nil {
+		e.folders.Store(memo, id)
+	}
+	return id, err
+}
+
+// lookUpFolder is folder past this instance's memory: the Firestore cache, checked in Drive.
+func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, dc *drive.Client, parent string, f layout.Folder) (string, error) {
 	k := keyOf(rec)
 	holder := newHolder()
 	deadline := time.Now().Add(folderWait)

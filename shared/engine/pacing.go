@@ -59,6 +59,19 @@ func (e *Engine) reserveID(ctx context.Context, connectionID string, dc *drive.C
 	return id, nil
 }
 
+// giveBackID returns an unused reserved ID to connectionID's pool.
+func (e *Engine) giveBackID(connectionID, id string) {
+	e.mu.Lock()
+	p, ok := e.pools[connectionID]
+	e.mu.Unlock()
+	if !ok {
+		return // dropped meanwhile: the ID may belong to another account
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ids = append(p.ids, id)
+}
+
 // dropIDs forgets connectionID's reserved IDs, which belong to a Google account the connection
 // may no longer be using after a re-consent.
 func (e *Engine) dropIDs(connectionID string) {

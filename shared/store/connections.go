@@ -178,7 +178,7 @@ func (s *Store) lockNames(tx *firestore.Transaction, companyID string) error {
 }
 
 func (s *Store) writeNames(tx *firestore.Transaction, companyID, companyName string) error {
-	data := map[string]any{"connectionsChangedAt": s.now()}
+	data := map[string]any{"connectionsChangedAt": s.now(), "connectionsVersion": firestore.Increment(1)}
 	if companyName != "" {
 		data["name"] = companyName
 	}

@@ -43,7 +43,18 @@ type Mapping struct {
 	// RunID is the last initial-copy run that visited the document; progress counts by it.
 	RunID     string
 	UpdatedAt time.Time
+
+	// version is the update time of the stored document this mapping was read from or written
+	// as: every change is a single write conditional on it, instead of a transaction, and a
+	// change that finds another write came first reads the mapping again. Zero when the mapping
+	// is not known to be stored.
+	version     time.Time
+	leaseHolder string
+	leaseUntil  time.Time
 }
+
+// Stored reports whether m was read from, or written to, Firestore.
+func (m Mapping) Stored() bool { return !m.version.IsZero() }
 
 type mappingDoc struct {
 	DocumentID  string    `firestore:"documentId"`
@@ -62,31 +73,55 @@ type mappingDoc struct {
 	LeaseUntil  time.Time `firestore:"leaseUntil"`
 }
 
-func (d mappingDoc) mapping() Mapping {
+func (d mappingDoc) mapping(version time.Time) Mapping {
 	return Mapping{DocumentID: d.DocumentID, FileID: d.FileID, Created: d.Created, Revision: d.Revision,
 		SHA256: d.SHA256, FolderID: d.FolderID, Name: d.Name, State: MappingState(d.State), Code: d.Code,
-		Deleted: d.Deleted, RunID: d.RunID, UpdatedAt: d.UpdatedAt}
+		Deleted: d.Deleted, RunID: d.RunID, UpdatedAt: d.UpdatedAt,
+		version: version, leaseHolder: d.LeaseHolder, leaseUntil: d.LeaseUntil}
 }
 
-func (d *mappingDoc) set(m Mapping) {
-	d.DocumentID, d.FileID, d.Created, d.Revision, d.SHA256 = m.DocumentID, m.FileID, m.Created, m.Revision, m.SHA256
-	d.FolderID, d.Name, d.State, d.Code, d.Deleted, d.RunID = m.FolderID, m.Name, string(m.State), m.Code, m.Deleted, m.RunID
+func docOf(m Mapping) mappingDoc {
+	return mappingDoc{DocumentID: m.DocumentID, FileID: m.FileID, Created: m.Created, Revision: m.Revision,
+		SHA256: m.SHA256, FolderID: m.FolderID, Name: m.Name, State: string(m.State), Code: m.Code,
+		Deleted: m.Deleted, RunID: m.RunID, UpdatedAt: m.UpdatedAt, LeaseHolder: m.leaseHolder, LeaseUntil: m.leaseUntil}
 }
 
-// ErrLeaseLost is returned by UpdateMapping when holder no longer holds the document's lease
-// (it expired and another delivery took it): the caller must stop writing for that document.
+// updates lists every field of d, for an Update: unlike Set, it takes a precondition.
+func (d mappingDoc) updates() []firestore.Update {
+	return []firestore.Update{
+		{Path: "documentId", Value: d.DocumentID}, {Path: "fileId", Value: d.FileID}, {Path: "created", Value: d.Created},
+		{Path: "revision", Value: d.Revision}, {Path: "sha256", Value: d.SHA256}, {Path: "folderId", Value: d.FolderID},
+		{Path: "name", Value: d.Name}, {Path: "state", Value: d.State}, {Path: "code", Value: d.Code},
+		{Path: "deleted", Value: d.Deleted}, {Path: "runId", Value: d.RunID}, {Path: "updatedAt", Value: d.UpdatedAt},
+		{Path: "leaseHolder", Value: d.LeaseHolder}, {Path: "leaseUntil", Value: d.LeaseUntil},
+	}
+}
+
+// ErrLeaseLost is returned by UpdateMapping and FinishMapping when holder no longer holds the
+// document's lease (it expired and another delivery took it): the caller must stop writing for
+// that document.
 var ErrLeaseLost = errors.New("mapping lease lost")
+
+// mappingAttempts bounds how often one change reads the mapping again after losing a race; each
+// lost race means another write went through, so a few are plenty.
+const mappingAttempts = 8
 
 func (s *Store) mappingRef(k ConnectionKey, documentID string) *firestore.DocumentRef {
 	return s.connections(k.CompanyID).Doc(k.ID).Collection(ColMappings).Doc(documentID)
 }
 
-func readMapping(snap *firestore.DocumentSnapshot) (mappingDoc, error) {
+// decodeMapping turns a snapshot into a mapping; a snapshot of a missing document gives an
+// unstored mapping of documentID.
+func decodeMapping(snap *firestore.DocumentSnapshot, documentID string) (Mapping, error) {
+	if snap == nil || !snap.Exists() {
+		return Mapping{DocumentID: documentID}, nil
+	}
 	var d mappingDoc
 	if err := snap.DataTo(&d); err != nil {
-		return mappingDoc{}, fmt.Errorf("decode mapping %s: %w", snap.Ref.Path, err)
+		return Mapping{}, fmt.Errorf("decode mapping %s: %w", snap.Ref.Path, err)
 	}
-	return d, nil
+	d.DocumentID = documentID
+	return d.mapping(snap.UpdateTime), nil
 }
 
 // Mapping returns the mapping of documentID in connection k, and whether there is one.
@@ -94,195 +129,185 @@ func (s *Store) Mapping(ctx context.Context, k ConnectionKey, documentID string)
 	if err := checkIDs(k.CompanyID, k.ID, documentID); err != nil {
 		return Mapping{}, false, fmt.Errorf("get mapping: %w", err)
 	}
-	snap, err := s.mappingRef(k, documentID).Get(ctx)
-	switch {
-	case status.Code(err) == codes.NotFound:
-		return Mapping{DocumentID: documentID}, false, nil
-	case err != nil:
-		return Mapping{}, false, fmt.Errorf("get mapping %s of connection %s: %w", documentID, k.ID, err)
-	}
-	d, err := readMapping(snap)
+	m, err := s.readMapping(ctx, k, documentID)
 	if err != nil {
 		return Mapping{}, false, err
 	}
-	return d.mapping(), true, nil
+	return m, m.Stored(), nil
 }
 
-// LockMapping takes the lease on documentID's mapping for holder until ttl from now and returns
-// the mapping as it is (a new one when none is stored). ok is false, and nothing changes, while
-// another holder's lease runs. The lease serialises the work on one document in one connection,
-// so an older revision's upload can never land after a newer one's; a holder that died lets its
-// lease expire.
-func (s *Store) LockMapping(ctx context.Context, k ConnectionKey, documentID, holder string, ttl time.Duration) (m Mapping, ok bool, err error) {
-	if err := checkIDs(k.CompanyID, k.ID, documentID); err != nil {
+func (s *Store) readMapping(ctx context.Context, k ConnectionKey, documentID string) (Mapping, error) {
+	snap, err := s.mappingRef(k, documentID).Get(ctx)
+	if err != nil && status.Code(err) != codes.NotFound {
+		return Mapping{}, fmt.Errorf("get mapping %s of connection %s: %w", documentID, k.ID, err)
+	}
+	return decodeMapping(snap, documentID)
+}
+
+// errNoChange ends a change that decided to write nothing.
+var errNoChange = errors.New("no change")
+
+// change applies decide to the mapping as seen and writes the result in one write conditional on
+// seen's version (a create when seen is not stored). When another write came first, it reads the
+// mapping again and decides again. decide returns errNoChange to write nothing; the mapping it
+// then returns is the one decide was given.
+func (s *Store) change(ctx context.Context, k ConnectionKey, seen Mapping, decide func(*Mapping) error) (Mapping, error) {
+	ref := s.mappingRef(k, seen.DocumentID)
+	m := seen
+	for attempt := 1; ; attempt++ {
+		next := m
+		if err := decide(&next); err != nil {
+			if errors.Is(err, errNoChange) {
+				return m, nil
+			}
+			return m, err
+		}
+		next.DocumentID = seen.DocumentID
+		next.UpdatedAt = s.now()
+		d := docOf(next)
+		var wr *firestore.WriteResult
+		var err error
+		if m.Stored() {
+			wr, err = ref.Update(ctx, d.updates(), firestore.LastUpdateTime(m.version))
+		} else {
+			wr, err = ref.Create(ctx, d)
+		}
+		if err == nil {
+			next.version = wr.UpdateTime
+			return next, nil
+		}
+		switch status.Code(err) {
+		case codes.AlreadyExists, codes.FailedPrecondition, codes.NotFound, codes.Aborted:
+		default:
+			return m, fmt.Errorf("write mapping %s of connection %s: %w", seen.DocumentID, k.ID, err)
+		}
+		if attempt == mappingAttempts {
+			return m, fmt.Errorf("write mapping %s of connection %s: still contended after %d attempts: %w",
+				seen.DocumentID, k.ID, attempt, err)
+		}
+		if m, err = s.readMapping(ctx, k, seen.DocumentID); err != nil {
+			return Mapping{}, err
+		}
+	}
+}
+
+// LockMapping takes the lease on the mapping of seen.DocumentID for holder until ttl from now,
+// applies change (nil for none) and returns the mapping as stored. ok is false, and nothing
+// changes, while another holder's lease runs. The lease serialises the work on one document in
+// one connection, so an older revision's upload can never land after a newer one's; a holder
+// that died lets its lease expire.
+//
+// seen is the mapping as last read (Mapping, ReadDocument) or Mapping{DocumentID: id}: when it is
+// still current, taking the lease is one write.
+func (s *Store) LockMapping(ctx context.Context, k ConnectionKey, seen Mapping, holder string, ttl time.Duration, change func(*Mapping)) (m Mapping, ok bool, err error) {
+	if err := checkIDs(k.CompanyID, k.ID, seen.DocumentID); err != nil {
 		return Mapping{}, false, fmt.Errorf("lock mapping: %w", err)
 	}
-	ref := s.mappingRef(k, documentID)
-	// A plain read turns away a delivery while the lease runs, without a transaction that would
-	// contend with the holder's own writes.
-	if snap, err := ref.Get(ctx); err == nil {
-		d, err := readMapping(snap)
-		if err != nil {
-			return Mapping{}, false, err
-		}
-		if d.LeaseHolder != "" && d.LeaseHolder != holder && s.now().Before(d.LeaseUntil) {
-			return d.mapping(), false, nil
-		}
-	} else if status.Code(err) == codes.NotFound {
-		// A new document: creating its mapping is the lock, and of racing deliveries exactly
-		// one succeeds.
+	m, err = s.change(ctx, k, seen, func(m *Mapping) error {
 		now := s.now()
-		d := mappingDoc{DocumentID: documentID, State: string(MappingPending), LeaseHolder: holder, LeaseUntil: now.Add(ttl), UpdatedAt: now}
-		_, err := ref.Create(ctx, d)
-		switch {
-		case err == nil:
-			return d.mapping(), true, nil
-		case status.Code(err) == codes.AlreadyExists:
-			return Mapping{DocumentID: documentID, State: MappingPending}, false, nil
-		default:
-			return Mapping{}, false, fmt.Errorf("lock mapping %s of connection %s: %w", documentID, k.ID, err)
-		}
-	} else {
-		return Mapping{}, false, fmt.Errorf("lock mapping %s of connection %s: %w", documentID, k.ID, err)
-	}
-	err = s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		ok = false
-		d := mappingDoc{DocumentID: documentID, State: string(MappingPending)}
-		snap, err := tx.Get(ref)
-		switch {
-		case status.Code(err) == codes.NotFound:
-		case err != nil:
-			return err
-		default:
-			if d, err = readMapping(snap); err != nil {
-				return err
-			}
-		}
-		now := s.now()
-		m = d.mapping()
-		if d.LeaseHolder != "" && d.LeaseHolder != holder && now.Before(d.LeaseUntil) {
-			return nil
+		if m.leaseHolder != "" && m.leaseHolder != holder && now.Before(m.leaseUntil) {
+			ok = false
+			return errNoChange
 		}
 		ok = true
-		d.LeaseHolder, d.LeaseUntil = holder, now.Add(ttl)
-		if d.UpdatedAt.IsZero() {
-			d.UpdatedAt = now
+		if !m.Stored() {
+			m.State = MappingPending
 		}
-		return tx.Set(ref, d)
-	}, firestore.MaxAttempts(txAttempts))
+		m.leaseHolder, m.leaseUntil = holder, now.Add(ttl)
+		if change != nil {
+			change(m)
+		}
+		return nil
+	})
 	if err != nil {
-		return Mapping{}, false, fmt.Errorf("lock mapping %s of connection %s: %w", documentID, k.ID, err)
+		return Mapping{}, false, fmt.Errorf("lock mapping: %w", err)
 	}
 	return m, ok, nil
 }
 
-// UpdateMapping changes documentID's mapping in a transaction, as holder of its lease: change gets
-// the stored mapping and modifies it. It returns ErrLeaseLost, writing nothing, when holder does
-// not hold the lease; the lease is kept (ReleaseMapping ends it). change may run more than once.
-func (s *Store) UpdateMapping(ctx context.Context, k ConnectionKey, documentID, holder string, change func(*Mapping) error) (Mapping, error) {
-	return s.updateMapping(ctx, k, documentID, holder, change, false)
+// UpdateMapping changes the mapping of held.DocumentID as holder of its lease: change gets the
+// stored mapping and modifies it. It returns ErrLeaseLost, writing nothing, when holder does not
+// hold the lease; the lease is kept (ReleaseMapping ends it). held is the mapping holder last
+// got from the store; change may run more than once.
+func (s *Store) UpdateMapping(ctx context.Context, k ConnectionKey, held Mapping, holder string, change func(*Mapping) error) (Mapping, error) {
+	return s.updateMapping(ctx, k, held, holder, change, false)
 }
 
-// FinishMapping is UpdateMapping that also ends holder's lease, in the same write: the last
-// change of a delivery costs one transaction instead of two.
-func (s *Store) FinishMapping(ctx context.Context, k ConnectionKey, documentID, holder string, change func(*Mapping) error) (Mapping, error) {
-	return s.updateMapping(ctx, k, documentID, holder, change, true)
+// FinishMapping is UpdateMapping that also ends holder's lease, in the same write.
+func (s *Store) FinishMapping(ctx context.Context, k ConnectionKey, held Mapping, holder string, change func(*Mapping) error) (Mapping, error) {
+	return s.updateMapping(ctx, k, held, holder, change, true)
 }
 
-func (s *Store) updateMapping(ctx context.Context, k ConnectionKey, documentID, holder string, change func(*Mapping) error, release bool) (Mapping, error) {
-	if err := checkIDs(k.CompanyID, k.ID, documentID); err != nil {
+// ExtendMapping moves holder's lease on held.DocumentID to ttl from now, for work that outlasts
+// the lease it took (a large upload).
+func (s *Store) ExtendMapping(ctx context.Context, k ConnectionKey, held Mapping, holder string, ttl time.Duration) (Mapping, error) {
+	return s.updateMapping(ctx, k, held, holder, func(m *Mapping) error {
+		m.leaseUntil = s.now().Add(ttl)
+		return nil
+	}, false)
+}
+
+func (s *Store) updateMapping(ctx context.Context, k ConnectionKey, held Mapping, holder string, change func(*Mapping) error, release bool) (Mapping, error) {
+	if err := checkIDs(k.CompanyID, k.ID, held.DocumentID); err != nil {
 		return Mapping{}, fmt.Errorf("update mapping: %w", err)
 	}
-	ref := s.mappingRef(k, documentID)
-	var out Mapping
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
+	if !held.Stored() {
+		var err error
+		if held, err = s.readMapping(ctx, k, held.DocumentID); err != nil {
+			return Mapping{}, err
+		}
+	}
+	out, err := s.change(ctx, k, held, func(m *Mapping) error {
+		if !m.Stored() || m.leaseHolder != holder {
 			return ErrLeaseLost
 		}
-		if err != nil {
+		if err := change(m); err != nil {
 			return err
 		}
-		d, err := readMapping(snap)
-		if err != nil {
-			return err
-		}
-		if d.LeaseHolder != holder {
-			return ErrLeaseLost
-		}
-		m := d.mapping()
-		if err := change(&m); err != nil {
-			return err
-		}
-		m.DocumentID = documentID
-		d.set(m)
-		d.UpdatedAt = s.now()
 		if release {
-			d.LeaseHolder, d.LeaseUntil = "", time.Time{}
+			m.leaseHolder, m.leaseUntil = "", time.Time{}
 		}
-		out = d.mapping()
-		return tx.Set(ref, d)
-	}, firestore.MaxAttempts(txAttempts))
+		return nil
+	})
 	if err != nil {
-		return Mapping{}, fmt.Errorf("update mapping %s of connection %s: %w", documentID, k.ID, err)
+		return Mapping{}, fmt.Errorf("update mapping %s of connection %s: %w", held.DocumentID, k.ID, err)
 	}
 	return out, nil
 }
 
-// ReleaseMapping ends holder's lease on documentID's mapping, if holder still holds it.
-func (s *Store) ReleaseMapping(ctx context.Context, k ConnectionKey, documentID, holder string) error {
-	if err := checkIDs(k.CompanyID, k.ID, documentID); err != nil {
-		return fmt.Errorf("release mapping: %w", err)
+// ReleaseMapping ends holder's lease on held.DocumentID, if holder still holds it.
+func (s *Store) ReleaseMapping(ctx context.Context, k ConnectionKey, held Mapping, holder string) error {
+	_, err := s.updateMapping(ctx, k, held, holder, func(*Mapping) error { return nil }, true)
+	if errors.Is(err, ErrLeaseLost) {
+		return nil
 	}
-	ref := s.mappingRef(k, documentID)
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		d, err := readMapping(snap)
-		if err != nil || d.LeaseHolder != holder {
-			return err
-		}
-		return tx.Update(ref, []firestore.Update{{Path: "leaseHolder", Value: ""}, {Path: "leaseUntil", Value: time.Time{}}})
-	}, firestore.MaxAttempts(txAttempts))
-	if err != nil {
-		return fmt.Errorf("release mapping %s of connection %s: %w", documentID, k.ID, err)
-	}
-	return nil
+	return err
 }
 
-// MarkMappingRun records that run visited documentID and found it already done, in state (synced
-// or failed), without taking the lease: a document Drive already holds needs no Drive call, only
-// this count. It changes nothing when the mapping went past revision meanwhile (its holder then
-// records the run itself) or is gone.
-func (s *Store) MarkMappingRun(ctx context.Context, k ConnectionKey, documentID, runID string, revision int64) error {
-	if err := checkIDs(k.CompanyID, k.ID, documentID); err != nil {
+// MarkMappingRun records that run visited seen.DocumentID and found it already done at revision
+// (synced or failed), without taking the lease: a document Drive already holds needs no Drive
+// call, only this count. It changes nothing when the mapping went past revision meanwhile (its
+// holder then records the run itself), is no longer final, or is gone. seen is the mapping as
+// last read; when it is current, this is one write.
+func (s *Store) MarkMappingRun(ctx context.Context, k ConnectionKey, seen Mapping, runID string, revision int64) error {
+	if err := checkIDs(k.CompanyID, k.ID, seen.DocumentID); err != nil {
 		return fmt.Errorf("mark mapping run: %w", err)
 	}
-	ref := s.mappingRef(k, documentID)
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err != nil {
+	if !seen.Stored() {
+		var err error
+		if seen, err = s.readMapping(ctx, k, seen.DocumentID); err != nil {
 			return err
 		}
-		d, err := readMapping(snap)
-		if err != nil {
-			return err
+	}
+	_, err := s.change(ctx, k, seen, func(m *Mapping) error {
+		if !m.Stored() || m.RunID == runID || m.Revision < revision || (m.State != MappingSynced && m.State != MappingFailed) {
+			return errNoChange
 		}
-		if d.RunID == runID || d.Revision < revision || (d.State != string(MappingSynced) && d.State != string(MappingFailed)) {
-			return nil
-		}
-		return tx.Update(ref, []firestore.Update{{Path: "runId", Value: runID}})
-	}, firestore.MaxAttempts(txAttempts))
+		m.RunID = runID
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("mark mapping %s of connection %s for run %s: %w", documentID, k.ID, runID, err)
+		return fmt.Errorf("mark mapping %s of connection %s for run %s: %w", seen.DocumentID, k.ID, runID, err)
 	}
 	return nil
 }

@@ -19,24 +19,29 @@ func TestMappingLease(t *testing.T) {
 	ctx := t.Context()
 	k := store.ConnectionKey{CompanyID: "acme", ID: "c1"}
 	const ttl = time.Minute
+	d1 := store.Mapping{DocumentID: "d1"}
 	if _, ok, err := s.Mapping(ctx, k, "d1"); err != nil || ok {
 		t.Fatalf("Mapping of a new document = found %v, %v", ok, err)
 	}
-	m, ok, err := s.LockMapping(ctx, k, "d1", "a", ttl)
+	m, ok, err := s.LockMapping(ctx, k, d1, "a", ttl, func(m *store.Mapping) { m.FileID = "f1" })
 	if err != nil || !ok {
 		t.Fatalf("a locks: %v, %v", ok, err)
 	}
-	if diff := cmp.Diff(store.Mapping{DocumentID: "d1", State: store.MappingPending}, m, cmpopts.IgnoreFields(store.Mapping{}, "UpdatedAt")); diff != "" {
+	ignore := []cmp.Option{cmpopts.IgnoreFields(store.Mapping{}, "UpdatedAt"), cmpopts.IgnoreUnexported(store.Mapping{})}
+	if diff := cmp.Diff(store.Mapping{DocumentID: "d1", FileID: "f1", State: store.MappingPending}, m, ignore...); diff != "" {
 		t.Errorf("new mapping (-want +got):\n%s", diff)
 	}
-	if _, ok, _ := s.LockMapping(ctx, k, "d1", "b", ttl); ok {
+	if !m.Stored() {
+		t.Error("a locked mapping is not Stored")
+	}
+	if _, ok, _ := s.LockMapping(ctx, k, d1, "b", ttl, nil); ok {
 		t.Error("b locked a held mapping")
 	}
-	if _, err := s.UpdateMapping(ctx, k, "d1", "b", func(m *store.Mapping) error { m.FileID = "x"; return nil }); !errors.Is(err, store.ErrLeaseLost) {
+	if _, err := s.UpdateMapping(ctx, k, d1, "b", func(m *store.Mapping) error { m.FileID = "x"; return nil }); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("b's update: err = %v, want ErrLeaseLost", err)
 	}
-	got, err := s.UpdateMapping(ctx, k, "d1", "a", func(m *store.Mapping) error {
-		m.FileID, m.Created, m.Revision, m.State, m.RunID = "f1", true, 3, store.MappingSynced, "r1"
+	got, err := s.UpdateMapping(ctx, k, m, "a", func(m *store.Mapping) error {
+		m.Created, m.Revision, m.State, m.RunID = true, 3, store.MappingSynced, "r1"
 		return nil
 	})
 	if err != nil {
@@ -45,31 +50,43 @@ func TestMappingLease(t *testing.T) {
 	if got.FileID != "f1" || got.UpdatedAt.IsZero() {
 		t.Errorf("updated mapping = %+v", got)
 	}
-	if err := s.ReleaseMapping(ctx, k, "d1", "b"); err != nil { // not b's: no effect
+	// a's first mapping is stale now: writing from it must read again, not overwrite.
+	if got2, err := s.UpdateMapping(ctx, k, m, "a", func(m *store.Mapping) error { m.Name = "n"; return nil }); err != nil {
+		t.Fatal(err)
+	} else if got2.Revision != 3 || got2.Name != "n" {
+		t.Errorf("update from a stale mapping lost the stored fields: %+v", got2)
+	}
+	if err := s.ReleaseMapping(ctx, k, d1, "b"); err != nil { // not b's: no effect
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.LockMapping(ctx, k, "d1", "b", ttl); ok {
+	if _, ok, _ := s.LockMapping(ctx, k, d1, "b", ttl, nil); ok {
 		t.Error("b's release ended a's lease")
 	}
 	c.Advance(ttl + time.Second)
-	if _, ok, err := s.LockMapping(ctx, k, "d1", "b", ttl); err != nil || !ok {
+	held, ok, err := s.LockMapping(ctx, k, d1, "b", ttl, nil)
+	if err != nil || !ok {
 		t.Errorf("b after a's lease expired: %v, %v", ok, err)
 	}
-	if _, err := s.FinishMapping(ctx, k, "d1", "b", func(*store.Mapping) error { return nil }); err != nil {
+	if _, err := s.UpdateMapping(ctx, k, got, "a", func(*store.Mapping) error { return nil }); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("a after losing its lease: err = %v, want ErrLeaseLost", err)
+	}
+	if _, err := s.FinishMapping(ctx, k, held, "b", func(*store.Mapping) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := s.LockMapping(ctx, k, "d1", "c", ttl); err != nil || !ok {
+	if _, ok, err := s.LockMapping(ctx, k, d1, "c", ttl, nil); err != nil || !ok {
 		t.Errorf("c after b finished: %v, %v", ok, err)
 	}
-	if err := s.ReleaseMapping(ctx, k, "d1", "c"); err != nil {
+	if err := s.ReleaseMapping(ctx, k, d1, "c"); err != nil {
 		t.Fatal(err)
 	}
 	stored, ok, err := s.Mapping(ctx, k, "d1")
 	if err != nil || !ok {
 		t.Fatal(err, ok)
 	}
-	if diff := cmp.Diff(got, stored, cmpopts.IgnoreFields(store.Mapping{}, "UpdatedAt")); diff != "" {
-		t.Errorf("stored mapping (-updated +stored):\n%s", diff)
+	want := got
+	want.Name = "n"
+	if diff := cmp.Diff(want, stored, ignore...); diff != "" {
+		t.Errorf("stored mapping (-want +stored):\n%s", diff)
 	}
 	for _, tc := range []struct {
 		name     string
@@ -80,7 +97,7 @@ func TestMappingLease(t *testing.T) {
 		{"older revision visited", "r2", 2, "r2"},
 		{"newer revision than stored", "r3", 4, "r2"},
 	} {
-		if err := s.MarkMappingRun(ctx, k, "d1", tc.run, tc.revision); err != nil {
+		if err := s.MarkMappingRun(ctx, k, stored, tc.run, tc.revision); err != nil {
 			t.Fatal(err)
 		}
 		m, _, _ := s.Mapping(ctx, k, "d1")
@@ -95,26 +112,87 @@ func TestMappingLockUnderConcurrency(t *testing.T) {
 	s, _, _ := newStore(t)
 	k := store.ConnectionKey{CompanyID: "acme", ID: "c1"}
 	const n = 8
-	var wg sync.WaitGroup
-	got := make([]bool, n)
-	for i := range n {
-		wg.Go(func() {
-			_, ok, err := s.LockMapping(t.Context(), k, "d1", fmt.Sprint("h", i), time.Minute)
+	for _, doc := range []string{"new", "stored"} {
+		if doc == "stored" {
+			m, _, err := s.LockMapping(t.Context(), k, store.Mapping{DocumentID: doc}, "first", time.Minute, nil)
 			if err != nil {
-				t.Error(err)
+				t.Fatal(err)
 			}
-			got[i] = ok
-		})
-	}
-	wg.Wait()
-	holders := 0
-	for _, ok := range got {
-		if ok {
-			holders++
+			if err := s.ReleaseMapping(t.Context(), k, m, "first"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen, _, err := s.Mapping(t.Context(), k, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		got := make([]bool, n)
+		for i := range n {
+			wg.Go(func() {
+				_, ok, err := s.LockMapping(t.Context(), k, seen, fmt.Sprint("h", i), time.Minute, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = ok
+			})
+		}
+		wg.Wait()
+		holders := 0
+		for _, ok := range got {
+			if ok {
+				holders++
+			}
+		}
+		if holders != 1 {
+			t.Errorf("%s document: %d deliveries hold the lease, want 1", doc, holders)
 		}
 	}
-	if holders != 1 {
-		t.Errorf("%d deliveries hold the lease, want 1", holders)
+}
+
+func TestReadDocument(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newStore(t)
+	ctx := t.Context()
+	first, err := s.ReadDocument(ctx, "acme", nil, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Enabled || first.ConnectionsVersion != 0 || len(first.Connections) != 0 {
+		t.Errorf("unknown company read as %+v", first)
+	}
+	if err := s.SetIntegration(ctx, "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, record("acme", "c1", "one", time.Now()))
+	mustCreate(t, s, record("acme", "c2", "two", time.Now()))
+	if _, _, err := s.LockMapping(ctx, store.ConnectionKey{CompanyID: "acme", ID: "c2"}, store.Mapping{DocumentID: "d1"}, "h", time.Minute,
+		func(m *store.Mapping) { m.FileID = "f2" }); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.ReadDocument(ctx, "acme", []string{"c1", "gone", "c2"}, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Enabled || r.ConnectionsVersion != 2 {
+		t.Errorf("switch %v, version %d; want on and 2", r.Enabled, r.ConnectionsVersion)
+	}
+	var ids []string
+	for _, c := range r.Connections {
+		ids = append(ids, c.ID)
+	}
+	if diff := cmp.Diff([]string{"c1", "c2"}, ids); diff != "" {
+		t.Errorf("connections (-want +got):\n%s", diff)
+	}
+	if m := r.Mappings["c1"]; m.Stored() || m.DocumentID != "d1" {
+		t.Errorf("c1's mapping = %+v, want a new one", m)
+	}
+	if m := r.Mappings["c2"]; !m.Stored() || m.FileID != "f2" {
+		t.Errorf("c2's mapping = %+v, want f2", m)
+	}
+	mustCreate(t, s, record("acme", "c3", "three", time.Now()))
+	if again, err := s.ReadDocument(ctx, "acme", nil, "d1"); err != nil || again.ConnectionsVersion != 3 {
+		t.Errorf("version after a third connection = %d (%v), want 3", again.ConnectionsVersion, err)
 	}
 }
 
@@ -190,10 +268,11 @@ func TestCopyProgress(t *testing.T) {
 		t.Errorf("recorded (-want +got):\n%s", diff)
 	}
 	set := func(doc, run string, state store.MappingState) {
-		if _, _, err := s.LockMapping(ctx, k, doc, "h", time.Minute); err != nil {
+		m, _, err := s.LockMapping(ctx, k, store.Mapping{DocumentID: doc}, "h", time.Minute, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UpdateMapping(ctx, k, doc, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
+		if _, err := s.UpdateMapping(ctx, k, m, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

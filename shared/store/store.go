@@ -52,6 +52,10 @@ type companyDoc struct {
 	Enabled   bool      `firestore:"enabled"`
 	Name      string    `firestore:"name"`
 	UpdatedAt time.Time `firestore:"updatedAt"`
+	// ConnectionsVersion goes up with every new connection (and rename), in the same
+	// transaction: a list of connection IDs read at one version is the whole set while the
+	// version stays.
+	ConnectionsVersion int64 `firestore:"connectionsVersion"`
 }
 
 func (s *Store) company(id string) *firestore.DocumentRef {

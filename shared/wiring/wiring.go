@@ -198,7 +198,8 @@ func documents(ctx context.Context, cfg config.Documents, log *slog.Logger) (*ef
 	return efactori.New(cfg.URL, hc, efactori.Options{Logger: log})
 }
 
-// copyEngine builds the engine of an event function on c.
+// copyEngine builds the engine of an event function on c; conns is nil for one that only runs
+// copy requests.
 func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs config.Documents, pageSize int,
 	maxAge time.Duration, wps float64, log *slog.Logger) (*engine.Engine, error) {
 	dc, err := documents(ctx, docs, log)
@@ -257,7 +258,7 @@ const defaultPageSize = 500
 // InitialCopy builds the copy engine of the InitialCopy function, which handles copy requests:
 // it lists a page of documents, publishes their copy tasks and keeps the run's bookkeeping in
 // Firestore. It never reaches Drive and never holds the token keyset or the OAuth client
-// secret: its connection service is noDrive.
+// secret: its engine has no connection service, so it cannot copy a document.
 func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) (_ *engine.Engine, err error) {
 	if log == nil {
 		return nil, errors.New("wire initial copy: nil logger")
@@ -271,45 +272,12 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 			c.close()
 		}
 	}()
-	conns, err := noDrive(c, log)
-	if err != nil {
-		return nil, fmt.Errorf("wire initial copy: %w", err)
-	}
 	// Events and tasks never reach this engine; their settings only need to be valid.
-	e, err := copyEngine(ctx, c, conns, cfg.Documents, cfg.PageSize, 24*time.Hour, 1, log)
+	e, err := copyEngine(ctx, c, nil, cfg.Documents, cfg.PageSize, 24*time.Hour, 1, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}
 	return e, nil
-}
-
-// noDrive is the connection service of a function that never reaches Drive: the engine takes
-// one, but handling a copy request only reads and writes Firestore and publishes to Pub/Sub.
-// Its OAuth client is unusable and its cipher holds a key made here and forgotten, so it cannot
-// decrypt any stored refresh token: the function needs neither the OAuth client secret nor the
-// token keyset, and Terraform gives it neither.
-func noDrive(c *clients, log *slog.Logger) (*connection.Service, error) {
-	keyset, err := tokencrypt.NewDevKeyset()
-	if err != nil {
-		return nil, err
-	}
-	cipher, err := tokencrypt.Open(keyset, tokencrypt.Options{AllowCleartext: true})
-	if err != nil {
-		return nil, err
-	}
-	oc, err := oauth.New(oauth.Options{
-		ClientID: "no-drive", ClientSecret: "no-drive", RedirectURL: "https://invalid.invalid/no-drive",
-		Scopes: oauth.DefaultScopes(), Provider: oauth.EmulatorProvider("https://invalid.invalid"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	copies, err := queue.NewPublisher(c.pubsub.Publisher(config.TopicCopyRequests))
-	if err != nil {
-		return nil, err
-	}
-	return connection.New(connection.Options{Store: c.store, OAuth: oc, Cipher: cipher, DriveScope: "drive",
-		Copies: copies, Logger: log})
 }
 
 // Once returns a function that builds a value with build on its first call and returns it on
