@@ -42,7 +42,7 @@ type Options struct {
 	// (InitialCopy) does without them.
 	Connections *connection.Service
 	Documents   *efactori.Client
-	Fanout      *fanout.Fanout      // one page of an initial copy
+	Fanout      *fanout.Fanout // one page of an initial copy
 	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
