@@ -34,6 +34,10 @@ type CopyRequest struct {
 	ConnectionID  string `json:"connectionId"`
 	RunID         string `json:"runId"`
 	PageToken     string `json:"pageToken"`
+	// Await marks the request that follows a run's last page: instead of listing, it waits a
+	// while for the run's documents to reach a final state, marks the run done once they have,
+	// and otherwise publishes itself again. Copy tasks never count the run themselves.
+	Await bool `json:"await,omitempty"`
 }
 
 // Attributes returns the Pub/Sub message attributes of r, so subscribers and logs can tell
@@ -62,6 +66,9 @@ func (r CopyRequest) Validate() error {
 	}
 	if len(r.PageToken) > MaxPageTokenLength || !utf8.ValidString(r.PageToken) {
 		bad("pageToken", fmt.Sprintf("must be at most %d bytes of UTF-8", MaxPageTokenLength))
+	}
+	if r.Await && r.PageToken != "" {
+		bad("pageToken", "must be empty in an await request")
 	}
 	return errors.Join(errs...)
 }

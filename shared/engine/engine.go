@@ -102,8 +102,6 @@ type Engine struct {
 	connSets     sync.Map // company ID → connectionSet
 	connSetCount atomic.Int64
 
-	doneChecks sync.Map // run ID → *doneCheck
-
 	// afterReserve, when set (by tests), runs once a new file ID is stored in the mapping and
 	// before the file is created: a crash there is the case reservations exist for.
 	afterReserve func(ctx context.Context, documentID string) error
@@ -269,10 +267,9 @@ func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
 		log.DebugContext(ctx, "copy task of a superseded run or an inactive connection ignored")
 		return nil
 	}
-	if err := e.syncDocument(ctx, rec, r.Mappings[rec.ID], t.Document, false, t.RunID); err != nil {
-		return err
-	}
-	return e.checkDoneAfter(ctx, rec, t.RunID)
+	// The run's completion is checked by its await requests, not here: counting the mappings
+	// after every document would cost more than copying them.
+	return e.syncDocument(ctx, rec, r.Mappings[rec.ID], t.Document, false, t.RunID)
 }
 
 // HandleCopyRequest runs one page of an initial copy's fan-out and records the page for the
@@ -301,6 +298,9 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 		log.InfoContext(ctx, "copy request of a superseded run or an inactive connection ignored")
 		return nil
 	}
+	if r.Await {
+		return e.awaitDone(ctx, rec, r)
+	}
 	if rec.InitialCopy.State == drivesync.CopyPending {
 		if err := e.markRunning(ctx, rec, r.RunID); err != nil {
 			return err
@@ -323,8 +323,17 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	log.InfoContext(ctx, "copy page listed", "listed", res.Listed, "invalid", res.Invalid, "last", res.NextPageToken == "")
-	_, err = e.checkDone(ctx, rec, r.RunID)
-	return err
+	if res.NextPageToken != "" {
+		return nil
+	}
+	// The last page: from now on the run's await requests watch for its end. A redelivered
+	// last page may start a second watcher; both end with the run.
+	p, err := e.checkDone(ctx, rec, r.RunID)
+	if err != nil || p.Done() {
+		return err
+	}
+	return e.fanout.PublishRequest(ctx, drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion,
+		CompanyID: r.CompanyID, ConnectionID: r.ConnectionID, RunID: r.RunID, Await: true})
 }
 
 // markRunning moves the run from pending to running.
@@ -342,20 +351,68 @@ func (e *Engine) markRunning(ctx context.Context, rec store.ConnectionRecord, ru
 	return nil
 }
 
-// checkDone marks run done when every listed document reached a final state, and reports
-// whether it is. Every page record and every final document state is followed by this check
-// (checkDoneAfter coalesces those of the documents), so whichever write comes last sees the run
-// complete.
-func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runID string) (bool, error) {
+// Await requests: how long one waits for the end of its run before handing over to the next,
+// and how often it counts. The count is cheap but not free (a count aggregation reads one index
+// entry in a thousand), so it is frequent only near the end.
+const (
+	awaitFor        = 15 * time.Second
+	awaitPollNear   = time.Second
+	awaitPollFar    = 5 * time.Second
+	awaitNearTheEnd = 100 // documents left
+)
+
+// awaitDone handles an await request of rec's run: it checks the run's progress until the run
+// is done, for up to awaitFor, then publishes the request again. It stops when the run is
+// superseded or the connection is no longer active (a new run starts once it is again).
+func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r drivesync.CopyRequest) error {
+	until := time.Now().Add(awaitFor)
+	if d, ok := ctx.Deadline(); ok && d.Add(-2*time.Second).Before(until) {
+		until = d.Add(-2 * time.Second)
+	}
+	for {
+		p, err := e.checkDone(ctx, rec, r.RunID)
+		if err != nil || p.Done() {
+			return err
+		}
+		wait := awaitPollFar
+		if p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
+			wait = awaitPollNear
+		}
+		if time.Now().Add(wait).After(until) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return drivesync.Classify(fmt.Errorf("await run %s: %w", r.RunID, ctx.Err()), drivesync.Retryable, "canceled")
+		case <-time.After(wait):
+		}
+		rec, err = e.store.Connection(ctx, rec.CompanyID, rec.ID)
+		switch {
+		case errors.Is(err, drivesync.ErrNotFound):
+			return nil
+		case err != nil:
+			return drivesync.Classify(err, drivesync.Retryable, "firestore")
+		}
+		if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive {
+			return nil
+		}
+	}
+	return e.fanout.PublishRequest(ctx, r)
+}
+
+// checkDone marks run done when every listed document reached a final state, and returns the
+// run's progress. The run's last page and its await requests call it.
+func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runID string) (store.CopyProgress, error) {
 	if rec.InitialCopy.State == drivesync.CopyDone {
-		return true, nil
+		return store.CopyProgress{Listed: rec.InitialCopy.Listed, Synced: rec.InitialCopy.Synced,
+			Failed: rec.InitialCopy.Failed, AllListed: true}, nil
 	}
 	p, err := e.store.CopyProgress(ctx, keyOf(rec), runID)
 	if err != nil {
-		return false, drivesync.Classify(err, drivesync.Retryable, "firestore")
+		return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	if !p.Done() {
-		return false, nil
+		return p, nil
 	}
 	_, err = e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
 		if r.InitialCopy.RunID != runID || r.InitialCopy.State == drivesync.CopyDone {
@@ -368,9 +425,9 @@ func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runI
 		return nil
 	})
 	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
-		return false, drivesync.Classify(err, drivesync.Retryable, "firestore")
+		return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	e.log.InfoContext(ctx, "initial copy done", "companyId", rec.CompanyID, "connectionId", rec.ID, "runId", runID,
 		"listed", p.Listed, "synced", p.Synced, "failed", p.Failed)
-	return true, nil
+	return p, nil
 }

@@ -160,6 +160,19 @@ func (f *Fanout) HandlePage(ctx context.Context, req drivesync.CopyRequest) (Res
 	return res, nil
 }
 
+// PublishRequest publishes req on the copy-request topic and waits until Pub/Sub has accepted
+// it. Errors are classified: an invalid request is Permanent, a failed publish Retryable.
+func (f *Fanout) PublishRequest(ctx context.Context, req drivesync.CopyRequest) error {
+	msg, err := message(req, req.Attributes(), drivesync.MaxCopyRequestBytes)
+	if err != nil {
+		return drivesync.Classify(fmt.Errorf("publish copy request of run %s: %w", req.RunID, err), drivesync.Permanent, CodeInvalidRequest)
+	}
+	if _, err := f.requests.Publish(ctx, msg).Get(ctx); err != nil {
+		return drivesync.Classify(fmt.Errorf("publish copy request of run %s: %w", req.RunID, err), drivesync.Retryable, CodePublishFailed)
+	}
+	return nil
+}
+
 // message encodes v, which must validate, as a message of at most limit bytes of data.
 func message(v interface{ Validate() error }, attrs map[string]string, limit int) (*pubsub.Message, error) {
 	if err := v.Validate(); err != nil {
