@@ -21,48 +21,35 @@ func checkDone(t *testing.T, c drivesync.Connection, n int) {
 	}
 }
 
-// TestInitialCopyBulk copies eFactori's 5,000-document "bulk" company into a year/month layout.
-func TestInitialCopyBulk(t *testing.T) {
+// TestInitialCopyBulkIntoEveryLayout copies eFactori's 5,000-document "bulk" company into three
+// Drives at once, one per folder layout, each of another Google account: each connection gets its
+// own complete copy, every document once in its layout's folder with its content, and its
+// progress reaches done with the right counts.
+func TestInitialCopyBulkIntoEveryLayout(t *testing.T) {
 	t.Parallel()
+	n := efactori.Bulk.Documents
 	s := newStack(t, options{companies: []efactori.CompanySpec{efactori.Bulk}})
 	start := time.Now()
-	conn := s.connect(efactori.Bulk.ID, "Compta", accounts[0], drivesync.LayoutYearMonth, "")
-	done := s.waitDone(efactori.Bulk.ID, conn.ID, 30*time.Minute)
-	elapsed := time.Since(start)
-	t.Logf("initial copy of %d documents: %v (%.1f documents/s)", efactori.Bulk.Documents, elapsed.Round(time.Second),
-		float64(efactori.Bulk.Documents)/elapsed.Seconds())
-	checkDone(t, done, efactori.Bulk.Documents)
-	if p := s.checkCopy(done, accounts[0]); len(p) > 0 {
-		t.Errorf("copy:\n%s", joinProblems(p))
+	layouts := []drivesync.FolderLayout{drivesync.LayoutYearMonth, drivesync.LayoutYear, drivesync.LayoutYearKind}
+	conns := make([]drivesync.Connection, len(layouts))
+	for i, l := range layouts {
+		conns[i] = s.connect(efactori.Bulk.ID, "Drive "+string(l), accounts[i], l, "")
 	}
-	c := s.google.Drive.Counters(accounts[0])
-	t.Logf("drive calls: %v", c)
-	if got := c["files.generateIds"]; got > int64(efactori.Bulk.Documents)/100 {
-		t.Errorf("files.generateIds called %d times for %d documents", got, efactori.Bulk.Documents)
-	}
-}
-
-// TestInitialCopyLayouts copies one company into two Drives of two Google accounts with the
-// other two layouts, at the same time: each connection gets its own complete copy.
-func TestInitialCopyLayouts(t *testing.T) {
-	t.Parallel()
-	const n = 300
-	company := efactori.CompanySpec{ID: "mid", Name: "Mid Size SRL", Documents: n}
-	s := newStack(t, options{companies: []efactori.CompanySpec{company}})
-	start := time.Now()
-	byYear := s.connect(company.ID, "Par année", accounts[0], drivesync.LayoutYear, "")
-	byKind := s.connect(company.ID, "Par type", accounts[1], drivesync.LayoutYearKind, "")
-	for _, c := range []struct {
-		conn    drivesync.Connection
-		account string
-	}{{byYear, accounts[0]}, {byKind, accounts[1]}} {
-		done := s.waitDone(company.ID, c.conn.ID, 10*time.Minute)
+	for i, conn := range conns {
+		done := s.waitDone(efactori.Bulk.ID, conn.ID, 60*time.Minute)
 		checkDone(t, done, n)
-		if p := s.checkCopy(done, c.account); len(p) > 0 {
-			t.Errorf("copy of %s (%s):\n%s", c.conn.FolderLayout, c.account, joinProblems(p))
+		if p := s.checkCopy(done, accounts[i]); len(p) > 0 {
+			t.Errorf("copy into %s (%s):\n%s", conn.FolderLayout, accounts[i], joinProblems(p))
+		}
+		c := s.google.Drive.Counters(accounts[i])
+		t.Logf("%s: drive calls %v", conn.FolderLayout, c)
+		if got := c["files.generateIds"]; got > int64(n)/100 {
+			t.Errorf("%s: files.generateIds called %d times for %d documents", conn.FolderLayout, got, n)
 		}
 	}
-	t.Logf("two initial copies of %d documents: %v", n, time.Since(start).Round(time.Second))
+	elapsed := time.Since(start)
+	t.Logf("three initial copies of %d documents: %v (%.1f documents/s)", n, elapsed.Round(time.Second),
+		float64(len(conns)*n)/elapsed.Seconds())
 }
 
 // TestInitialCopyWithDriveFaults makes 20% of Drive's writes fail (5xx, rate limits, dropped

@@ -102,6 +102,10 @@ type Engine struct {
 	connSets     sync.Map // company ID → connectionSet
 	connSetCount atomic.Int64
 
+	// awaitFor and awaitPoll are the timings of await requests (the constants; tests shorten
+	// them).
+	awaitFor, awaitPollNear, awaitPollFar time.Duration
+
 	// afterReserve, when set (by tests), runs once a new file ID is stored in the mapping and
 	// before the file is created: a crash there is the case reservations exist for.
 	afterReserve func(ctx context.Context, documentID string) error
@@ -138,6 +142,7 @@ func New(opts Options) (*Engine, error) {
 		store: opts.Store, conns: opts.Connections, docs: opts.Documents, fanout: opts.Fanout,
 		log: opts.Logger, now: opts.Now, maxAge: opts.MaxEventAge, wps: opts.WritesPerSecond,
 		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
+		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar,
 	}, nil
 }
 
@@ -365,7 +370,7 @@ const (
 // is done, for up to awaitFor, then publishes the request again. It stops when the run is
 // superseded or the connection is no longer active (a new run starts once it is again).
 func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r drivesync.CopyRequest) error {
-	until := time.Now().Add(awaitFor)
+	until := time.Now().Add(e.awaitFor)
 	if d, ok := ctx.Deadline(); ok && d.Add(-2*time.Second).Before(until) {
 		until = d.Add(-2 * time.Second)
 	}
@@ -374,9 +379,9 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		if err != nil || p.Done() {
 			return err
 		}
-		wait := awaitPollFar
+		wait := e.awaitPollFar
 		if p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
-			wait = awaitPollNear
+			wait = e.awaitPollNear
 		}
 		if time.Now().Add(wait).After(until) {
 			break

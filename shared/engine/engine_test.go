@@ -785,3 +785,64 @@ func TestEngineWithoutDriveRefusesToCopy(t *testing.T) {
 		t.Errorf("mapping after the refusal: stored %v, %v", ok, err)
 	}
 }
+
+// An await request watches its run: it hands over to a new await request while documents are
+// still being copied, marks the run done once they are all copied, and is dropped once the run
+// is superseded.
+func TestAwaitRequestWatchesTheRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{documents: 3, topics: true})
+	engine.SetAwait(e.engine, 300*time.Millisecond, 100*time.Millisecond)
+	run := e.conn.InitialCopy.RunID
+	first := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company, ConnectionID: e.conn.ID, RunID: run}
+	retry(t, "copy request", func() error { return e.engine.HandleCopyRequest(e.ctx, first) })
+	tasks := e.drain(t, e.taskSub)
+	awaits := e.drain(t, e.reqSub)
+	if len(tasks) != 3 || len(awaits) != 1 {
+		t.Fatalf("the only page published %d tasks and %d requests, want 3 and 1 await", len(tasks), len(awaits))
+	}
+	await, err := drivesync.DecodeCopyRequest(awaits[0])
+	if err != nil || !await.Await || await.RunID != run {
+		t.Fatalf("request after the last page = %+v, %v; want an await of run %s", await, err, run)
+	}
+	// No document copied yet: the await request waits, then hands over to a new one.
+	if err := e.engine.HandleCopyRequest(e.ctx, await); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.drain(t, e.reqSub); len(again) != 1 {
+		t.Fatalf("an await of an unfinished run published %d requests, want 1", len(again))
+	}
+	if got := e.get(t).InitialCopy.State; got != drivesync.CopyRunning {
+		t.Fatalf("state with nothing copied = %s, want running", got)
+	}
+	for _, data := range tasks {
+		task, err := drivesync.DecodeCopyTask(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, task) })
+	}
+	if got := e.get(t).InitialCopy.State; got != drivesync.CopyRunning {
+		t.Fatalf("state before the await request = %s; copy tasks must not count the run", got)
+	}
+	if err := e.engine.HandleCopyRequest(e.ctx, await); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t).InitialCopy; got.State != drivesync.CopyDone || got.Synced != 3 || got.Listed != 3 {
+		t.Errorf("after the await request: %+v, want done with 3 listed and synced", got)
+	}
+	if again := e.drain(t, e.reqSub); len(again) != 0 {
+		t.Errorf("the await of a finished run published %d requests", len(again))
+	}
+	// A resync supersedes the run: its await requests end.
+	if _, err := e.svc.Resync(e.ctx, company, e.conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t, e.reqSub) // the new run's first request
+	if err := e.engine.HandleCopyRequest(e.ctx, await); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.drain(t, e.reqSub); len(again) != 0 {
+		t.Errorf("the await of a superseded run published %d requests", len(again))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,10 +141,15 @@ func TestDecodeCopyRequest(t *testing.T) {
 		{name: "two values", data: valid + valid},
 		{name: "not JSON", data: `nope`},
 		{name: "missing ids", data: `{"schemaVersion":1}`, wantFields: []string{"companyId", "connectionId", "runId"}},
+		{name: "valid await", data: `{"schemaVersion":1,"companyId":"acme","connectionId":"c1","runId":"r1","pageToken":"","await":true}`,
+			want: drivesync.CopyRequest{SchemaVersion: 1, CompanyID: "acme", ConnectionID: "c1", RunID: "r1", Await: true}},
+		{name: "await with a page", data: `{"schemaVersion":1,"companyId":"acme","connectionId":"c1","runId":"r1","pageToken":"p","await":true}`,
+			wantFields: []string{"pageToken"}},
+		{name: "await not a bool", data: `{"schemaVersion":1,"companyId":"acme","connectionId":"c1","runId":"r1","await":"yes"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := drivesync.DecodeCopyRequest([]byte(tc.data))
-			if tc.name == "valid" {
+			if strings.HasPrefix(tc.name, "valid") {
 				if err != nil {
 					t.Fatalf("DecodeCopyRequest: %v", err)
 				}

@@ -297,3 +297,30 @@ func TestCopyProgress(t *testing.T) {
 		t.Errorf("progress = %+v, %v; want done", got, err)
 	}
 }
+
+func TestMappingLeaseExtended(t *testing.T) {
+	t.Parallel()
+	s, _, c := newStore(t)
+	ctx := t.Context()
+	k := store.ConnectionKey{CompanyID: "acme", ID: "c1"}
+	const ttl = time.Minute
+	held, ok, err := s.LockMapping(ctx, k, store.Mapping{DocumentID: "d1"}, "a", ttl, nil)
+	if err != nil || !ok {
+		t.Fatal(err, ok)
+	}
+	c.Advance(ttl - time.Second)
+	if _, err := s.ExtendMapping(ctx, k, held, "a", ttl); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Second) // past the first lease, within the extended one
+	if _, ok, _ := s.LockMapping(ctx, k, store.Mapping{DocumentID: "d1"}, "b", ttl, nil); ok {
+		t.Error("b took a lease its holder extended")
+	}
+	// a's own next write still goes through, from the mapping it had before extending.
+	if _, err := s.FinishMapping(ctx, k, held, "a", func(m *store.Mapping) error { m.State = store.MappingSynced; return nil }); err != nil {
+		t.Fatalf("a's write after extending: %v", err)
+	}
+	if _, err := s.ExtendMapping(ctx, k, held, "a", ttl); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("extending a finished lease: err = %v, want ErrLeaseLost", err)
+	}
+}
