@@ -159,9 +159,10 @@ type InvalidDocument struct {
 // ListDocuments returns one page of the live documents of companyID, starting after pageToken
 // (empty for the first page). pageSize is 1 to MaxPageSize.
 //
-// Errors are classified: Retryable for 429 (with RetryAfter), 5xx and network failures;
-// Permanent with CodeUnauthorized for 401/403, CodeUnknownCompany for 404, CodeInvalidPageToken
-// for a rejected token, CodeBadResponse for an unreadable page, and Permanent otherwise.
+// Errors are classified: Retryable for 429 (with RetryAfter), 5xx, network failures and, with
+// CodeUnauthorized, 401/403 (drivesync's own configuration, fixed by an operator); Permanent
+// with CodeUnknownCompany for 404, CodeInvalidPageToken for a rejected token, CodeBadResponse
+// for an unreadable page, and Permanent otherwise.
 func (c *Client) ListDocuments(ctx context.Context, companyID, pageToken string, pageSize int) (Page, error) {
 	op := fmt.Sprintf("list documents of company %s", companyID)
 	if companyID == "" {
@@ -250,7 +251,7 @@ func (c *Client) document(raw json.RawMessage) (drivesync.Document, error) {
 //
 // Errors are classified: Permanent with CodeForeignURL for a contentUrl outside the configured
 // API (checked before any request), CodeContentGone for 404/410 (the document or revision is
-// gone), CodeUnauthorized for 401/403; Retryable with CodeUnknownRevision when eFactori's
+// gone); Retryable with CodeUnauthorized for 401/403, with CodeUnknownRevision when eFactori's
 // replica does not know the revision yet, for 429 (with RetryAfter), 5xx, network failures, and
 // CodeSizeMismatch / CodeChecksumMismatch when the content is not what was announced.
 func (c *Client) OpenContent(ctx context.Context, doc drivesync.Document) (io.ReadCloser, error) {
@@ -351,9 +352,12 @@ func (c *Client) statusError(ctx context.Context, op string, resp *http.Response
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		// The identity drivesync presents is wrong or not allowed: no document will copy until
 		// an operator fixes the configuration (audience, service account allowed by eFactori).
+		// Retryable, not permanent: the documents are fine, and recording them as failed would
+		// lose them once the configuration is fixed; Pub/Sub retries, then dead-letters (which
+		// alerts) what outlasts its attempts.
 		c.log.ErrorContext(ctx, "eFactori refused drivesync's credentials; check EFACTORI audience and the service account eFactori allows",
 			"status", status, "problemType", ptype, "operation", op)
-		return drivesync.Classify(err, drivesync.Permanent, CodeUnauthorized)
+		return drivesync.Classify(err, drivesync.Retryable, CodeUnauthorized)
 	case status == http.StatusTooManyRequests:
 		return &drivesync.ClassifiedError{Class: drivesync.Retryable, Code: CodeRateLimited, RetryAfter: c.retryAfter(resp.Header), Err: err}
 	case status >= 500:

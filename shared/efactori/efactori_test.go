@@ -174,7 +174,7 @@ func TestListDocumentsErrors(t *testing.T) {
 		{name: "unknown company", company: "nobody", pageSize: 10, want: classified{drivesync.Permanent, efactori.CodeUnknownCompany, 0}, wantCalls: 1},
 		{name: "forged page token", company: "empty", token: "not-a-token", pageSize: 10, want: classified{drivesync.Permanent, efactori.CodeInvalidPageToken, 0}, wantCalls: 1},
 		{name: "wrong dev token", client: newClient(t, f.url, "wrong-token", io.Discard), company: "empty", pageSize: 10,
-			want: classified{drivesync.Permanent, efactori.CodeUnauthorized, 0}, wantCalls: 1},
+			want: classified{drivesync.Retryable, efactori.CodeUnauthorized, 0}, wantCalls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -394,7 +394,7 @@ func TestOpenContentErrors(t *testing.T) {
 		{
 			name:  "wrong dev token",
 			token: "wrong-token",
-			want:  classified{drivesync.Permanent, efactori.CodeUnauthorized, 0}, wantRequests: 1,
+			want:  classified{drivesync.Retryable, efactori.CodeUnauthorized, 0}, wantRequests: 1,
 		},
 		{
 			name: "tampered sha256",

@@ -170,8 +170,8 @@ func (w *work) keepLease(ctx context.Context) (stop func()) {
 }
 
 // skip decides, from the mapping alone, whether doc needs no Drive call: Drive holds this
-// revision (same content) or a newer one, or this revision failed for good. For a run it then
-// only records the visit. done is false when there is work to do.
+// revision (same content) or a newer one, or this revision failed for good (in this run, for a
+// run's task). For a run it then only records the visit. done is false when there is work to do.
 func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string) (done bool, err error) {
 	if !m.Stored() {
 		return false, nil
@@ -185,7 +185,12 @@ func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mappin
 			return true, drivesync.Classify(fmt.Errorf("document %s: revision %d is still being copied", doc.ID, m.Revision),
 				drivesync.Retryable, CodeNewerPending)
 		}
-	case m.Revision == doc.Revision && final && (m.State == store.MappingFailed || m.Deleted || (!deleted && m.SHA256 == doc.SHA256)):
+	case m.Revision == doc.Revision && m.State == store.MappingFailed:
+		if runID != "" && m.RunID != runID {
+			// A new run (a resync, a re-consent) tries once more what failed before.
+			return false, nil
+		}
+	case m.Revision == doc.Revision && m.State == store.MappingSynced && (m.Deleted || (!deleted && m.SHA256 == doc.SHA256)):
 	default:
 		return false, nil
 	}

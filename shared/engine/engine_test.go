@@ -846,3 +846,32 @@ func TestAwaitRequestWatchesTheRun(t *testing.T) {
 		t.Errorf("the await of a superseded run published %d requests", len(again))
 	}
 }
+
+// A document whose copy failed for good in one run (its content was gone at the time) is tried
+// again by the next run, while a redelivery within the first run leaves it alone.
+func TestNewRunRetriesWhatFailed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{documents: 1})
+	doc := e.documents(t)[0]
+	run := e.conn.InitialCopy.RunID
+	if err := e.efa.FailContent(1, 410); err != nil {
+		t.Fatal(err)
+	}
+	retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, e.task(doc, run)) })
+	if m := e.mapping(t, doc.ID); m.State != store.MappingFailed {
+		t.Fatalf("after a 410: %s, want failed", m.State)
+	}
+	retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, e.task(doc, run)) })
+	if m := e.mapping(t, doc.ID); m.State != store.MappingFailed {
+		t.Fatalf("a redelivery in the same run changed the failed document to %s", m.State)
+	}
+	resynced, err := e.svc.Resync(e.ctx, company, e.conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, e.task(doc, resynced.InitialCopy.RunID)) })
+	if m := e.mapping(t, doc.ID); m.State != store.MappingSynced || m.RunID != resynced.InitialCopy.RunID {
+		t.Errorf("after the new run: %s in run %s, want synced in %s", m.State, m.RunID, resynced.InitialCopy.RunID)
+	}
+	e.checkExactlyOnce(t, []drivesync.Document{doc})
+}
