@@ -387,6 +387,9 @@ func (s *Service) Resync(ctx context.Context, companyID, id string) (drivesync.C
 			return fmt.Errorf("%w: connection %s is %s, not active", drivesync.ErrConflict, id, r.Status)
 		}
 		r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+		if r.LastError != nil && r.LastError.Code == drivesync.CodeCopyFailed {
+			r.LastError = nil
+		}
 		return nil
 	})
 	if err != nil {

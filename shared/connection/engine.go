@@ -116,7 +116,8 @@ func (s *Service) MarkNeedsCustomer(ctx context.Context, companyID, id string, c
 // withProgress fills in the progress of a running initial copy, derived from its pages and
 // mappings (store.CopyProgress); a finished run keeps the figures stored when it ended.
 func (s *Service) withProgress(ctx context.Context, c drivesync.Connection) (drivesync.Connection, error) {
-	if c.InitialCopy.RunID == "" || c.InitialCopy.State == drivesync.CopyDone || c.InitialCopy.State == drivesync.CopyNone {
+	if c.InitialCopy.RunID == "" || c.InitialCopy.State == drivesync.CopyDone || c.InitialCopy.State == drivesync.CopyFailed ||
+		c.InitialCopy.State == drivesync.CopyNone {
 		return c, nil
 	}
 	p, err := s.store.CopyProgress(ctx, store.ConnectionKey{CompanyID: c.CompanyID, ID: c.ID}, c.InitialCopy.RunID)

@@ -77,7 +77,14 @@ const (
 	CopyPending CopyState = "pending" // requested; the copy engine has not started it
 	CopyRunning CopyState = "running"
 	CopyDone    CopyState = "done"
+	// CopyFailed: eFactori's document list could not be read for good (the connection's
+	// lastError says why); documents already copied stay, a resync starts over.
+	CopyFailed CopyState = "failed"
 )
+
+// CodeCopyFailed is the lastError code of a connection whose initial copy failed; a new run
+// clears it.
+const CodeCopyFailed = "initial_copy_failed"
 
 // InitialCopy is the progress of copying every existing document once.
 type InitialCopy struct {

@@ -317,7 +317,7 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 			return err
 		}
 		log.ErrorContext(ctx, "copy page failed for good", "err", err, "class", drivesync.ClassOf(err).String())
-		return nil
+		return e.markFailed(ctx, rec, r.RunID, err)
 	}
 	for _, inv := range res.InvalidDocuments {
 		log.WarnContext(ctx, "listed document cannot be copied", "documentId", inv.ID, "err", inv.Err)
@@ -348,6 +348,30 @@ func (e *Engine) markRunning(ctx context.Context, rec store.ConnectionRecord, ru
 			r.InitialCopy.State = drivesync.CopyRunning
 			r.InitialCopy.StartedAt = e.now()
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	return nil
+}
+
+// markFailed ends run runID as failed: eFactori's list cannot be read for good, so no later page
+// will come. The connection stays active (events still copy) and its lastError says what to do.
+func (e *Engine) markFailed(ctx context.Context, rec store.ConnectionRecord, runID string, cause error) error {
+	p, err := e.store.CopyProgress(ctx, keyOf(rec), runID)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	_, err = e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+		if r.InitialCopy.RunID != runID || r.InitialCopy.State == drivesync.CopyDone || r.InitialCopy.State == drivesync.CopyFailed {
+			return nil
+		}
+		r.InitialCopy.State = drivesync.CopyFailed
+		r.InitialCopy.Listed, r.InitialCopy.Synced, r.InitialCopy.Failed = p.Listed, p.Synced, p.Failed
+		r.InitialCopy.FinishedAt = e.now()
+		r.LastError = &drivesync.LastError{Code: drivesync.CodeCopyFailed, At: e.now(),
+			Message: "eFactori's document list could not be read (" + codeOf(cause) + "); sync again, or contact support if it persists."}
 		return nil
 	})
 	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {

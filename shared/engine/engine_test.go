@@ -875,3 +875,34 @@ func TestNewRunRetriesWhatFailed(t *testing.T) {
 	}
 	e.checkExactlyOnce(t, []drivesync.Document{doc})
 }
+
+// A page eFactori refuses for good (here a page token it does not know) ends the run as failed,
+// with a lastError the customer can act on, instead of leaving it running forever; the
+// connection stays active and a resync starts over.
+func TestCopyPageFailingForGoodEndsTheRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{documents: 2, topics: true})
+	run := e.conn.InitialCopy.RunID
+	req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company,
+		ConnectionID: e.conn.ID, RunID: run, PageToken: "forged-token"}
+	if err := e.engine.HandleCopyRequest(e.ctx, req); err != nil {
+		t.Fatalf("a page refused for good: %v, want it acknowledged", err)
+	}
+	got := e.get(t)
+	if got.InitialCopy.State != drivesync.CopyFailed || got.InitialCopy.FinishedAt.IsZero() {
+		t.Errorf("initial copy = %+v, want failed and finished", got.InitialCopy)
+	}
+	if got.Status != drivesync.StatusActive || got.LastError == nil || got.LastError.Code != drivesync.CodeCopyFailed {
+		t.Errorf("connection %s with lastError %+v, want active with %s", got.Status, got.LastError, drivesync.CodeCopyFailed)
+	}
+	if msgs := e.drain(t, e.taskSub); len(msgs) != 0 {
+		t.Errorf("the refused page published %d tasks", len(msgs))
+	}
+	resynced, err := e.svc.Resync(e.ctx, company, e.conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resynced.InitialCopy.State != drivesync.CopyPending || resynced.InitialCopy.RunID == run || resynced.LastError != nil {
+		t.Errorf("after a resync: %+v, lastError %+v; want a new pending run and no error", resynced.InitialCopy, resynced.LastError)
+	}
+}

@@ -54,6 +54,7 @@ const I18N = {
     'layout.year': 'Par année', 'layout.year_month': 'Par année et par mois', 'layout.year_kind': 'Par année et par type de document',
     'copy.none': 'Pas encore commencée', 'copy.pending': 'Sur le point de commencer…',
     'copy.running': '{synced} sur {listed} documents copiés', 'copy.done': 'Terminée : {synced} documents copiés',
+    'copy.failed': 'Interrompue après {synced} documents copiés : relancez la synchronisation',
     copyFailed: ' ({failed} en échec)',
     'problem.awaiting_authorization': "Google n'a pas encore autorisé cette connexion. Cliquez sur « Reconnecter » pour ouvrir l'écran d'autorisation de Google.",
     'problem.awaiting_folder': 'Choisissez le dossier Google Drive qui recevra les documents.',
@@ -120,6 +121,7 @@ const I18N = {
     'layout.year': 'Per jaar', 'layout.year_month': 'Per jaar en maand', 'layout.year_kind': 'Per jaar en documenttype',
     'copy.none': 'Nog niet begonnen', 'copy.pending': 'Begint zo…',
     'copy.running': '{synced} van {listed} documenten gekopieerd', 'copy.done': 'Klaar: {synced} documenten gekopieerd',
+    'copy.failed': 'Onderbroken na {synced} gekopieerde documenten: start de synchronisatie opnieuw',
     copyFailed: ' ({failed} mislukt)',
     'problem.awaiting_authorization': 'Google heeft deze koppeling nog niet goedgekeurd. Klik op "Opnieuw koppelen" om het toestemmingsscherm van Google te openen.',
     'problem.awaiting_folder': 'Kies de Google Drive-map die de documenten ontvangt.',
@@ -186,6 +188,7 @@ const I18N = {
     'layout.year': 'By year', 'layout.year_month': 'By year and month', 'layout.year_kind': 'By year and document type',
     'copy.none': 'Not started yet', 'copy.pending': 'About to start…',
     'copy.running': '{synced} of {listed} documents copied', 'copy.done': 'Done: {synced} documents copied',
+    'copy.failed': 'Stopped after {synced} documents copied: sync again',
     copyFailed: ' ({failed} failed)',
     'problem.awaiting_authorization': 'Google has not authorized this connection yet. Click "Reconnect" to open Google\'s consent screen.',
     'problem.awaiting_folder': 'Choose the Google Drive folder that receives the documents.',
@@ -528,7 +531,7 @@ function renderDetail() {
   if (ic.failed > 0) copy += t('copyFailed', ic);
   $('detail-copy').textContent = copy;
   const prog = $('detail-progress');
-  prog.hidden = !(ic.state === 'running' || ic.state === 'done') || ic.listed === 0;
+  prog.hidden = !['running', 'done', 'failed'].includes(ic.state) || ic.listed === 0;
   prog.max = Math.max(ic.listed, 1);
   prog.value = Math.min(ic.synced + ic.failed, prog.max);
   $('detail-lastsync').textContent = fmtTime(c.lastSyncAt);
