@@ -1,11 +1,13 @@
 package synctest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/googleemu/driveemu"
+	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drivesync"
 )
 
@@ -80,5 +82,58 @@ func TestInitialCopyWithDriveFaults(t *testing.T) {
 	checkDone(t, done, n)
 	if p := s.checkCopy(done, accounts[0]); len(p) > 0 {
 		t.Errorf("copy:\n%s", joinProblems(p))
+	}
+}
+
+// TestRevokedGrantMidCopy revokes drivesync's access in the customer's Google account while the
+// initial copy runs: the connection turns needs_reauthorization, and once the customer consents
+// again the copy completes, every document once.
+func TestRevokedGrantMidCopy(t *testing.T) {
+	t.Parallel()
+	const n = 400
+	company := efactori.CompanySpec{ID: "revoked", Name: "Revoked SA", Documents: n}
+	// Paced at 20 writes a second, so that the revocation lands in the middle of the copy.
+	s := newStack(t, options{companies: []efactori.CompanySpec{company}, writesPerSecond: 20})
+	conn := s.connect(company.ID, "Compta", accounts[0], drivesync.LayoutYearMonth, "")
+	ctx := t.Context()
+	get := func() drivesync.Connection {
+		c, err := s.svc.Get(ctx, company.ID, conn.ID)
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		return c
+	}
+	s.eventually("copy under way", 5*time.Minute, func() string {
+		if c := get(); c.InitialCopy.Synced < 50 {
+			return fmt.Sprintf("%d synced", c.InitialCopy.Synced)
+		}
+		return ""
+	})
+	s.google.OAuth.RevokeAll(accounts[0], clientID)
+	s.eventually("needs reauthorization", 2*time.Minute, func() string {
+		if c := get(); c.Status != drivesync.StatusNeedsReauthorization {
+			return string(c.Status)
+		}
+		return ""
+	})
+	if c := get(); c.InitialCopy.State == drivesync.CopyDone {
+		t.Fatalf("the copy ended although the grant was revoked: %+v", c.InitialCopy)
+	}
+	authURL, err := s.svc.Authorize(ctx, company.ID, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := s.google.OAuth.Consent(ctx, authURL, accounts[0], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := loc.Query()
+	if res, err := s.svc.Callback(ctx, q.Get("state"), q.Get("code"), q.Get("error")); err != nil || res.Result != connection.ResultOK {
+		t.Fatalf("Callback = %+v, %v", res, err)
+	}
+	done := s.waitDone(company.ID, conn.ID, 10*time.Minute)
+	checkDone(t, done, n)
+	if p := s.checkCopy(done, accounts[0]); len(p) > 0 {
+		t.Errorf("copy after re-consent:\n%s", joinProblems(p))
 	}
 }

@@ -194,12 +194,46 @@ func (s *Service) Integration(ctx context.Context, companyID string) (store.Inte
 }
 
 // SetIntegration switches the company's integration on or off and returns it as it now is.
-// Switching off keeps the connections.
+// Switching off keeps the connections; document events are ignored meanwhile. Switching back on
+// starts a new run of every active connection, which copies what changed while it was off.
 func (s *Service) SetIntegration(ctx context.Context, companyID string, enabled bool) (store.Integration, error) {
+	before, err := s.store.Integration(ctx, companyID)
+	if err != nil {
+		return store.Integration{}, err
+	}
 	if err := s.store.SetIntegration(ctx, companyID, enabled); err != nil {
 		return store.Integration{}, err
 	}
+	if enabled && !before.Enabled && before.ConnectionCount > 0 {
+		if err := s.catchUp(ctx, companyID); err != nil {
+			return store.Integration{}, err
+		}
+	}
 	return s.store.Integration(ctx, companyID)
+}
+
+// catchUp starts a new run of each active connection of companyID. A connection whose target
+// is gone turns to error on the way (Resync says so); that is the customer's to fix and does not
+// fail the switch.
+func (s *Service) catchUp(ctx context.Context, companyID string) error {
+	recs, err := s.store.Connections(ctx, companyID)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if rec.Status != drivesync.StatusActive {
+			continue // a new consent or folder choice starts its run
+		}
+		if _, err := s.Resync(ctx, companyID, rec.ID); err != nil {
+			if c := drivesync.ClassOf(err); c == drivesync.NeedsCustomer || c == drivesync.NeedsReauthorization {
+				s.log.WarnContext(ctx, "connection not caught up after the integration was switched on",
+					"companyId", companyID, "connectionId", rec.ID, "err", err)
+				continue
+			}
+			return fmt.Errorf("catch up connection %s: %w", rec.ID, err)
+		}
+	}
+	return nil
 }
 
 // List returns the company's connections, oldest first.

@@ -148,3 +148,38 @@ func TestGetDerivesCopyProgress(t *testing.T) {
 		t.Errorf("List's initial copy (-want +got):\n%s", diff)
 	}
 }
+
+// Events are ignored while the integration is off; switching it back on starts a new run of
+// every active connection, so what changed meanwhile is copied.
+func TestSwitchingBackOnCatchesUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive")
+	conn := e.activate(t)
+	started := len(e.copies.calls())
+	if _, err := e.svc.SetIntegration(e.ctx, acme, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetIntegration(e.ctx, acme, false); err != nil { // off again: nothing to do
+		t.Fatal(err)
+	}
+	if got := len(e.copies.calls()); got != started {
+		t.Fatalf("switching off started %d copies", got-started)
+	}
+	in, err := e.svc.SetIntegration(e.ctx, acme, true)
+	if err != nil || !in.Enabled {
+		t.Fatalf("SetIntegration(true) = %+v, %v", in, err)
+	}
+	calls := e.copies.calls()
+	if got, want := len(calls), started+1; got != want {
+		t.Fatalf("%d copies started after switching back on, want %d", got-started, 1)
+	}
+	if c := calls[len(calls)-1]; c.ID != conn.ID || c.InitialCopy.State != drivesync.CopyPending || c.InitialCopy.RunID == conn.InitialCopy.RunID {
+		t.Errorf("copy started = %s %+v; want a new pending run of %s", c.ID, c.InitialCopy, conn.ID)
+	}
+	if _, err := e.svc.SetIntegration(e.ctx, acme, true); err != nil { // on again: nothing to do
+		t.Fatal(err)
+	}
+	if got := len(e.copies.calls()); got != started+1 {
+		t.Errorf("switching on an integration already on started %d more copies", got-started-1)
+	}
+}

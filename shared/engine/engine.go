@@ -299,8 +299,8 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 	case err != nil:
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
-	if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive {
-		log.InfoContext(ctx, "copy request of a superseded run or an inactive connection ignored")
+	if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive || rec.InitialCopy.State == drivesync.CopyFailed {
+		log.InfoContext(ctx, "copy request of a superseded or failed run, or of an inactive connection, ignored")
 		return nil
 	}
 	if r.Await {
@@ -422,7 +422,7 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		case err != nil:
 			return drivesync.Classify(err, drivesync.Retryable, "firestore")
 		}
-		if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive {
+		if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive || rec.InitialCopy.State == drivesync.CopyFailed {
 			return nil
 		}
 	}
