@@ -77,16 +77,7 @@ func (s *Service) driveFailed(ctx context.Context, rec store.ConnectionRecord, o
 	if drivesync.ClassOf(err) != drivesync.NeedsReauthorization {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	s.log.WarnContext(ctx, "google refused the grant", "companyId", rec.CompanyID, "connectionId", rec.ID, "err", err)
-	_, uerr := s.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
-		if r.Status != drivesync.StatusNeedsReauthorization {
-			r.PreviousStatus = r.Status
-		}
-		r.Status = drivesync.StatusNeedsReauthorization
-		r.LastError = &drivesync.LastError{Code: codeReauthorization, Message: msgReauthorize, At: s.now()}
-		return nil
-	})
-	if uerr != nil && !errors.Is(uerr, drivesync.ErrNotFound) {
+	if uerr := s.MarkNeedsReauthorization(ctx, rec, err); uerr != nil {
 		return fmt.Errorf("%s: %w (and marking the connection: %w)", op, err, uerr)
 	}
 	return fmt.Errorf("%s: %w: %w", op, drivesync.ErrConflict, err)

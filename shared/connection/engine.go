@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -59,13 +60,17 @@ func (s *Service) DriveClient(ctx context.Context, rec store.ConnectionRecord) (
 	return dc, nil
 }
 
-// MarkNeedsReauthorization records that Google refused connection id's grant (cause, classified
+// MarkNeedsReauthorization records that Google refused the grant rec holds (cause, classified
 // drivesync.NeedsReauthorization): the connection needs a new consent, after which it copies
-// again on its own (Callback starts a new run).
-func (s *Service) MarkNeedsReauthorization(ctx context.Context, companyID, id string, cause error) error {
-	s.clients.Delete(id)
-	s.log.WarnContext(ctx, "google refused the grant", "companyId", companyID, "connectionId", id, "err", cause)
-	_, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
+// again on its own (Callback starts a new run). Nothing changes when the connection holds
+// another grant by now: a delivery that started before the customer consented again must not
+// undo the new consent.
+func (s *Service) MarkNeedsReauthorization(ctx context.Context, rec store.ConnectionRecord, cause error) error {
+	s.clients.Delete(rec.ID)
+	_, err := s.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+		if !bytes.Equal(r.RefreshToken, rec.RefreshToken) {
+			return errGrantReplaced
+		}
 		if r.Status != drivesync.StatusNeedsReauthorization {
 			r.PreviousStatus = r.Status
 		}
@@ -73,11 +78,21 @@ func (s *Service) MarkNeedsReauthorization(ctx context.Context, companyID, id st
 		r.LastError = &drivesync.LastError{Code: codeReauthorization, Message: msgReauthorize, At: s.now()}
 		return nil
 	})
-	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
-		return fmt.Errorf("mark connection %s needs reauthorization: %w", id, err)
+	switch {
+	case errors.Is(err, errGrantReplaced):
+		s.log.InfoContext(ctx, "google refused a grant the connection no longer holds", "companyId", rec.CompanyID, "connectionId", rec.ID)
+		return nil
+	case errors.Is(err, drivesync.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("mark connection %s needs reauthorization: %w", rec.ID, err)
 	}
+	s.log.WarnContext(ctx, "google refused the grant", "companyId", rec.CompanyID, "connectionId", rec.ID, "err", cause)
 	return nil
 }
+
+// errGrantReplaced ends a status change meant for a grant the connection no longer holds.
+var errGrantReplaced = errors.New("the connection holds another grant")
 
 // MarkNeedsCustomer puts connection id in error with a message saying what the customer must do
 // in Drive, picked from the code of cause (classified drivesync.NeedsCustomer): a lost target

@@ -87,7 +87,11 @@ func TestReconsentRestartsTheCopy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "drive")
 	conn := e.activate(t)
-	if err := e.svc.MarkNeedsReauthorization(e.ctx, acme, conn.ID, errors.New("invalid_grant")); err != nil {
+	stale, err := e.store.Connection(e.ctx, acme, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.MarkNeedsReauthorization(e.ctx, stale, errors.New("invalid_grant")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.svc.Get(e.ctx, acme, conn.ID); got.Status != drivesync.StatusNeedsReauthorization {
@@ -110,6 +114,14 @@ func TestReconsentRestartsTheCopy(t *testing.T) {
 	if restarted.Status != drivesync.StatusActive || restarted.InitialCopy.State != drivesync.CopyPending ||
 		restarted.InitialCopy.RunID == conn.InitialCopy.RunID {
 		t.Errorf("restarted copy = %s %+v; want a new pending run of an active connection", restarted.Status, restarted.InitialCopy)
+	}
+	// A delivery that still held the old grant reports Google's refusal after the new consent:
+	// the new consent stands.
+	if err := e.svc.MarkNeedsReauthorization(e.ctx, stale, errors.New("invalid_grant")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.svc.Get(e.ctx, acme, conn.ID); got.Status != drivesync.StatusActive {
+		t.Errorf("status after a late refusal of the old grant = %s, want active", got.Status)
 	}
 }
 

@@ -437,7 +437,7 @@ func (w *work) settle(ctx context.Context, err error) error {
 	switch drivesync.ClassOf(err) {
 	case drivesync.NeedsReauthorization:
 		w.e.dropIDs(w.rec.ID)
-		if merr := w.e.conns.MarkNeedsReauthorization(ctx, w.rec.CompanyID, w.rec.ID, err); merr != nil {
+		if merr := w.e.conns.MarkNeedsReauthorization(ctx, w.rec, err); merr != nil {
 			return drivesync.Classify(merr, drivesync.Retryable, "firestore")
 		}
 		return w.pending(ctx, code)
