@@ -29,6 +29,7 @@ const WAIT = 20_000;
 
 let stack; // {proc, urls, dir, log}
 let context;
+let profile;
 let page;
 let shotNo = 0;
 let broken = false; // a step failed: the following ones cannot run
@@ -239,7 +240,7 @@ describe('settings page in Chromium against the local stack', () => {
     });
     assert.equal(r.status, 200, `seed shared drive: ${await r.text()}`);
     const began = Date.now();
-    const profile = mkdtempSync(path.join(os.tmpdir(), 'drivesync-chromium-'));
+    profile = mkdtempSync(path.join(os.tmpdir(), 'drivesync-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
@@ -248,7 +249,6 @@ describe('settings page in Chromium against the local stack', () => {
       viewport: { width: 1100, height: 800 },
       locale: 'fr-BE',
     });
-    context.on('close', () => rmSync(profile, { recursive: true, force: true }));
     page = context.pages()[0] || await context.newPage();
     page.on('pageerror', (err) => console.error('page error:', err));
     timings.push(['browser up', Date.now() - began]);
@@ -256,6 +256,15 @@ describe('settings page in Chromium against the local stack', () => {
 
   after(async () => {
     if (context) await context.close().catch(() => {});
+    if (profile) {
+      // Chromium may still be writing its profile as it exits: retry, and never fail the run
+      // over a temporary directory.
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      } catch (err) {
+        console.warn(`profile ${profile} not removed: ${err.message}`);
+      }
+    }
     await stopStack();
     console.log('timings (ms):', timings.map(([n, ms]) => `${n}=${ms}`).join(', '));
     console.log(`screenshots in ${SHOTS}: ${readdirSync(SHOTS).length}`);
