@@ -402,7 +402,7 @@ func BenchmarkStreamingMemory(b *testing.B) {
 		s := newStack(b, options{companies: []efactori.CompanySpec{company}})
 		conn := s.connect(company.ID, "Compta", accounts[0], drivesync.LayoutYear, "")
 		s.waitDone(company.ID, conn.ID, 5*time.Minute)
-		pid := functionPID(b, s.sync)
+		pid := functionPID(b, s.sync.URL)
 		idle := procStatus(b, pid, "VmRSS")
 		// VmHWM is the peak since start; reset it to the current RSS (Linux ≥ 4.0).
 		if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {

@@ -53,6 +53,7 @@ type options struct {
 	// writesPerSecond is DRIVE_WRITES_PER_SECOND; 0 means 1000, i.e. no pacing.
 	writesPerSecond float64
 	logLevel        string // LOG_LEVEL of the functions; "" means WARNING
+	documentLease   string // DOCUMENT_LEASE of SyncDocument; "" means its default
 }
 
 // stack is the copy path on loopback: the eFactori stand-in and the Google emulator in this
@@ -67,8 +68,9 @@ type stack struct {
 	store   *store.Store
 	ps      *pubsub.Client
 	events  *efactori.Publisher
-	sync    string // base URL of SyncDocument
-	initial string // base URL of InitialCopy
+	sync    *emulators.Function // SyncDocument
+	initial string              // base URL of InitialCopy
+	env     []string            // of the functions
 
 	logs    *loggingTB
 	secrets []string // credentials the functions hold, which no log line may contain
@@ -204,12 +206,35 @@ func newStack(tt testing.TB, opts options) *stack {
 		"DRIVE_WRITES_PER_SECOND=" + strconv.FormatFloat(wps, 'f', -1, 64),
 		"COPY_PAGE_SIZE=500",
 	}
-	s.sync = emulators.ServeFunction(t, module, config.FunctionSyncDocument, env...)
+	if opts.documentLease != "" {
+		env = append(env, "DOCUMENT_LEASE="+opts.documentLease)
+	}
+	s.env = env
+	s.sync = emulators.StartFunction(t, module, config.FunctionSyncDocument, env...)
 	s.initial = emulators.ServeFunction(t, module, config.FunctionInitialCopy, env...)
-	s.push(config.TopicDocumentEvents, s.sync)
-	s.push(config.TopicCopyTasks, s.sync)
+	s.push(config.TopicDocumentEvents, s.sync.URL)
+	s.push(config.TopicCopyTasks, s.sync.URL)
 	s.push(config.TopicCopyRequests, s.initial)
 	return s
+}
+
+// crashSync kills the SyncDocument process, as a crashed instance, and starts a new one that
+// the push subscriptions deliver to from then on, as Cloud Functions would.
+func (s *stack) crashSync() {
+	s.t.Helper()
+	if err := s.sync.Kill(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.sync = emulators.StartFunction(s.t, module, config.FunctionSyncDocument, s.env...)
+	for _, topic := range []string{config.TopicDocumentEvents, config.TopicCopyTasks} {
+		err := s.ps.SubscriptionAdminClient.ModifyPushConfig(context.Background(), &pubsubpb.ModifyPushConfigRequest{
+			Subscription: "projects/" + s.project + "/subscriptions/" + topic + "-push",
+			PushConfig:   &pubsubpb.PushConfig{PushEndpoint: s.sync.URL + "/" + s.topic(topic)},
+		})
+		if err != nil {
+			s.t.Fatalf("point %s at the new SyncDocument: %v", topic, err)
+		}
+	}
 }
 
 func (s *stack) topic(id string) string { return "projects/" + s.project + "/topics/" + id }

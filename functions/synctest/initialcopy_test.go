@@ -55,12 +55,15 @@ func TestInitialCopyBulkIntoEveryLayout(t *testing.T) {
 }
 
 // TestInitialCopyWithDriveFaults makes 20% of Drive's writes fail (5xx, rate limits, dropped
-// connections) during the copy of 1,000 documents: every document still ends up in Drive once.
+// connections) during the copy of 1,000 documents, and crashes the SyncDocument instance while a
+// document's file ID is reserved and its create has not reached Drive: every document still ends
+// up in Drive once, the crashed one with the ID reserved before the crash.
 func TestInitialCopyWithDriveFaults(t *testing.T) {
 	t.Parallel()
 	const n = 1000
 	company := efactori.CompanySpec{ID: "flaky", Name: "Flaky BV", Documents: n}
-	s := newStack(t, options{companies: []efactori.CompanySpec{company}})
+	// A short lease, so that the crashed delivery's document is free again within the test.
+	s := newStack(t, options{companies: []efactori.CompanySpec{company}, documentLease: "10s"})
 	start := time.Now()
 	// Faults start once the target is chosen (the connection service's own Drive calls are the
 	// customer's to repeat): the copy starts at that moment, so nearly every write meets them.
@@ -76,12 +79,64 @@ func TestInitialCopyWithDriveFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The next document upload hangs in Drive until its client goes away; the instance is
+	// killed meanwhile.
+	if err := s.google.Drive.FailNext("upload:multipart", 1, driveemu.Fault{Kind: driveemu.FaultSlow, Delay: 10 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	s.eventually("uploads under way", 5*time.Minute, func() string {
+		if got := s.google.Drive.Counters(accounts[0])["upload:multipart"]; got < 20 {
+			return fmt.Sprintf("%d uploads", got)
+		}
+		return ""
+	})
+	docs, err := s.ef.Documents(company.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Documents with a reserved, uncreated file ID, twice a second apart: the hung one stays,
+	// one merely in flight on the other push loop has moved on.
+	pending := func() map[string]string {
+		out := map[string]string{} // document ID → file ID
+		for _, d := range docs {
+			m, ok, err := s.store.Mapping(t.Context(), keyOf(conn), d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok && m.FileID != "" && !m.Created {
+				out[d.ID] = m.FileID
+			}
+		}
+		return out
+	}
+	first := pending()
+	time.Sleep(time.Second)
+	reserved := map[string]string{}
+	for doc, id := range pending() {
+		if first[doc] == id {
+			reserved[doc] = id
+		}
+	}
+	s.crashSync()
+	if len(reserved) == 0 {
+		t.Fatal("no document had a reserved, uncreated file ID when the instance crashed")
+	}
+	for doc, id := range reserved {
+		if _, err := s.google.Drive.Content(accounts[0], id); err == nil {
+			t.Errorf("document %s: file %s exists right after the crash; the hung create went through", doc, id)
+		}
+	}
 	done := s.waitDone(company.ID, conn.ID, 15*time.Minute)
-	t.Logf("initial copy of %d documents with 20%% failing writes: %v; drive calls %v", n,
-		time.Since(start).Round(time.Second), s.google.Drive.Counters(accounts[0]))
+	t.Logf("initial copy of %d documents with 20%% failing writes and a crash (%d documents reserved, not created): %v; drive calls %v",
+		n, len(reserved), time.Since(start).Round(time.Second), s.google.Drive.Counters(accounts[0]))
 	checkDone(t, done, n)
 	if p := s.checkCopy(done, accounts[0]); len(p) > 0 {
 		t.Errorf("copy:\n%s", joinProblems(p))
+	}
+	for doc, id := range reserved {
+		if m, _, err := s.store.Mapping(t.Context(), keyOf(conn), doc); err != nil || m.FileID != id {
+			t.Errorf("document %s ended in file %s (%v), want the ID reserved before the crash, %s", doc, m.FileID, err, id)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,6 +33,27 @@ const functionStartTimeout = 30 * time.Second
 // win over all of these). Its output goes to the test log, and it is stopped when the test
 // ends; a function that exits early fails the test.
 func ServeFunction(tb testing.TB, pkg, target string, env ...string) string {
+	tb.Helper()
+	return StartFunction(tb, pkg, target, env...).URL
+}
+
+// Function is a function process StartFunction started.
+type Function struct {
+	// URL is the function's base URL, http://127.0.0.1:<port>.
+	URL    string
+	p      *proc.Process
+	killed atomic.Bool
+}
+
+// Kill ends the function's process at once, as when an instance crashes: no request in flight
+// gets an answer. The test does not fail for it.
+func (f *Function) Kill() error {
+	f.killed.Store(true)
+	return f.p.Stop()
+}
+
+// StartFunction is ServeFunction returning the process, which a test can Kill.
+func StartFunction(tb testing.TB, pkg, target string, env ...string) *Function {
 	tb.Helper()
 	ensure(tb)
 	project := ProjectID(tb)
@@ -59,8 +81,9 @@ func ServeFunction(tb testing.TB, pkg, target string, env ...string) string {
 			tb.Fatalf("emulators: %v", err)
 		}
 		if last = p.WaitTCP(ctx, host); last == nil {
+			f := &Function{URL: "http://" + host, p: p}
 			tb.Cleanup(func() {
-				crashed := p.Exited()
+				crashed := p.Exited() && !f.killed.Load()
 				if err := p.Stop(); err != nil {
 					tb.Errorf("emulators: %v", err)
 				}
@@ -69,7 +92,7 @@ func ServeFunction(tb testing.TB, pkg, target string, env ...string) string {
 					tb.Errorf("emulators: function %s exited while the test ran: %v", target, p.Err())
 				}
 			})
-			return "http://" + host
+			return f
 		}
 		// A process that exited may have lost its port; anything else will not get better.
 		lostPort := p.Exited() && ctx.Err() == nil
@@ -80,7 +103,7 @@ func ServeFunction(tb testing.TB, pkg, target string, env ...string) string {
 	}
 	log.close()
 	tb.Fatalf("emulators: serve function %s of %s: %v", target, pkg, last)
-	return ""
+	return nil
 }
 
 // builds caches one binary per package for the life of the test binary.

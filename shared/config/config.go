@@ -94,6 +94,8 @@ var Variables = []Variable{
 		Description: "Static bearer token for the eFactori stand-in (local/efactori) instead of an ID token. Local only."},
 	{Name: "MAX_EVENT_AGE", Default: "24h", Functions: []string{FunctionSyncDocument},
 		Description: "Document events older than this (a Go duration) are dropped and recorded as failed instead of being applied."},
+	{Name: "DOCUMENT_LEASE", Default: "5m", Functions: []string{FunctionSyncDocument},
+		Description: "How long a delivery that died keeps a document locked (a Go duration); a live one extends its lease every third of it."},
 	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: []string{FunctionSyncDocument},
 		Description: "Drive writes per second per connection and instance; Drive allows about 3 sustained writes per second per user."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
@@ -191,6 +193,7 @@ type SyncDocument struct {
 	Google
 	Documents
 	MaxEventAge     time.Duration
+	DocumentLease   time.Duration
 	WritesPerSecond float64
 }
 
@@ -202,6 +205,7 @@ func LoadSyncDocument(lookup Lookup) (SyncDocument, error) {
 		Google:          r.google(),
 		Documents:       r.documents(),
 		MaxEventAge:     r.duration("MAX_EVENT_AGE"),
+		DocumentLease:   r.duration("DOCUMENT_LEASE"),
 		WritesPerSecond: r.rate("DRIVE_WRITES_PER_SECOND"),
 	}
 	if err := r.err(); err != nil {

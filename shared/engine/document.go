@@ -74,7 +74,7 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 		}
 	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, docLeaseTTL, func(m *store.Mapping) {
+	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, func(m *store.Mapping) {
 		if id != "" && !m.Created && m.FileID == "" {
 			m.FileID = id
 		}
@@ -142,7 +142,7 @@ func (w *work) keepLease(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(leaseRenewEvery)
+		t := time.NewTicker(w.e.lease / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -150,7 +150,7 @@ func (w *work) keepLease(ctx context.Context) (stop func()) {
 				return
 			case <-t.C:
 			}
-			m, err := w.e.store.ExtendMapping(ctx, w.k, held, w.holder, docLeaseTTL)
+			m, err := w.e.store.ExtendMapping(ctx, w.k, held, w.holder, w.e.lease)
 			switch {
 			case errors.Is(err, store.ErrLeaseLost):
 				return
@@ -475,7 +475,7 @@ func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, seen s
 		return nil
 	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, docLeaseTTL, nil)
+	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, nil)
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}

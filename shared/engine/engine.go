@@ -54,16 +54,17 @@ type Options struct {
 	WritesPerSecond float64
 	// IDBlockSize is how many file IDs one files.generateIds call reserves (1 to 1000).
 	IDBlockSize int
+	// DocumentLease is how long a delivery that died keeps a document locked; 0 means 5
+	// minutes.
+	DocumentLease time.Duration
 }
 
 // Timings of the engine. Pub/Sub redelivers with its own backoff; these only bound how long one
 // delivery waits or retries in place.
 const (
-	// docLeaseTTL bounds how long a dead delivery keeps a document locked; far above a 50 MB
-	// upload.
-	docLeaseTTL = 5 * time.Minute
-	// leaseRenewEvery is how often work that outlasts it extends the document's lease.
-	leaseRenewEvery = docLeaseTTL / 3
+	// defaultDocumentLease bounds how long a dead delivery keeps a document locked; a live one
+	// extends its lease every third of it.
+	defaultDocumentLease = 5 * time.Minute
 	// folderLeaseTTL bounds how long a dead delivery keeps a folder creation claimed.
 	folderLeaseTTL = 30 * time.Second
 	// folderWait is how long a delivery waits for another one to create a folder.
@@ -91,6 +92,7 @@ type Engine struct {
 	maxAge  time.Duration
 	wps     float64
 	idBlock int
+	lease   time.Duration // of a document
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter // connection ID → write pacing
@@ -129,6 +131,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.WritesPerSecond <= 0 || math.IsInf(opts.WritesPerSecond, 0) || math.IsNaN(opts.WritesPerSecond) {
 		errs = append(errs, fmt.Errorf("writes per second %v must be a positive number", opts.WritesPerSecond))
 	}
+	if opts.DocumentLease < 0 {
+		errs = append(errs, fmt.Errorf("document lease %v is negative", opts.DocumentLease))
+	}
 	if opts.IDBlockSize < 1 || opts.IDBlockSize > 1000 {
 		errs = append(errs, fmt.Errorf("id block size %d is not between 1 and 1000", opts.IDBlockSize))
 	}
@@ -138,11 +143,14 @@ func New(opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.DocumentLease == 0 {
+		opts.DocumentLease = defaultDocumentLease
+	}
 	return &Engine{
 		store: opts.Store, conns: opts.Connections, docs: opts.Documents, fanout: opts.Fanout,
 		log: opts.Logger, now: opts.Now, maxAge: opts.MaxEventAge, wps: opts.WritesPerSecond,
 		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
-		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar,
+		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar, lease: opts.DocumentLease,
 	}, nil
 }
 

@@ -24,12 +24,12 @@ import (
 
 func TestNewReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := engine.New(engine.Options{WritesPerSecond: -1, IDBlockSize: 1001})
+	_, err := engine.New(engine.Options{WritesPerSecond: -1, IDBlockSize: 1001, DocumentLease: -time.Second})
 	if err == nil {
 		t.Fatal("New with nothing succeeded")
 	}
 	for _, want := range []string{"nil store", "nil fanout", "nil logger",
-		"max event age", "writes per second", "id block size"} {
+		"max event age", "writes per second", "id block size", "document lease"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -201,7 +201,7 @@ func documents(ctx context.Context, cfg config.Documents, log *slog.Logger) (*ef
 // copyEngine builds the engine of an event function on c; conns is nil for one that only runs
 // copy requests.
 func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs config.Documents, pageSize int,
-	maxAge time.Duration, wps float64, log *slog.Logger) (*engine.Engine, error) {
+	maxAge, lease time.Duration, wps float64, log *slog.Logger) (*engine.Engine, error) {
 	dc, err := documents(ctx, docs, log)
 	if err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs
 	}
 	return engine.New(engine.Options{
 		Store: c.store, Connections: conns, Documents: dc, Fanout: fo, Logger: log,
-		MaxEventAge: maxAge, WritesPerSecond: wps, IDBlockSize: idBlockSize,
+		MaxEventAge: maxAge, DocumentLease: lease, WritesPerSecond: wps, IDBlockSize: idBlockSize,
 	})
 }
 
@@ -245,7 +245,7 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 	}
 	// SyncDocument never lists pages (its engine is not handed copy requests), so the page
 	// size of its fan-out is irrelevant; the default keeps it valid.
-	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.WritesPerSecond, log)
+	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.DocumentLease, cfg.WritesPerSecond, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -273,7 +273,7 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 		}
 	}()
 	// Events and tasks never reach this engine; their settings only need to be valid.
-	e, err := copyEngine(ctx, c, nil, cfg.Documents, cfg.PageSize, 24*time.Hour, 1, log)
+	e, err := copyEngine(ctx, c, nil, cfg.Documents, cfg.PageSize, 24*time.Hour, 0, 1, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}

@@ -235,7 +235,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if upload {
 		e.count(c.acct, "upload:"+uploadType(r))
 	}
-	if e.injectFault(w, r, method) {
+	if e.injectFault(w, r, method) || (upload && e.injectUploadFault(w, r, "upload:"+uploadType(r))) {
 		return
 	}
 	if isWrite(method) {

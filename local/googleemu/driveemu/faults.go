@@ -1,6 +1,7 @@
 package driveemu
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -163,14 +164,8 @@ func (e *Emulator) takeChunkInterrupt() int64 {
 func (e *Emulator) pickFault(method string) (Fault, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, s := range e.faults.scripted {
-		if s.method == method || s.method == "*" {
-			s.remaining--
-			if s.remaining == 0 {
-				e.faults.scripted = slices.Delete(e.faults.scripted, i, i+1)
-			}
-			return s.fault, true
-		}
+	if f, ok := e.pickScriptedLocked(method); ok {
+		return f, true
 	}
 	rf := e.faults.random
 	if rf == nil || (len(rf.Methods) > 0 && !slices.Contains(rf.Methods, method)) {
@@ -182,6 +177,20 @@ func (e *Emulator) pickFault(method string) (Fault, bool) {
 	return rf.Faults[e.faults.rnd.IntN(len(rf.Faults))], true
 }
 
+// pickScriptedLocked takes the next scripted fault for method (or for "*"); e.mu is held.
+func (e *Emulator) pickScriptedLocked(method string) (Fault, bool) {
+	for i, s := range e.faults.scripted {
+		if s.method == method || s.method == "*" {
+			s.remaining--
+			if s.remaining == 0 {
+				e.faults.scripted = slices.Delete(e.faults.scripted, i, i+1)
+			}
+			return s.fault, true
+		}
+	}
+	return Fault{}, false
+}
+
 // injectFault applies a fault due for method, if any. It reports whether the request has been
 // answered (or its connection dropped).
 func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, method string) bool {
@@ -189,15 +198,41 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, method st
 	if !ok {
 		return false
 	}
+	return e.applyFault(w, r, f)
+}
+
+// injectUploadFault applies a scripted fault for an upload's type ("upload:multipart",
+// "upload:resumable"), which FailNext can name to hit uploads of content and not folder
+// creations. Random faults stay with the API methods.
+func (e *Emulator) injectUploadFault(w http.ResponseWriter, r *http.Request, key string) bool {
+	e.mu.Lock()
+	f, ok := e.pickScriptedLocked(key)
+	e.mu.Unlock()
+	return ok && e.applyFault(w, r, f)
+}
+
+// applyFault answers r as f says; false means the call is to be served (after a delay).
+func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	switch f.Kind {
 	case FaultSlow:
+		// Reading the whole request first lets the server notice, and cancel r's context, when
+		// the client goes away during the delay (it watches the connection only once the body
+		// has been read).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return true
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
+			return false
 		case <-r.Context().Done():
+			// The client gave up or died while Drive was slow: the call is not carried out,
+			// as a request whose body never fully arrived.
+			return true
 		}
-		return false
 	case FaultConnectionReset:
 		e.dropConnection(w, true)
 		return true
