@@ -307,7 +307,7 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 	case err != nil:
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
-	if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive || rec.InitialCopy.State == drivesync.CopyFailed {
+	if !runGoesOn(rec, r.RunID) {
 		log.InfoContext(ctx, "copy request of a superseded or failed run, or of an inactive connection, ignored")
 		return nil
 	}
@@ -364,6 +364,12 @@ func (e *Engine) markRunning(ctx context.Context, rec store.ConnectionRecord, ru
 	return nil
 }
 
+// runGoesOn reports whether runID is rec's current run and still to be worked on: not
+// superseded, not failed, and the connection active.
+func runGoesOn(rec store.ConnectionRecord, runID string) bool {
+	return rec.InitialCopy.RunID == runID && rec.Status == drivesync.StatusActive && rec.InitialCopy.State != drivesync.CopyFailed
+}
+
 // markFailed ends run runID as failed: eFactori's list cannot be read for good, so no later page
 // will come. The connection stays active (events still copy) and its lastError says what to do.
 func (e *Engine) markFailed(ctx context.Context, rec store.ConnectionRecord, runID string, cause error) error {
@@ -371,15 +377,24 @@ func (e *Engine) markFailed(ctx context.Context, rec store.ConnectionRecord, run
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
-	_, err = e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+	return e.endRun(ctx, rec, runID, p, drivesync.CopyFailed, func(r *store.ConnectionRecord) {
+		r.LastError = &drivesync.LastError{Code: drivesync.CodeCopyFailed, At: e.now(),
+			Message: "eFactori's document list could not be read (" + codeOf(cause) + "); sync again, or contact support if it persists."}
+	})
+}
+
+// endRun records that run runID ended in state with progress p, and lets also change the
+// connection, unless the run was superseded or had already ended.
+func (e *Engine) endRun(ctx context.Context, rec store.ConnectionRecord, runID string, p store.CopyProgress,
+	state drivesync.CopyState, also func(*store.ConnectionRecord)) error {
+	_, err := e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
 		if r.InitialCopy.RunID != runID || r.InitialCopy.State == drivesync.CopyDone || r.InitialCopy.State == drivesync.CopyFailed {
 			return nil
 		}
-		r.InitialCopy.State = drivesync.CopyFailed
+		r.InitialCopy.State = state
 		r.InitialCopy.Listed, r.InitialCopy.Synced, r.InitialCopy.Failed = p.Listed, p.Synced, p.Failed
 		r.InitialCopy.FinishedAt = e.now()
-		r.LastError = &drivesync.LastError{Code: drivesync.CodeCopyFailed, At: e.now(),
-			Message: "eFactori's document list could not be read (" + codeOf(cause) + "); sync again, or contact support if it persists."}
+		also(r)
 		return nil
 	})
 	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
@@ -430,7 +445,7 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		case err != nil:
 			return drivesync.Classify(err, drivesync.Retryable, "firestore")
 		}
-		if rec.InitialCopy.RunID != r.RunID || rec.Status != drivesync.StatusActive || rec.InitialCopy.State == drivesync.CopyFailed {
+		if !runGoesOn(rec, r.RunID) {
 			return nil
 		}
 	}
@@ -451,18 +466,8 @@ func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runI
 	if !p.Done() {
 		return p, nil
 	}
-	_, err = e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
-		if r.InitialCopy.RunID != runID || r.InitialCopy.State == drivesync.CopyDone {
-			return nil
-		}
-		r.InitialCopy.State = drivesync.CopyDone
-		r.InitialCopy.Listed, r.InitialCopy.Synced, r.InitialCopy.Failed = p.Listed, p.Synced, p.Failed
-		r.InitialCopy.FinishedAt = e.now()
-		r.LastSyncAt = e.now()
-		return nil
-	})
-	if err != nil && !errors.Is(err, drivesync.ErrNotFound) {
-		return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
+	if err := e.endRun(ctx, rec, runID, p, drivesync.CopyDone, func(r *store.ConnectionRecord) { r.LastSyncAt = e.now() }); err != nil {
+		return store.CopyProgress{}, err
 	}
 	e.log.InfoContext(ctx, "initial copy done", "companyId", rec.CompanyID, "connectionId", rec.ID, "runId", runID,
 		"listed", p.Listed, "synced", p.Synced, "failed", p.Failed)
