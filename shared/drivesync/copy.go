@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -38,6 +39,17 @@ type CopyRequest struct {
 	// while for the run's documents to reach a final state, marks the run done once they have,
 	// and otherwise publishes itself again. Copy tasks never count the run themselves.
 	Await bool `json:"await,omitempty"`
+	// Scheduled marks the request Cloud Scheduler publishes: it names no company, connection
+	// or run, and asks for a reconcile run of every active connection of every company whose
+	// integration is on (a connection whose run is still going on is left to it).
+	Scheduled bool `json:"scheduled,omitempty"`
+	// Repairs counts, in an await request, the repairs of the run that made no progress since;
+	// Done and MovedAt are the run's count of finished documents when it last moved, and when.
+	// Await requests carry them from one to the next so that a stalled run is noticed without
+	// a write per check.
+	Repairs int       `json:"repairs,omitempty"`
+	Done    int       `json:"done,omitempty"`
+	MovedAt time.Time `json:"movedAt,omitzero"`
 }
 
 // Attributes returns the Pub/Sub message attributes of r, so subscribers and logs can tell
@@ -56,6 +68,18 @@ func (r CopyRequest) Validate() error {
 	bad := func(field, why string) { errs = append(errs, &FieldError{Field: field, Reason: why}) }
 	if r.SchemaVersion != CopyRequestSchemaVersion {
 		bad("schemaVersion", fmt.Sprintf("must be %d", CopyRequestSchemaVersion))
+	}
+	if r.Scheduled {
+		if r.CompanyID != "" || r.ConnectionID != "" || r.RunID != "" || r.PageToken != "" || r.Await {
+			bad("scheduled", "a scheduled request names no company, connection, run or page and does not await")
+		}
+		return errors.Join(errs...)
+	}
+	if !r.Await && (r.Repairs != 0 || r.Done != 0 || !r.MovedAt.IsZero()) {
+		bad("repairs", "only an await request carries repairs, done and movedAt")
+	}
+	if r.Repairs < 0 || r.Done < 0 {
+		bad("repairs", "repairs and done must not be negative")
 	}
 	for _, f := range []struct{ name, v string }{
 		{"companyId", r.CompanyID}, {"connectionId", r.ConnectionID}, {"runId", r.RunID},

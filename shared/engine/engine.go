@@ -54,9 +54,12 @@ type Options struct {
 	WritesPerSecond float64
 	// IDBlockSize is how many file IDs one files.generateIds call reserves (1 to 1000).
 	IDBlockSize int
-	// DocumentLease is how long a delivery that died keeps a document locked; 0 means 5
-	// minutes.
+	// DocumentLease is how long a delivery that died keeps a document locked; 0 means
+	// defaultDocumentLease.
 	DocumentLease time.Duration
+	// StallTimeout is how long a run's progress may stand still, with documents left, before
+	// the run's remaining copy tasks are published again; 0 means defaultStallTimeout.
+	StallTimeout time.Duration
 }
 
 // Timings of the engine. Pub/Sub redelivers with its own backoff; these only bound how long one
@@ -64,7 +67,9 @@ type Options struct {
 const (
 	// defaultDocumentLease bounds how long a dead delivery keeps a document locked; a live one
 	// extends its lease every third of it.
-	defaultDocumentLease = 5 * time.Minute
+	defaultDocumentLease = time.Minute
+	// defaultStallTimeout is how long a run may make no progress before it is repaired.
+	defaultStallTimeout = 2 * time.Minute
 	// folderLeaseTTL bounds how long a dead delivery keeps a folder creation claimed.
 	folderLeaseTTL = 30 * time.Second
 	// folderWait is how long a delivery waits for another one to create a folder.
