@@ -8,11 +8,13 @@
 package terraform_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,8 +28,11 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	ctyfunc "github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/efactori/drivesync/shared/config"
+	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/store"
 )
 
@@ -70,12 +75,14 @@ var (
 			"google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor",
 			"google_kms_crypto_key_iam_member roles/cloudkms.cryptoKeyDecrypter",
 		},
-		// InitialCopy never reaches Drive: no OAuth secret, keyset or key, but it publishes
-		// the copy tasks and the next page's request.
+		// InitialCopy publishes the copy tasks and the next page's request, and reaches Drive
+		// to reconcile a connection: the OAuth secret, the keyset and the key, as SyncDocument.
 		"InitialCopy": {
 			"google_project_iam_member roles/datastore.user",
 			"google_project_iam_member roles/logging.logWriter",
 			"google_pubsub_topic_iam_member roles/pubsub.publisher",
+			"google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor",
+			"google_kms_crypto_key_iam_member roles/cloudkms.cryptoKeyDecrypter",
 		},
 	}
 
@@ -86,6 +93,14 @@ var (
 	// Google Cloud: without TOKEN_KEK_URI the keyset would have to be stored in clear text, and
 	// without EFACTORI_API_AUDIENCE the functions could only call eFactori with a dev token.
 	deployedRequired = []string{"TOKEN_KEK_URI", "EFACTORI_API_AUDIENCE"}
+
+	// schedulerTopic is the topic Cloud Scheduler publishes the scheduled copy request to, the
+	// request that starts a reconcile run of every active connection.
+	schedulerTopic = config.TopicCopyRequests
+
+	// schedulerAgent is how Cloud Scheduler's service agent is named in an IAM member; it
+	// publishes a Pub/Sub target's messages, and may only publish, on the scheduled topic alone.
+	schedulerAgent = "@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
 
 	// triggerGrants are what the service account an event trigger pushes with may hold: the
 	// right to invoke its function.
@@ -251,12 +266,22 @@ resource "google_cloud_run_service_iam_member" "sync_document_trigger" {
 			config.Variable{Name: "LOG_LEVEL", Functions: []string{"SyncDocument"}})
 	}
 
+	// edit replaces old with new in one of the real files.
+	edit := func(file, old, new string) func(map[string][]byte) {
+		return func(fs map[string][]byte) {
+			if !strings.Contains(string(fs[file]), old) {
+				t.Fatalf("%s does not hold %q", file, old)
+			}
+			fs[file] = []byte(strings.Replace(string(fs[file]), old, new, 1))
+		}
+	}
 	tests := []struct {
 		name  string
 		code  func(*code)
-		tf    string // added as one more file
-		want  string // a problem containing this
-		clean bool   // no problem at all is expected beyond the unchanged pair's
+		edit  func(map[string][]byte) // changes the real files
+		tf    string                  // added as one more file
+		want  string                  // a problem containing this
+		clean bool                    // no problem at all is expected beyond the unchanged pair's
 	}{
 		{
 			name: "a well-formed event function passes",
@@ -515,6 +540,55 @@ resource "google_secret_manager_secret_iam_member" "sync_document_spare" {
 }`,
 			want: "google_service_account.sync_document runs both",
 		},
+		{
+			name: "no scheduled reconcile",
+			edit: func(fs map[string][]byte) { delete(fs, "scheduler.tf") },
+			want: "no google_cloud_scheduler_job publishes the scheduled copy request to drivesync-copy-requests",
+		},
+		{
+			name: "scheduler job publishing to another topic",
+			edit: edit("scheduler.tf", "topic_name = google_pubsub_topic.copy_requests.id", "topic_name = google_pubsub_topic.copy_tasks.id"),
+			want: "google_cloud_scheduler_job.reconcile publishes to [drivesync-copy-tasks], want [drivesync-copy-requests]",
+		},
+		{
+			name: "scheduler job data that is not a scheduled copy request",
+			edit: edit("scheduler.tf", "scheduled = true", "scheduled = false"),
+			want: "google_cloud_scheduler_job.reconcile: pubsub_target.data is not a copy request",
+		},
+		{
+			name: "scheduler job data the code cannot read",
+			edit: edit("scheduler.tf", "schemaVersion = 1", "schemaVersion = 2"),
+			want: "google_cloud_scheduler_job.reconcile: pubsub_target.data is not a copy request",
+		},
+		{
+			name: "scheduler job data from a variable",
+			edit: edit("scheduler.tf", "jsonencode({ schemaVersion = 1, scheduled = true })", "var.reconcile_schedule"),
+			want: "google_cloud_scheduler_job.reconcile: pubsub_target.data must be a literal",
+		},
+		{
+			name: "scheduler cannot publish",
+			edit: edit("scheduler.tf", `resource "google_pubsub_topic_iam_member" "scheduler_publisher" {
+  topic  = google_pubsub_topic.copy_requests.id`, `resource "google_pubsub_topic_iam_member" "scheduler_publisher" {
+  topic  = google_pubsub_topic.dead_letter.id`),
+			want: "Cloud Scheduler's service agent is not granted roles/pubsub.publisher on drivesync-copy-requests",
+		},
+		{
+			name: "scheduler publishing project-wide",
+			tf: `resource "google_project_iam_member" "scheduler_everywhere" {
+  role   = "roles/pubsub.publisher"
+  member = local.scheduler_service_agent
+}`,
+			want: "google_project_iam_member.scheduler_everywhere grants roles/pubsub.publisher to Cloud Scheduler's service agent",
+		},
+		{
+			name: "scheduler granted more than publish",
+			tf: `resource "google_pubsub_topic_iam_member" "scheduler_admin" {
+  topic  = google_pubsub_topic.copy_requests.id
+  role   = "roles/pubsub.editor"
+  member = "serviceAccount:service-1@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
+}`,
+			want: "google_pubsub_topic_iam_member.scheduler_admin grants roles/pubsub.editor to Cloud Scheduler's service agent",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -524,8 +598,12 @@ resource "google_secret_manager_secret_iam_member" "sync_document_spare" {
 				tt.code(&c)
 			}
 			fs := files
+			if tt.edit != nil {
+				fs = maps.Clone(files)
+				tt.edit(fs)
+			}
 			if tt.tf != "" {
-				fs = withFile(files, "zz_case.tf", tt.tf)
+				fs = withFile(fs, "zz_case.tf", tt.tf)
 			}
 			tf, err := parseTerraform(fs)
 			if err != nil {
@@ -999,6 +1077,74 @@ func (tf *terraform) topics(e hclsyntax.Expression) []string {
 	return out
 }
 
+// mentions reports whether a literal part of an expression (through locals, templates and
+// lists) contains s: how an IAM member built from the project number is recognised.
+func (tf *terraform) mentions(e hclsyntax.Expression, s string) bool {
+	return tf.mentionsSeen(e, s, map[string]bool{})
+}
+
+func (tf *terraform) mentionsSeen(e hclsyntax.Expression, s string, seen map[string]bool) bool {
+	switch e := e.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return e.Val.Type() == cty.String && !e.Val.IsNull() && strings.Contains(e.Val.AsString(), s)
+	case *hclsyntax.TemplateExpr:
+		for _, p := range e.Parts {
+			if tf.mentionsSeen(p, s, seen) {
+				return true
+			}
+		}
+	case *hclsyntax.TemplateWrapExpr:
+		return tf.mentionsSeen(e.Wrapped, s, seen)
+	case *hclsyntax.TupleConsExpr:
+		for _, x := range e.Exprs {
+			if tf.mentionsSeen(x, s, seen) {
+				return true
+			}
+		}
+	case *hclsyntax.ScopeTraversalExpr:
+		if e.Traversal.RootName() == "local" && len(e.Traversal) == 2 {
+			name := e.Traversal[1].(hcl.TraverseAttr).Name
+			if !seen[name] {
+				seen[name] = true
+				return tf.mentionsSeen(tf.locals[name], s, seen)
+			}
+		}
+	}
+	return false
+}
+
+// literalFunctions are the Terraform functions a literal message body may use, as Terraform
+// defines them.
+var literalFunctions = map[string]ctyfunc.Function{
+	"jsonencode": stdlib.JSONEncodeFunc,
+	"base64encode": ctyfunc.New(&ctyfunc.Spec{
+		Params: []ctyfunc.Parameter{{Name: "str", Type: cty.String}},
+		Type:   ctyfunc.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			return cty.StringVal(base64.StdEncoding.EncodeToString([]byte(args[0].AsString()))), nil
+		},
+	}),
+}
+
+// base64Literal evaluates a constant base64 string (a literal or base64encode(jsonencode(…)) of
+// literals) and decodes it.
+func base64Literal(e hclsyntax.Expression) ([]byte, error) {
+	if e == nil {
+		return nil, errors.New("not set")
+	}
+	if len(e.Variables()) > 0 {
+		return nil, errors.New("it refers to variables, locals or resources")
+	}
+	v, diags := e.Value(&hcl.EvalContext{Functions: literalFunctions})
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
+		return nil, errors.New("not a string")
+	}
+	return base64.StdEncoding.DecodeString(v.AsString())
+}
+
 // keys lists the keys of a map expression: an object literal, merge() of such, or a local.
 func (tf *terraform) keys(e hclsyntax.Expression, seen map[string]bool) ([]string, error) {
 	switch e := e.(type) {
@@ -1175,6 +1321,7 @@ func check(cd code, tf *terraform) []string {
 		}
 	}
 	c.topics()
+	c.scheduler()
 	c.firestore()
 	c.iam()
 	return c.problems
@@ -1346,6 +1493,66 @@ func (c *checker) topics() {
 	}
 }
 
+// scheduler checks the Cloud Scheduler jobs: each publishes, to schedulerTopic, a message that
+// shared/drivesync decodes as the scheduled copy request, and one of them exists. Cloud Scheduler
+// publishes as its service agent, which must be granted publishing on that topic; what the agent
+// is granted is checked with the other IAM in iam.
+func (c *checker) scheduler() {
+	var found bool
+	for _, name := range sortedKeys(c.tf.resources["google_cloud_scheduler_job"]) {
+		addr := "google_cloud_scheduler_job." + name
+		b := c.tf.resources["google_cloud_scheduler_job"][name]
+		pt := block(b, "pubsub_target")
+		if pt == nil {
+			c.fail("%s has no pubsub_target; drivesync's scheduled work starts with a copy request on %s", addr, schedulerTopic)
+			continue
+		}
+		if got := c.tf.topics(attr(pt, "topic_name")); !sameSet(got, []string{schedulerTopic}) {
+			c.fail("%s publishes to %v, want [%s]", addr, sortedSet(got), schedulerTopic)
+			continue
+		}
+		data, err := base64Literal(attr(pt, "data"))
+		if err != nil {
+			c.fail("%s: pubsub_target.data must be a literal (base64encode(jsonencode({…}))): %v", addr, err)
+			continue
+		}
+		r, err := drivesync.DecodeCopyRequest(data)
+		if err != nil || !r.Scheduled {
+			c.fail("%s: pubsub_target.data is not a copy request that shared/drivesync decodes as scheduled (%s): %v", addr, data, err)
+			continue
+		}
+		found = true
+	}
+	if !found {
+		c.fail("no google_cloud_scheduler_job publishes the scheduled copy request to %s: nothing starts the reconcile runs", schedulerTopic)
+	}
+	var canPublish bool
+	for _, name := range sortedKeys(c.tf.resources["google_pubsub_topic_iam_member"]) {
+		b := c.tf.resources["google_pubsub_topic_iam_member"][name]
+		if role, _ := literal(attr(b, "role")); role == "roles/pubsub.publisher" && c.tf.mentions(attr(b, "member"), schedulerAgent) &&
+			slices.Contains(c.tf.topics(attr(b, "topic")), schedulerTopic) {
+			canPublish = true
+		}
+	}
+	if found && !canPublish {
+		c.fail("Cloud Scheduler's service agent is not granted roles/pubsub.publisher on %s (google_pubsub_topic_iam_member)", schedulerTopic)
+	}
+}
+
+// schedulerGrant checks one grant to Cloud Scheduler's service agent: publishing on
+// schedulerTopic, nothing else and nowhere else.
+func (c *checker) schedulerGrant(addr, typ string, b *hclsyntax.Block, roles []string) {
+	for _, r := range roles {
+		if typ != "google_pubsub_topic_iam_member" || r != "roles/pubsub.publisher" {
+			c.fail("%s grants %s to Cloud Scheduler's service agent; it may only hold roles/pubsub.publisher on %s (google_pubsub_topic_iam_member)", addr, r, schedulerTopic)
+			continue
+		}
+		if got := c.tf.topics(attr(b, "topic")); !sameSet(got, []string{schedulerTopic}) {
+			c.fail("%s lets Cloud Scheduler's service agent publish to %v; it publishes only to %s", addr, sortedSet(got), schedulerTopic)
+		}
+	}
+}
+
 // firestore compares store.Indexes and store.TTLPolicies with what Terraform creates. Composite
 // indexes are google_firestore_index resources; a one-field (collection-group) index is an
 // override in a google_firestore_field, as is a TTL policy.
@@ -1443,8 +1650,12 @@ func (c *checker) iam() {
 			}
 			roles, err := c.tf.roles(b)
 			sas := c.tf.refs(members, "google_service_account")
-			if err != nil && len(sas) > 0 {
+			agent := c.tf.mentions(members, schedulerAgent)
+			if err != nil && (len(sas) > 0 || agent) {
 				c.fail("%s: %v", addr, err)
+			}
+			if agent {
+				c.schedulerGrant(addr, typ, b, roles)
 			}
 			for _, sa := range sas {
 				ep, isRuntime := c.runtimeSA[sa]

@@ -14,7 +14,7 @@ resource "google_firestore_database" "main" {
 # Indexes: exactly those shared/store declares in store.Indexes, next to the queries that need
 # them; drift_test.go fails when the two differ. An index of several fields is a
 # google_firestore_index; a collection-group index on one field is a single-field override
-# (google_firestore_field) like the two below. An override replaces Firestore's automatic indexes
+# (google_firestore_field) like the three below. An override replaces Firestore's automatic indexes
 # of the field, so each restates the collection-scope ascending and descending ones to keep
 # per-company queries on the field working.
 
@@ -62,6 +62,28 @@ resource "google_firestore_field" "connections_google_subject" {
   }
 }
 
+# ActiveConnections: the scheduled reconcile lists every active connection across companies.
+resource "google_firestore_field" "connections_status" {
+  database   = google_firestore_database.main.name
+  collection = "connections"
+  field      = "status"
+
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION_GROUP"
+    }
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION"
+    }
+    indexes {
+      order       = "DESCENDING"
+      query_scope = "COLLECTION"
+    }
+  }
+}
+
 # CopyProgress: the synced and failed mappings of one initial-copy run are counted with equality
 # filters on runId and state, inside one connection's mappings collection.
 resource "google_firestore_index" "mappings_run_state" {
@@ -74,6 +96,22 @@ resource "google_firestore_index" "mappings_run_state" {
   }
   fields {
     field_path = "state"
+    order      = "ASCENDING"
+  }
+}
+
+# Reconcile: the live synced mappings of a connection are counted with two equality filters on
+# state and deleted, inside one connection's mappings collection.
+resource "google_firestore_index" "mappings_state_deleted" {
+  database   = google_firestore_database.main.name
+  collection = "mappings"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "deleted"
     order      = "ASCENDING"
   }
 }

@@ -1,7 +1,11 @@
-# InitialCopy: the fan-out of a connection's initial copy (entry point config.FunctionInitialCopy).
-# Each copy request lists one page of the company's documents from eFactori, publishes one copy
-# task per document (SyncDocument copies them) and the request for the next page. It never
-# reaches Drive, so it holds no OAuth secret, no token keyset and no KMS right.
+# InitialCopy: the fan-out of a connection's initial copy or reconcile run (entry point
+# config.FunctionInitialCopy). Each copy request lists one page of the company's documents from
+# eFactori, publishes one copy task per document (SyncDocument copies them) and the request for
+# the next page. A reconcile run (started for every active connection by the scheduled request,
+# scheduler.tf) also takes an inventory of the connection's Drive, trashes stray duplicate files
+# and records mappings: InitialCopy reaches Drive with the connections' refresh tokens, so, like
+# SyncDocument, it mounts the OAuth client secret and the token keyset and may decrypt with the
+# KEK.
 
 resource "google_service_account" "initial_copy" {
   account_id   = "drivesync-initial-copy"
@@ -16,7 +20,7 @@ resource "google_service_account" "initial_copy_trigger" {
 resource "google_cloudfunctions2_function" "initial_copy" {
   name        = "drivesync-initial-copy"
   location    = var.region
-  description = "drivesync: lists a page of a company's documents and publishes their copy tasks."
+  description = "drivesync: lists a page of a company's documents and publishes their copy tasks; reconciles a connection's Drive."
 
   build_config {
     runtime         = "go126"
@@ -48,13 +52,36 @@ resource "google_cloudfunctions2_function" "initial_copy" {
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.initial_copy.email
 
+    # The variables config.Variables declares for InitialCopy; drift_test.go keeps them in step.
     environment_variables = {
-      GOOGLE_CLOUD_PROJECT   = var.project
-      LOG_LEVEL              = var.log_level
-      FIRESTORE_DATABASE     = google_firestore_database.main.name
-      EFACTORI_DOCUMENTS_URL = var.efactori_api_url
-      EFACTORI_API_AUDIENCE  = var.efactori_api_url
-      COPY_PAGE_SIZE         = "500"
+      GOOGLE_CLOUD_PROJECT    = var.project
+      LOG_LEVEL               = var.log_level
+      FIRESTORE_DATABASE      = google_firestore_database.main.name
+      OAUTH_CLIENT_ID         = var.oauth_client_id
+      OAUTH_REDIRECT_URL      = local.oauth_redirect_uri
+      DRIVE_SCOPE             = var.drive_scope
+      TOKEN_KEK_URI           = local.token_keyset_kek_uri
+      EFACTORI_DOCUMENTS_URL  = var.efactori_api_url
+      EFACTORI_API_AUDIENCE   = var.efactori_api_url # eFactori checks aud = its API base URL (docs/efactori-contract.md)
+      COPY_PAGE_SIZE          = "500"
+      DOCUMENT_LEASE          = local.document_lease
+      DRIVE_WRITES_PER_SECOND = local.drive_writes_per_second
+      STALL_TIMEOUT           = var.stall_timeout
+    }
+
+    # As SyncDocument: the OAuth client secret refreshes the connections' access tokens; the
+    # keyset decrypts the stored refresh tokens.
+    secret_environment_variables {
+      key        = "OAUTH_CLIENT_SECRET"
+      project_id = var.project
+      secret     = google_secret_manager_secret.oauth_client_secret.secret_id
+      version    = "latest"
+    }
+    secret_environment_variables {
+      key        = "TOKEN_KEYSET"
+      project_id = var.project
+      secret     = google_secret_manager_secret.token_keyset.secret_id
+      version    = "latest"
     }
   }
 
@@ -66,7 +93,10 @@ resource "google_cloudfunctions2_function" "initial_copy" {
     service_account_email = google_service_account.initial_copy_trigger.email
   }
 
-  depends_on = [google_project_iam_member.builder]
+  depends_on = [
+    google_project_iam_member.builder,
+    google_secret_manager_secret_iam_member.initial_copy,
+  ]
 }
 
 resource "google_cloud_run_service_iam_member" "initial_copy_trigger" {
@@ -90,8 +120,9 @@ resource "terraform_data" "initial_copy_dead_letter" {
   }
 }
 
-# Least privilege: its Firestore documents (run pages, connection state), its logs, and publishing
-# on the two topics of the copy path, each granted on that topic only.
+# Least privilege: its Firestore documents (run pages, mappings, connection state), its logs,
+# publishing on the two topics of the copy path, each granted on that topic only, the two secrets
+# it mounts and the KEK that unwraps the keyset.
 resource "google_project_iam_member" "initial_copy" {
   for_each = toset(["roles/datastore.user", "roles/logging.logWriter"])
   project  = var.project
@@ -107,4 +138,20 @@ resource "google_pubsub_topic_iam_member" "initial_copy" {
   topic  = each.value
   role   = "roles/pubsub.publisher"
   member = google_service_account.initial_copy.member
+}
+
+resource "google_secret_manager_secret_iam_member" "initial_copy" {
+  for_each = {
+    oauth_client_secret = google_secret_manager_secret.oauth_client_secret.id
+    token_keyset        = google_secret_manager_secret.token_keyset.id
+  }
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.initial_copy.member
+}
+
+resource "google_kms_crypto_key_iam_member" "initial_copy" {
+  crypto_key_id = google_kms_crypto_key.token_keyset_kek.id
+  role          = "roles/cloudkms.cryptoKeyDecrypter"
+  member        = google_service_account.initial_copy.member
 }

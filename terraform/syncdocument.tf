@@ -72,7 +72,8 @@ resource "google_cloudfunctions2_function" "sync_document" {
       EFACTORI_DOCUMENTS_URL  = var.efactori_api_url
       EFACTORI_API_AUDIENCE   = var.efactori_api_url # eFactori checks aud = its API base URL (docs/efactori-contract.md)
       MAX_EVENT_AGE           = "24h"
-      DRIVE_WRITES_PER_SECOND = "3"
+      DOCUMENT_LEASE          = local.document_lease
+      DRIVE_WRITES_PER_SECOND = local.drive_writes_per_second
     }
 
     # The OAuth client secret refreshes the connections' access tokens; the keyset decrypts the
@@ -189,4 +190,12 @@ resource "google_kms_crypto_key_iam_member" "sync_document" {
   crypto_key_id = google_kms_crypto_key.token_keyset_kek.id
   role          = "roles/cloudkms.cryptoKeyDecrypter"
   member        = google_service_account.sync_document.member
+}
+
+locals {
+  # Both functions that write to Drive take leases on the same mappings and write as the same
+  # Google accounts, so they share these settings. The lease is how long a delivery that died
+  # keeps a document locked; the rate paces Drive writes per connection and instance.
+  document_lease          = "1m"
+  drive_writes_per_second = "3"
 }

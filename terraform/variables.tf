@@ -113,3 +113,26 @@ variable "alert_notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "stall_timeout" {
+  description = "How long an initial copy or reconcile run may make no progress, with documents left, before drivesync publishes its remaining copy tasks again (a Go duration; STALL_TIMEOUT of the InitialCopy function). After 3 such repairs without progress the run ends failed."
+  type        = string
+  default     = "2m"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", var.stall_timeout)) && can(regex("[1-9]", var.stall_timeout))
+    error_message = "The stall timeout must be a positive Go duration such as 2m or 90s."
+  }
+}
+
+variable "reconcile_schedule" {
+  description = "When Cloud Scheduler starts a reconcile run of every active connection (unix-cron format, in reconcile_time_zone)."
+  type        = string
+  default     = "0 3 * * *"
+}
+
+variable "reconcile_time_zone" {
+  description = "Time zone of reconcile_schedule (a tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}

@@ -109,14 +109,18 @@ func TestMalformedCloudEventIsAcknowledged(t *testing.T) {
 	}
 }
 
-func TestNewNeedsNoGoogleSettings(t *testing.T) {
+// A reconcile run reads and writes the connection's Drive, so InitialCopy needs the Google
+// settings SyncDocument has, and says so when they are missing.
+func TestNewNeedsGoogleSettings(t *testing.T) {
 	t.Parallel()
 	_, err := initialcopy.New(t.Context(), func(string) (string, bool) { return "", false })
 	if err == nil {
 		t.Fatal("New accepted an empty environment")
 	}
-	if strings.Contains(err.Error(), "OAUTH") || strings.Contains(err.Error(), "TOKEN_KEYSET") {
-		t.Errorf("InitialCopy asks for Google settings it never uses: %v", err)
+	for _, want := range []string{"OAUTH_CLIENT_ID is required", "OAUTH_CLIENT_SECRET is required", "TOKEN_KEYSET is required"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
 	}
 }
 

@@ -38,8 +38,8 @@ const (
 	// FunctionSyncDocument copies documents into Drive: triggered by TopicDocumentEvents and
 	// TopicCopyTasks.
 	FunctionSyncDocument = "SyncDocument"
-	// FunctionInitialCopy fans an initial copy out page by page: triggered by
-	// TopicCopyRequests.
+	// FunctionInitialCopy fans an initial copy or a reconcile run out page by page, and starts
+	// the scheduled reconcile runs: triggered by TopicCopyRequests.
 	FunctionInitialCopy = "InitialCopy"
 )
 
@@ -48,7 +48,9 @@ const (
 const (
 	// TopicDocumentEvents carries eFactori's document events (docs/efactori-contract.md).
 	TopicDocumentEvents = "efactori-document-events"
-	// TopicCopyRequests asks for one page of a company's initial copy.
+	// TopicCopyRequests asks for one page of a connection's initial copy or reconcile run; Cloud
+	// Scheduler's scheduled request, which starts a reconcile run of every active connection,
+	// comes the same way.
 	TopicCopyRequests = "drivesync-copy-requests"
 	// TopicCopyTasks carries one document to copy to one connection.
 	TopicCopyTasks = "drivesync-copy-tasks"
@@ -94,18 +96,20 @@ var Variables = []Variable{
 		Description: "Static bearer token for the eFactori stand-in (local/efactori) instead of an ID token. Local only."},
 	{Name: "MAX_EVENT_AGE", Default: "24h", Functions: []string{FunctionSyncDocument},
 		Description: "Document events older than this (a Go duration) are dropped and recorded as failed instead of being applied."},
-	{Name: "DOCUMENT_LEASE", Default: "5m", Functions: []string{FunctionSyncDocument},
-		Description: "How long a delivery that died keeps a document locked (a Go duration); a live one extends its lease every third of it."},
-	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: []string{FunctionSyncDocument},
+	{Name: "DOCUMENT_LEASE", Default: "1m", Functions: copyFunctions,
+		Description: "How long a delivery that died keeps a document locked (a Go duration, at most a few minutes); a live one extends its lease every third of it."},
+	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: copyFunctions,
 		Description: "Drive writes per second per connection and instance; Drive allows about 3 sustained writes per second per user."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
 		Description: "Documents listed (and copy tasks published) per copy request of an initial copy, 1 to 1000."},
+	{Name: "STALL_TIMEOUT", Default: "2m", Functions: []string{FunctionInitialCopy},
+		Description: "How long an initial copy or reconcile run may make no progress, with documents left, before drivesync publishes its remaining copy tasks again; after 3 such repairs without progress the run ends failed."},
 }
 
 var (
 	httpFunctions   = []string{FunctionConnections, FunctionOAuthCallback}
 	allFunctions    = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
-	googleFunctions = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument}
+	googleFunctions = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
 	copyFunctions   = []string{FunctionSyncDocument, FunctionInitialCopy}
 )
 
@@ -116,8 +120,10 @@ type Common struct {
 	FirestoreDatabase string
 }
 
-// Google configures the OAuth client, Drive access and token encryption, which both HTTP
-// functions need: the API starts consents and browses folders, the callback finishes consents.
+// Google configures the OAuth client, Drive access and token encryption, which every function
+// needs: the API starts consents and browses folders, the callback finishes consents,
+// SyncDocument writes documents to Drive and InitialCopy reads a connection's Drive to reconcile
+// it.
 type Google struct {
 	OAuthClientID     string
 	OAuthClientSecret string
@@ -214,13 +220,22 @@ func LoadSyncDocument(lookup Lookup) (SyncDocument, error) {
 	return c, nil
 }
 
-// InitialCopy configures the InitialCopy event function, which lists a company's documents a
-// page at a time and publishes a copy task per document. It never reaches Drive, so it has no
-// Google configuration and no access to the refresh tokens.
+// InitialCopy configures the InitialCopy event function, which runs initial copies and
+// reconcile runs: it lists a company's documents a page at a time and publishes a copy task per
+// document, and for a reconcile it takes an inventory of the connection's Drive, trashes stray
+// duplicate files and records mappings. It reaches Drive with the connection's refresh token,
+// so it needs the Google configuration, the document lease and the Drive write rate as
+// SyncDocument does.
 type InitialCopy struct {
 	Common
+	Google
 	Documents
-	PageSize int
+	PageSize        int
+	DocumentLease   time.Duration
+	WritesPerSecond float64
+	// StallTimeout is how long a run may make no progress before its remaining copy tasks are
+	// published again.
+	StallTimeout time.Duration
 }
 
 // MaxPageSize is the largest COPY_PAGE_SIZE: eFactori's largest page.
@@ -230,9 +245,13 @@ const MaxPageSize = 1000
 func LoadInitialCopy(lookup Lookup) (InitialCopy, error) {
 	r := reader{lookup: lookup}
 	c := InitialCopy{
-		Common:    r.common(),
-		Documents: r.documents(),
-		PageSize:  r.intRange("COPY_PAGE_SIZE", 1, MaxPageSize),
+		Common:          r.common(),
+		Google:          r.google(),
+		Documents:       r.documents(),
+		PageSize:        r.intRange("COPY_PAGE_SIZE", 1, MaxPageSize),
+		DocumentLease:   r.duration("DOCUMENT_LEASE"),
+		WritesPerSecond: r.rate("DRIVE_WRITES_PER_SECOND"),
+		StallTimeout:    r.duration("STALL_TIMEOUT"),
 	}
 	if err := r.err(); err != nil {
 		return InitialCopy{}, fmt.Errorf("load %s config: %w", FunctionInitialCopy, err)

@@ -178,7 +178,7 @@ func TestLoadSyncDocument(t *testing.T) {
 				Google:          wantGoogle,
 				Documents:       config.Documents{URL: "https://api.efactori.example", Audience: "https://api.efactori.example"},
 				MaxEventAge:     24 * time.Hour,
-				DocumentLease:   5 * time.Minute,
+				DocumentLease:   time.Minute,
 				WritesPerSecond: 3,
 			},
 		},
@@ -244,36 +244,45 @@ func TestLoadSyncDocument(t *testing.T) {
 
 func TestLoadInitialCopy(t *testing.T) {
 	t.Parallel()
-	base := map[string]string{"GOOGLE_CLOUD_PROJECT": "p1", "EFACTORI_DOCUMENTS_URL": "https://api.efactori.example",
-		"EFACTORI_API_AUDIENCE": "https://api.efactori.example"}
+	base := with(googleEnv, "GOOGLE_CLOUD_PROJECT", "p1", "EFACTORI_DOCUMENTS_URL", "https://api.efactori.example",
+		"EFACTORI_API_AUDIENCE", "https://api.efactori.example")
+	defaults := config.InitialCopy{
+		Common:          config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
+		Google:          wantGoogle,
+		Documents:       config.Documents{URL: "https://api.efactori.example", Audience: "https://api.efactori.example"},
+		PageSize:        500,
+		DocumentLease:   time.Minute,
+		WritesPerSecond: 3,
+		StallTimeout:    2 * time.Minute,
+	}
 	tests := []struct {
 		name    string
 		env     map[string]string
 		want    config.InitialCopy
 		wantErr []string
 	}{
+		{name: "defaults", env: base, want: defaults},
 		{
-			name: "defaults, no google settings needed",
-			env:  base,
-			want: config.InitialCopy{
-				Common:    config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
-				Documents: config.Documents{URL: "https://api.efactori.example", Audience: "https://api.efactori.example"},
-				PageSize:  500,
-			},
-		},
-		{
-			name: "largest page",
-			env:  with(base, "COPY_PAGE_SIZE", "1000"),
-			want: config.InitialCopy{
-				Common:    config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
-				Documents: config.Documents{URL: "https://api.efactori.example", Audience: "https://api.efactori.example"},
-				PageSize:  1000,
-			},
+			name: "overrides, largest page",
+			env:  with(base, "COPY_PAGE_SIZE", "1000", "DOCUMENT_LEASE", "30s", "DRIVE_WRITES_PER_SECOND", "1.5", "STALL_TIMEOUT", "90s"),
+			want: func() config.InitialCopy {
+				c := defaults
+				c.PageSize, c.DocumentLease, c.WritesPerSecond, c.StallTimeout = 1000, 30*time.Second, 1.5, 90*time.Second
+				return c
+			}(),
 		},
 		{name: "page too large", env: with(base, "COPY_PAGE_SIZE", "1001"), wantErr: []string{"COPY_PAGE_SIZE must be an integer from 1 to 1000"}},
 		{name: "page not a number", env: with(base, "COPY_PAGE_SIZE", "lots"), wantErr: []string{"COPY_PAGE_SIZE must be an integer"}},
+		{
+			name: "bad durations and rate",
+			env:  with(base, "STALL_TIMEOUT", "0s", "DOCUMENT_LEASE", "-1m", "DRIVE_WRITES_PER_SECOND", "0"),
+			wantErr: []string{"STALL_TIMEOUT must be a positive Go duration", "DOCUMENT_LEASE must be a positive Go duration",
+				"DRIVE_WRITES_PER_SECOND must be a number"},
+		},
+		{name: "stall timeout not a duration", env: with(base, "STALL_TIMEOUT", "2"), wantErr: []string{"STALL_TIMEOUT must be a positive Go duration"}},
 		{name: "nothing set", env: map[string]string{}, wantErr: []string{"GOOGLE_CLOUD_PROJECT is required",
-			"EFACTORI_DOCUMENTS_URL is required", "EFACTORI_API_AUDIENCE is required"}},
+			"EFACTORI_DOCUMENTS_URL is required", "EFACTORI_API_AUDIENCE is required", "OAUTH_CLIENT_ID is required",
+			"OAUTH_CLIENT_SECRET is required", "TOKEN_KEYSET is required", "TOKEN_KEK_URI is required unless"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,6 +296,9 @@ func TestLoadInitialCopy(t *testing.T) {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("error %q does not mention %q", err, want)
 					}
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("error reveals the client secret: %v", err)
 				}
 				return
 			}

@@ -29,6 +29,11 @@ var Indexes = []Index{
 	// filters; a composite index keeps the count from merging two single-field indexes.
 	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
 		{Path: "runId", Order: "ASCENDING"}, {Path: "state", Order: "ASCENDING"}}},
+	// ActiveConnections: the scheduled reconcile lists every active connection across companies.
+	{CollectionGroup: colConnections, QueryScope: "COLLECTION_GROUP", Fields: []IndexField{{Path: "status", Order: "ASCENDING"}}},
+	// Reconcile: the live synced mappings of a connection are counted with two equality filters.
+	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
+		{Path: "state", Order: "ASCENDING"}, {Path: "deleted", Order: "ASCENDING"}}},
 }
 
 // TTLPolicy is a Firestore TTL policy: documents of CollectionGroup are deleted some time after

@@ -198,10 +198,10 @@ func documents(ctx context.Context, cfg config.Documents, log *slog.Logger) (*ef
 	return efactori.New(cfg.URL, hc, efactori.Options{Logger: log})
 }
 
-// copyEngine builds the engine of an event function on c; conns is nil for one that only runs
-// copy requests.
+// copyEngine builds the engine of an event function on c. stallTimeout only matters to the
+// engine that runs copy requests (InitialCopy); 0 means the engine's default.
 func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs config.Documents, pageSize int,
-	maxAge, lease time.Duration, wps float64, log *slog.Logger) (*engine.Engine, error) {
+	maxAge, lease, stallTimeout time.Duration, wps float64, log *slog.Logger) (*engine.Engine, error) {
 	dc, err := documents(ctx, docs, log)
 	if err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs
 	}
 	return engine.New(engine.Options{
 		Store: c.store, Connections: conns, Documents: dc, Fanout: fo, Logger: log,
-		MaxEventAge: maxAge, DocumentLease: lease, WritesPerSecond: wps, IDBlockSize: idBlockSize,
+		MaxEventAge: maxAge, DocumentLease: lease, StallTimeout: stallTimeout, WritesPerSecond: wps, IDBlockSize: idBlockSize,
 	})
 }
 
@@ -243,9 +243,10 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
-	// SyncDocument never lists pages (its engine is not handed copy requests), so the page
-	// size of its fan-out is irrelevant; the default keeps it valid.
-	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.DocumentLease, cfg.WritesPerSecond, log)
+	// SyncDocument never lists pages nor watches runs (its engine is not handed copy requests),
+	// so the page size of its fan-out and the stall timeout are irrelevant; the default page
+	// size keeps the fan-out valid.
+	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.DocumentLease, 0, cfg.WritesPerSecond, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -257,8 +258,10 @@ const defaultPageSize = 500
 
 // InitialCopy builds the copy engine of the InitialCopy function, which handles copy requests:
 // it lists a page of documents, publishes their copy tasks and keeps the run's bookkeeping in
-// Firestore. It never reaches Drive and never holds the token keyset or the OAuth client
-// secret: its engine has no connection service, so it cannot copy a document.
+// Firestore, starts the scheduled reconcile runs, and for a reconcile takes an inventory of the
+// connection's Drive, trashes stray duplicates and records mappings. It therefore reaches Drive
+// through the connection service, with the token keyset and the OAuth client secret, as
+// SyncDocument does.
 func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) (_ *engine.Engine, err error) {
 	if log == nil {
 		return nil, errors.New("wire initial copy: nil logger")
@@ -272,8 +275,13 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 			c.close()
 		}
 	}()
-	// Events and tasks never reach this engine; their settings only need to be valid.
-	e, err := copyEngine(ctx, c, nil, cfg.Documents, cfg.PageSize, 24*time.Hour, 0, 1, log)
+	conns, err := connectionService(ctx, c, cfg.Google, log)
+	if err != nil {
+		return nil, fmt.Errorf("wire initial copy: %w", err)
+	}
+	// Document events never reach this engine; their maximum age only needs to be valid.
+	e, err := copyEngine(ctx, c, conns, cfg.Documents, cfg.PageSize, 24*time.Hour, cfg.DocumentLease, cfg.StallTimeout,
+		cfg.WritesPerSecond, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}

@@ -219,9 +219,11 @@ func TestEventFunctionWiring(t *testing.T) {
 			t.Fatalf("SyncDocument = %v, %v", e, err)
 		}
 	})
-	t.Run("initial copy needs no google settings", func(t *testing.T) {
+	initialCopy := config.InitialCopy{Common: c, Google: google(t, "drive"), Documents: docs, PageSize: 500,
+		DocumentLease: time.Minute, WritesPerSecond: 3, StallTimeout: 2 * time.Minute}
+	t.Run("initial copy", func(t *testing.T) {
 		t.Parallel()
-		e, err := wiring.InitialCopy(t.Context(), config.InitialCopy{Common: c, Documents: docs, PageSize: 500}, discard)
+		e, err := wiring.InitialCopy(t.Context(), initialCopy, discard)
 		if err != nil || e == nil {
 			t.Fatalf("InitialCopy = %v, %v", e, err)
 		}
@@ -255,7 +257,28 @@ func TestEventFunctionWiring(t *testing.T) {
 			}
 		})
 	}
-	if _, err := wiring.InitialCopy(t.Context(), config.InitialCopy{Common: c, Documents: docs, PageSize: 0}, discard); err == nil {
-		t.Error("InitialCopy accepted a page size of 0")
+	noPage := initialCopy
+	noPage.PageSize = 0
+	noGoogle := initialCopy
+	noGoogle.Google = config.Google{}
+	icBadKeyset := initialCopy
+	icBadKeyset.TokenKeyset = badKeyset.TokenKeyset
+	for name, cfg := range map[string]config.InitialCopy{
+		"page size of 0":     noPage,
+		"no google settings": noGoogle, // it reaches Drive, so it cannot do without them
+		"broken keyset":      icBadKeyset,
+	} {
+		t.Run("initial copy rejects "+name, func(t *testing.T) {
+			t.Parallel()
+			_, err := wiring.InitialCopy(t.Context(), cfg, discard)
+			if err == nil {
+				t.Fatal("wiring succeeded")
+			}
+			for _, secret := range []string{cfg.TokenKeyset, cfg.OAuthClientSecret, "c2VjcmV0LWtleS1tYXRlcmlhbA"} {
+				if secret != "" && strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q holds a secret", err)
+				}
+			}
+		})
 	}
 }

@@ -25,3 +25,8 @@ create_document_events_topic = true
 efactori_publishers          = ["serviceAccount:document-events@efactori-dev.iam.gserviceaccount.com"]
 
 alert_notification_channels = []
+
+# When Cloud Scheduler starts a reconcile run of every active connection (README.md, "Scheduled
+# reconcile"): unix-cron, in reconcile_time_zone.
+reconcile_schedule  = "0 3 * * *"
+reconcile_time_zone = "Europe/Paris"
