@@ -20,7 +20,7 @@ func TestCheck(t *testing.T) {
 		layout: drivesync.LayoutYearKind, locale: drivesync.LocaleFR, companyName: "Acme", targetID: "target"}
 	file := func(id string, d drivesync.Document, md5 string) driveemu.Node {
 		return driveemu.Node{ID: id, Name: layout.FileName(d), Size: d.Size, MD5: md5,
-			AppProperties: map[string]map[string]string{devstack.ClientID: layout.AppProperties(d, "c1")}}
+			AppProperties: map[string]map[string]string{devstack.ClientID: layout.AppProperties(d, "acme", "c1")}}
 	}
 	folder := func(name string, children ...driveemu.Node) driveemu.Node {
 		return driveemu.Node{ID: "f-" + name, Name: name, Folder: true, Children: children}

@@ -216,7 +216,7 @@ func TestRebuildFromLayoutProperties(t *testing.T) {
 	for _, d := range docs {
 		body := bytesOf(t, 100, uint64(d.Revision))
 		nf := NewFile{ID: newID(t, c), ParentID: folder.ID, Name: layout.FileName(d), MimeType: pdf,
-			AppProperties: layout.AppProperties(d, "conn-1"), Size: int64(len(body)), Content: bytes.NewReader(body)}
+			AppProperties: layout.AppProperties(d, "acme", "conn-1"), Size: int64(len(body)), Content: bytes.NewReader(body)}
 		created, err := c.CreateFile(t.Context(), nf)
 		if err != nil {
 			t.Fatalf("CreateFile(%q): %v", nf.Name, err)

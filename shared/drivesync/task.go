@@ -33,6 +33,10 @@ type CopyTask struct {
 	ConnectionID  string   `json:"connectionId"`
 	RunID         string   `json:"runId"`
 	Document      Document `json:"document"`
+	// Verify asks the uploader to check the document's file in Drive even when its mapping
+	// says Drive holds this revision: a reconcile found the file in the wrong folder, under
+	// the wrong name, or missing.
+	Verify bool `json:"verify,omitempty"`
 }
 
 // Attributes returns the Pub/Sub message attributes of t, so subscribers and logs can tell tasks

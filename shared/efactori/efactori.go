@@ -415,3 +415,35 @@ func (c *Client) retryAfter(h http.Header) time.Duration {
 	}
 	return max(0, min(d, maxRetryAfter))
 }
+
+// DocumentGone asks eFactori whether document id is deleted (or never existed), with a HEAD of
+// its current content. A reconcile calls it before trashing a file whose document is missing
+// from the list: a document created during the list walk may be missing too, and must not lose
+// its file. Errors are classified as for OpenContent.
+func (c *Client) DocumentGone(ctx context.Context, id string) (bool, error) {
+	op := "check document " + id
+	if id == "" {
+		return false, drivesync.Classify(errors.New(op+": empty id"), drivesync.Permanent, CodeInvalidArgument)
+	}
+	u := c.base.String() + "/v1/documents/" + url.PathEscape(id) + "/content"
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+	if err != nil {
+		return false, drivesync.Classify(fmt.Errorf("%s: %w", op, err), drivesync.Permanent, CodeInvalidArgument)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, errForeignURL) {
+			return false, drivesync.Classify(fmt.Errorf("%s: redirected: %w", op, errForeignURL), drivesync.Permanent, CodeForeignURL)
+		}
+		return false, classifyTransport(op, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return false, nil
+	case http.StatusNotFound, http.StatusGone:
+		// A HEAD has no problem body to tell unknown-revision apart, but no revision was asked.
+		return true, nil
+	}
+	return false, c.statusError(ctx, op, resp, true)
+}

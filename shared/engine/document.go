@@ -10,6 +10,7 @@ import (
 
 	"github.com/efactori/drivesync/shared/drive"
 	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/efactori"
 	"github.com/efactori/drivesync/shared/layout"
 	"github.com/efactori/drivesync/shared/store"
 )
@@ -53,14 +54,14 @@ type work struct {
 // A new document costs three Firestore operations: the read that found seen, the write that
 // takes the lease together with the file ID reserved for it, and the write that records the
 // outcome and ends the lease.
-func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string) error {
+func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool) error {
 	k := keyOf(rec)
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", doc.ID, "revision", doc.Revision)
 	if runID != "" {
 		log = log.With("runId", runID)
 	}
 	// The common case, a document Drive already holds, costs only the read and no Drive call.
-	if done, err := e.skip(ctx, k, seen, doc, deleted, runID); done {
+	if done, err := e.skip(ctx, k, seen, doc, deleted, runID, verify); done {
 		return err
 	}
 	// A document Drive has never seen takes its file ID with the lease, in the same write. A
@@ -102,7 +103,7 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 			log.WarnContext(ctx, "document lease not released", "err", err)
 		}
 	}()
-	if done, err := e.skip(ctx, k, m, doc, deleted, runID); done {
+	if done, err := e.skip(ctx, k, m, doc, deleted, runID, verify); done {
 		return err
 	}
 	if id != "" && m.FileID == id && e.afterReserve != nil {
@@ -172,7 +173,9 @@ func (w *work) keepLease(ctx context.Context) (stop func()) {
 // skip decides, from the mapping alone, whether doc needs no Drive call: Drive holds this
 // revision (same content) or a newer one, or this revision failed for good (in this run, for a
 // run's task). For a run it then only records the visit. done is false when there is work to do.
-func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string) (done bool, err error) {
+// With verify (a reconcile's task), a mapping that says Drive holds this revision is not taken
+// on trust unless this run already checked it: the reconcile saw the file differ.
+func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool) (done bool, err error) {
 	if !m.Stored() {
 		return false, nil
 	}
@@ -191,6 +194,9 @@ func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mappin
 			return false, nil
 		}
 	case m.Revision == doc.Revision && m.State == store.MappingSynced && (m.Deleted || (!deleted && m.SHA256 == doc.SHA256)):
+		if verify && m.RunID != runID {
+			return false, nil
+		}
 	default:
 		return false, nil
 	}
@@ -256,7 +262,7 @@ func (w *work) applyDelete(ctx context.Context, dc *drive.Client) error {
 // got through) is updated; one the customer deleted or trashed is created anew.
 func (w *work) upsert(ctx context.Context, dc *drive.Client, parent string) error {
 	name := layout.FileName(w.doc)
-	props := layout.AppProperties(w.doc, w.rec.ID)
+	props := layout.AppProperties(w.doc, w.rec.CompanyID, w.rec.ID)
 	for range 3 {
 		if !w.m.Created {
 			if w.m.FileID == "" {
@@ -351,7 +357,9 @@ func (w *work) create(ctx context.Context, dc *drive.Client, parent, name string
 func (w *work) update(ctx context.Context, dc *drive.Client, cur drive.File, parent, name string, props map[string]string) (drive.File, error) {
 	u := drive.FileUpdate{}
 	for k, v := range props {
-		if cur.AppProperties[k] != v {
+		// The connection that first wrote a file stays on it: a file adopted by a later
+		// connection (a reconnect) needs no write for that alone.
+		if k != layout.PropConnectionID && cur.AppProperties[k] != v {
 			u.AppProperties = props
 			break
 		}
@@ -447,7 +455,12 @@ func (w *work) settle(ctx context.Context, err error) error {
 		}
 		return w.pending(ctx, code)
 	case drivesync.Permanent:
-		w.log.ErrorContext(ctx, "document cannot be copied", "errorCode", code, "err", err)
+		if code == efactori.CodeContentGone {
+			// What the contract says to drop: a newer revision or the deletion has its own event.
+			w.log.InfoContext(ctx, "revision superseded or document deleted in eFactori; dropped", "errorCode", code)
+		} else {
+			w.log.ErrorContext(ctx, "document cannot be copied", "errorCode", code, "err", err)
+		}
 		return w.failed(ctx, code)
 	}
 	w.log.WarnContext(ctx, "document not copied yet; retry", "errorCode", code, "class", drivesync.ClassOf(err).String(), "err", err)

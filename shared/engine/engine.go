@@ -98,6 +98,7 @@ type Engine struct {
 	wps     float64
 	idBlock int
 	lease   time.Duration // of a document
+	stall   time.Duration // of a run, before it is repaired
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter // connection ID → write pacing
@@ -136,6 +137,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.WritesPerSecond <= 0 || math.IsInf(opts.WritesPerSecond, 0) || math.IsNaN(opts.WritesPerSecond) {
 		errs = append(errs, fmt.Errorf("writes per second %v must be a positive number", opts.WritesPerSecond))
 	}
+	if opts.StallTimeout < 0 {
+		errs = append(errs, fmt.Errorf("stall timeout %v is negative", opts.StallTimeout))
+	}
 	if opts.DocumentLease < 0 {
 		errs = append(errs, fmt.Errorf("document lease %v is negative", opts.DocumentLease))
 	}
@@ -151,11 +155,14 @@ func New(opts Options) (*Engine, error) {
 	if opts.DocumentLease == 0 {
 		opts.DocumentLease = defaultDocumentLease
 	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = defaultStallTimeout
+	}
 	return &Engine{
 		store: opts.Store, conns: opts.Connections, docs: opts.Documents, fanout: opts.Fanout,
 		log: opts.Logger, now: opts.Now, maxAge: opts.MaxEventAge, wps: opts.WritesPerSecond,
 		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
-		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar, lease: opts.DocumentLease,
+		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar, lease: opts.DocumentLease, stall: opts.StallTimeout,
 	}, nil
 }
 
@@ -256,7 +263,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev drivesync.Event) error {
 			errs = append(errs, e.dropOld(ctx, rec, m, ev))
 			continue
 		}
-		errs = append(errs, e.syncDocument(ctx, rec, m, ev.Document, deleted, ""))
+		errs = append(errs, e.syncDocument(ctx, rec, m, ev.Document, deleted, "", false))
 	}
 	return errors.Join(errs...)
 }
@@ -287,16 +294,20 @@ func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
 	}
 	// The run's completion is checked by its await requests, not here: counting the mappings
 	// after every document would cost more than copying them.
-	return e.syncDocument(ctx, rec, r.Mappings[rec.ID], t.Document, false, t.RunID)
+	return e.syncDocument(ctx, rec, r.Mappings[rec.ID], t.Document, false, t.RunID, t.Verify)
 }
 
-// HandleCopyRequest runs one page of an initial copy's fan-out and records the page for the
-// run's progress. A request of a superseded run is acknowledged and ignored.
+// HandleCopyRequest runs a copy request: the reconcile of a connection's run (its first
+// request), a watch over the run's end (an await request), or the scheduled reconcile of every
+// active connection. A request of a superseded run is acknowledged and ignored.
 func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest) error {
 	log := e.log.With("companyId", r.CompanyID, "connectionId", r.ConnectionID, "runId", r.RunID)
 	if err := r.Validate(); err != nil {
 		log.ErrorContext(ctx, "invalid copy request dropped", "err", err)
 		return nil
+	}
+	if r.Scheduled {
+		return e.scheduleReconciles(ctx)
 	}
 	in, err := e.store.Integration(ctx, r.CompanyID)
 	if err != nil {
@@ -324,35 +335,60 @@ func (e *Engine) HandleCopyRequest(ctx context.Context, r drivesync.CopyRequest)
 			return err
 		}
 	}
-	res, err := e.fanout.HandlePage(ctx, r)
-	if err != nil {
-		if c := drivesync.ClassOf(err); c == drivesync.Retryable || c == drivesync.Unclassified {
-			return err
-		}
-		log.ErrorContext(ctx, "copy page failed for good", "err", err, "class", drivesync.ClassOf(err).String())
-		return e.markFailed(ctx, rec, r.RunID, err)
-	}
-	for _, inv := range res.InvalidDocuments {
-		log.WarnContext(ctx, "listed document cannot be copied", "documentId", inv.ID, "err", inv.Err)
-	}
-	k := keyOf(rec)
-	if _, err := e.store.RecordCopyPage(ctx, k, store.CopyPage{RunID: r.RunID, PageToken: r.PageToken,
-		Listed: res.Listed, Invalid: res.Invalid, Last: res.NextPageToken == ""}); err != nil {
-		return drivesync.Classify(err, drivesync.Retryable, "firestore")
-	}
-	log.InfoContext(ctx, "copy page listed", "listed", res.Listed, "invalid", res.Invalid, "last", res.NextPageToken == "")
-	if res.NextPageToken != "" {
-		return nil
-	}
-	// The last page: from now on the run's await requests watch for its end. A redelivered
-	// last page may start a second watcher; both end with the run.
-	p, err := e.checkDone(ctx, rec, r.RunID)
-	if err != nil || p.Done() {
-		return err
-	}
-	return e.fanout.PublishRequest(ctx, drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion,
-		CompanyID: r.CompanyID, ConnectionID: r.ConnectionID, RunID: r.RunID, Await: true})
+	return e.reconcile(ctx, rec, r, log)
 }
+
+// scheduleReconciles starts a reconcile run of every active connection of every company whose
+// integration is on, so that lost events and changes made by hand in Drive heal on their own. A
+// connection whose run is still going is left to it; one whose run is still pending gets its
+// request again (an earlier walk may have died between the two).
+func (e *Engine) scheduleReconciles(ctx context.Context) error {
+	enabled := map[string]bool{}
+	started := 0
+	err := e.store.ActiveConnections(ctx, func(rec store.ConnectionRecord) error {
+		on, known := enabled[rec.CompanyID]
+		if !known {
+			in, err := e.store.Integration(ctx, rec.CompanyID)
+			if err != nil {
+				return err
+			}
+			on = in.Enabled
+			enabled[rec.CompanyID] = on
+		}
+		if !on || rec.InitialCopy.State == drivesync.CopyRunning {
+			return nil
+		}
+		runID := rec.InitialCopy.RunID
+		if rec.InitialCopy.State != drivesync.CopyPending || runID == "" {
+			runID = newHolder()
+			updated, err := e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
+				if r.Status != drivesync.StatusActive || r.InitialCopy.RunID != rec.InitialCopy.RunID {
+					return errSuperseded
+				}
+				r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+				return nil
+			})
+			switch {
+			case errors.Is(err, errSuperseded), errors.Is(err, drivesync.ErrNotFound):
+				return nil
+			case err != nil:
+				return err
+			}
+			rec = updated
+		}
+		started++
+		return e.fanout.PublishRequest(ctx, drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion,
+			CompanyID: rec.CompanyID, ConnectionID: rec.ID, RunID: runID})
+	})
+	if err != nil {
+		return drivesync.Classify(fmt.Errorf("scheduled reconcile: %w", err), drivesync.Retryable, "firestore")
+	}
+	e.log.InfoContext(ctx, "scheduled reconcile started", "connections", started)
+	return nil
+}
+
+// errSuperseded ends an update that found the connection changed since it was read.
+var errSuperseded = errors.New("connection changed meanwhile")
 
 // markRunning moves the run from pending to running.
 func (e *Engine) markRunning(ctx context.Context, rec store.ConnectionRecord, runID string) error {
@@ -375,16 +411,21 @@ func runGoesOn(rec store.ConnectionRecord, runID string) bool {
 	return rec.InitialCopy.RunID == runID && rec.Status == drivesync.StatusActive && rec.InitialCopy.State != drivesync.CopyFailed
 }
 
-// markFailed ends run runID as failed: eFactori's list cannot be read for good, so no later page
-// will come. The connection stays active (events still copy) and its lastError says what to do.
+// markFailed ends run runID as failed: eFactori's list or the Drive inventory cannot be read
+// for good. The connection stays active (events still copy) and its lastError says what to do.
 func (e *Engine) markFailed(ctx context.Context, rec store.ConnectionRecord, runID string, cause error) error {
+	return e.endFailed(ctx, rec, runID, "eFactori's document list or the Google Drive folder could not be read ("+codeOf(cause)+
+		"); sync again, or contact support if it persists.")
+}
+
+// endFailed ends run runID as failed with msg as the connection's lastError.
+func (e *Engine) endFailed(ctx context.Context, rec store.ConnectionRecord, runID, msg string) error {
 	p, err := e.store.CopyProgress(ctx, keyOf(rec), runID)
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	return e.endRun(ctx, rec, runID, p, drivesync.CopyFailed, func(r *store.ConnectionRecord) {
-		r.LastError = &drivesync.LastError{Code: drivesync.CodeCopyFailed, At: e.now(),
-			Message: "eFactori's document list could not be read (" + codeOf(cause) + "); sync again, or contact support if it persists."}
+		r.LastError = &drivesync.LastError{Code: drivesync.CodeCopyFailed, At: e.now(), Message: msg}
 	})
 }
 
@@ -431,6 +472,9 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		if err != nil || p.Done() {
 			return err
 		}
+		if err := e.unstall(ctx, rec, &r, p); err != nil || r.Repairs > maxRepairs {
+			return err
+		}
 		wait := e.awaitPollFar
 		if p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
 			wait = e.awaitPollNear
@@ -455,6 +499,37 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		}
 	}
 	return e.fanout.PublishRequest(ctx, r)
+}
+
+// unstall keeps the stall bookkeeping of await request r from the run's progress p: a run whose
+// count of finished documents has not moved for the stall timeout is repaired (its unfinished
+// copy tasks published again); after maxRepairs repairs without progress it ends failed, and
+// r.Repairs goes past maxRepairs to say so.
+func (e *Engine) unstall(ctx context.Context, rec store.ConnectionRecord, r *drivesync.CopyRequest, p store.CopyProgress) error {
+	now, done := e.now(), p.Synced+p.Failed
+	if r.MovedAt.IsZero() || done > r.Done {
+		r.Done, r.MovedAt, r.Repairs = done, now, 0
+		return nil
+	}
+	if now.Sub(r.MovedAt) < e.stall {
+		return nil
+	}
+	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "runId", r.RunID)
+	if r.Repairs >= maxRepairs {
+		r.Repairs++
+		log.ErrorContext(ctx, "run made no progress after repairs; ended failed", "repairs", maxRepairs, "done", done, "listed", p.Listed)
+		return e.endFailed(ctx, rec, r.RunID, fmt.Sprintf("%d documents could not be copied after %d attempts; sync again, or contact support if it persists.",
+			max(p.Listed-done, 0), maxRepairs+1))
+	}
+	n, err := e.repair(ctx, rec, r.RunID)
+	if err != nil {
+		return err
+	}
+	r.Repairs++
+	r.MovedAt = now
+	log.WarnContext(ctx, "run made no progress; its unfinished copy tasks published again", "stalledFor", e.stall.String(),
+		"republished", n, "repair", r.Repairs)
+	return nil
 }
 
 // checkDone marks run done when every listed document reached a final state, and returns the

@@ -611,44 +611,32 @@ func TestIntegrationOffSkipsEverything(t *testing.T) {
 func TestInitialCopyProgress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{documents: 60, pageSize: 25, topics: true})
+	engine.SetAwait(e.engine, 300*time.Millisecond, 100*time.Millisecond)
 	run := e.conn.InitialCopy.RunID
 	if err := e.efa.FailContent(1, 410); err != nil { // one document is gone by the time it is copied
 		t.Fatal(err)
 	}
-	queue := []drivesync.CopyRequest{{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company,
-		ConnectionID: e.conn.ID, RunID: run}}
-	// The first page is redelivered: its tasks and its next page's request come again, so every
-	// later page is handled twice too; no page may count twice.
-	pages := map[string]int{}
-	for len(queue) > 0 {
-		req := queue[0]
-		queue = queue[1:]
+	// The request is redelivered: its tasks are published again, and nothing counts twice.
+	req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company,
+		ConnectionID: e.conn.ID, RunID: run}
+	for range 2 {
 		retry(t, "copy request", func() error { return e.engine.HandleCopyRequest(e.ctx, req) })
-		if len(pages) == 0 {
-			retry(t, "copy request", func() error { return e.engine.HandleCopyRequest(e.ctx, req) })
-		}
-		pages[req.PageToken]++
-		if got := e.get(t).InitialCopy.State; got == drivesync.CopyPending {
-			t.Errorf("after page %q: state %s, want running or done", req.PageToken, got)
-		}
-		for _, data := range e.drain(t, e.taskSub) {
-			task, err := drivesync.DecodeCopyTask(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, task) })
-		}
-		for _, data := range e.drain(t, e.reqSub) {
-			next, err := drivesync.DecodeCopyRequest(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			queue = append(queue, next)
+		if got := e.get(t).InitialCopy.State; got != drivesync.CopyRunning {
+			t.Errorf("after the request: state %s, want running", got)
 		}
 	}
-	if len(pages) != 3 {
-		t.Errorf("%d distinct pages, want 3: %v", len(pages), pages)
+	tasks := e.drain(t, e.taskSub)
+	if len(tasks) != 120 {
+		t.Errorf("two deliveries of the request published %d tasks, want 2 × 60", len(tasks))
 	}
+	for _, data := range tasks {
+		task, err := drivesync.DecodeCopyTask(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		retry(t, "task", func() error { return e.engine.HandleTask(e.ctx, task) })
+	}
+	e.awaitEnd(t)
 	got := e.get(t).InitialCopy
 	want := drivesync.InitialCopy{State: drivesync.CopyDone, RunID: run, Listed: 60, Synced: 59, Failed: 1}
 	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool {
@@ -876,19 +864,42 @@ func TestNewRunRetriesWhatFailed(t *testing.T) {
 	e.checkExactlyOnce(t, []drivesync.Document{doc})
 }
 
-// A page eFactori refuses for good (here a page token it does not know) ends the run as failed,
-// with a lastError the customer can act on, instead of leaving it running forever; the
-// connection stays active and a resync starts over.
+// A run whose document list eFactori refuses for good (here: it does not know the company) ends
+// failed, with a lastError the customer can act on, instead of running forever; the connection
+// stays active and a resync starts over.
 func TestCopyPageFailingForGoodEndsTheRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{documents: 2, topics: true})
-	run := e.conn.InitialCopy.RunID
-	req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company,
-		ConnectionID: e.conn.ID, RunID: run, PageToken: "forged-token"}
-	if err := e.engine.HandleCopyRequest(e.ctx, req); err != nil {
-		t.Fatalf("a page refused for good: %v, want it acknowledged", err)
+	const ghost = "ghost"
+	if err := e.store.SetIntegration(e.ctx, ghost, true); err != nil {
+		t.Fatal(err)
 	}
-	got := e.get(t)
+	conn, authURL, err := e.svc.Create(e.ctx, ghost, "Ghost", connection.CreateInput{Name: "Compta", FolderLayout: drivesync.LayoutYear})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.consent(t, authURL)
+	root, err := e.emu.Drive.RootID(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn, err = e.svc.SetTarget(e.ctx, ghost, conn.ID, root); err != nil {
+		t.Fatal(err)
+	}
+	run := conn.InitialCopy.RunID
+	req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: ghost,
+		ConnectionID: conn.ID, RunID: run}
+	if err := e.engine.HandleCopyRequest(e.ctx, req); err != nil {
+		t.Fatalf("a list refused for good: %v, want it acknowledged", err)
+	}
+	get := func() drivesync.Connection {
+		c, err := e.svc.Get(e.ctx, ghost, conn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	got := get()
 	if got.InitialCopy.State != drivesync.CopyFailed || got.InitialCopy.FinishedAt.IsZero() {
 		t.Errorf("initial copy = %+v, want failed and finished", got.InitialCopy)
 	}
@@ -896,9 +907,9 @@ func TestCopyPageFailingForGoodEndsTheRun(t *testing.T) {
 		t.Errorf("connection %s with lastError %+v, want active with %s", got.Status, got.LastError, drivesync.CodeCopyFailed)
 	}
 	if msgs := e.drain(t, e.taskSub); len(msgs) != 0 {
-		t.Errorf("the refused page published %d tasks", len(msgs))
+		t.Errorf("the refused list published %d tasks", len(msgs))
 	}
-	resynced, err := e.svc.Resync(e.ctx, company, e.conn.ID)
+	resynced, err := e.svc.Resync(e.ctx, ghost, conn.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -466,3 +466,25 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }
+
+// awaitEnd handles the run's await requests as Pub/Sub would deliver them until none is left,
+// and fails the test if the run is not done then.
+func (e *env) awaitEnd(t *testing.T) {
+	t.Helper()
+	for range 50 {
+		msgs := e.drain(t, e.reqSub)
+		if len(msgs) == 0 {
+			break
+		}
+		for _, data := range msgs {
+			r, err := drivesync.DecodeCopyRequest(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			retry(t, "await request", func() error { return e.engine.HandleCopyRequest(e.ctx, r) })
+		}
+	}
+	if got := e.get(t).InitialCopy; got.State != drivesync.CopyDone {
+		t.Fatalf("run not done: %+v", got)
+	}
+}

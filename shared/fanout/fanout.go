@@ -160,6 +160,32 @@ func (f *Fanout) HandlePage(ctx context.Context, req drivesync.CopyRequest) (Res
 	return res, nil
 }
 
+// PublishTasks publishes one copy task per document of docs for run runID of connection
+// connectionID of companyID, with verify set (a reconcile's tasks), and waits until Pub/Sub has
+// accepted every one. A failed publish is Retryable; duplicates are harmless.
+func (f *Fanout) PublishTasks(ctx context.Context, companyID, connectionID, runID string, docs []drivesync.Document) error {
+	op := fmt.Sprintf("publish copy tasks of company %s connection %s run %s", companyID, connectionID, runID)
+	results := make([]*pubsub.PublishResult, 0, len(docs))
+	for _, doc := range docs {
+		task := drivesync.CopyTask{SchemaVersion: drivesync.CopyTaskSchemaVersion, CompanyID: companyID,
+			ConnectionID: connectionID, RunID: runID, Document: doc, Verify: true}
+		msg, err := message(task, task.Attributes(), drivesync.MaxCopyTaskBytes)
+		if err != nil {
+			return drivesync.Classify(fmt.Errorf("%s: document %s: %w", op, doc.ID, err), drivesync.Permanent, efactori.CodeInvalidDocument)
+		}
+		results = append(results, f.tasks.Publish(ctx, msg))
+	}
+	if err := wait(ctx, results); err != nil {
+		return drivesync.Classify(fmt.Errorf("%s: %w", op, err), drivesync.Retryable, CodePublishFailed)
+	}
+	return nil
+}
+
+// List lists one page of companyID's documents, with the page size f was made with.
+func (f *Fanout) List(ctx context.Context, companyID, pageToken string) (efactori.Page, error) {
+	return f.lister.ListDocuments(ctx, companyID, pageToken, f.pageSize)
+}
+
 // PublishRequest publishes req on the copy-request topic and waits until Pub/Sub has accepted
 // it. Errors are classified: an invalid request is Permanent, a failed publish Retryable.
 func (f *Fanout) PublishRequest(ctx context.Context, req drivesync.CopyRequest) error {

@@ -24,6 +24,10 @@ const (
 	// PropSHA256 holds eFactori's SHA-256 of the content, which Drive does not compute, so a
 	// rebuild can tell whether the file is current without downloading it.
 	PropSHA256 = "drivesyncSha256"
+	// PropCompanyID holds CompanyIDValue of the company the document belongs to: Drive can
+	// only search app properties by key and value, so this is what lists every file drivesync
+	// made for a company (a reconcile's inventory) in a few calls.
+	PropCompanyID = "drivesyncCompanyId"
 )
 
 // MaxPropertyBytes is Drive's limit on one app property: key plus value, in bytes of UTF-8.
@@ -33,19 +37,23 @@ const MaxPropertyBytes = 124
 // value does not fit in MaxPropertyBytes.
 const HashedPrefix = "sha256:"
 
-// AppProperties returns the private app properties for doc's Drive file, written by connection
-// connectionID; the connection and checksum properties are omitted when empty. Every key plus value fits in MaxPropertyBytes: a value that
+// AppProperties returns the private app properties for doc's Drive file, a document of company
+// companyID written by connection connectionID; the company, connection and checksum
+// properties are omitted when empty. Every key plus value fits in MaxPropertyBytes: a value that
 // does not fit, is not UTF-8, or already starts with HashedPrefix is stored as HashedPrefix and
 // the hex SHA-256 of the value. With drivesync's limits that only happens to document IDs longer
 // than 105 bytes (MaxIDLength is 128); such an ID cannot be read back from Drive, so a rebuild
 // matches files by hashing the IDs eFactori lists, which DocumentIDValue does.
-func AppProperties(doc drivesync.Document, connectionID string) map[string]string {
+func AppProperties(doc drivesync.Document, companyID, connectionID string) map[string]string {
 	props := map[string]string{
 		PropDocumentID: DocumentIDValue(doc.ID),
 		PropRevision:   strconv.FormatInt(doc.Revision, 10),
 	}
 	if doc.SHA256 != "" {
 		props[PropSHA256] = fitValue(PropSHA256, doc.SHA256)
+	}
+	if companyID != "" {
+		props[PropCompanyID] = CompanyIDValue(companyID)
 	}
 	if connectionID != "" {
 		props[PropConnectionID] = fitValue(PropConnectionID, connectionID)
@@ -56,6 +64,12 @@ func AppProperties(doc drivesync.Document, connectionID string) map[string]strin
 // DocumentIDValue returns the PropDocumentID value of a document ID: the ID itself, or its hashed
 // form when it does not fit. Search Drive for this value, not the raw ID.
 func DocumentIDValue(id string) string { return fitValue(PropDocumentID, id) }
+
+// CompanyIDValue returns the PropCompanyID value of a company ID; search Drive for it.
+func CompanyIDValue(id string) string { return fitValue(PropCompanyID, id) }
+
+// SHA256Value returns the PropSHA256 value of a content checksum.
+func SHA256Value(sum string) string { return fitValue(PropSHA256, sum) }
 
 // fitValue returns v, or its hashed form when key and v together exceed MaxPropertyBytes. A
 // value that merely looks hashed is hashed too, so the two forms can never be confused.

@@ -50,10 +50,22 @@ func TestAppProperties(t *testing.T) {
 			map[string]string{PropDocumentID: "d", PropRevision: "1", PropSHA256: sha,
 				PropConnectionID: hashed(strings.Repeat("c", 200))}},
 	}
+	t.Run("company", func(t *testing.T) {
+		t.Parallel()
+		long := strings.Repeat("é", 60)
+		got := AppProperties(drivesync.Document{ID: "d", Revision: 1}, long, "")
+		want := map[string]string{PropDocumentID: "d", PropRevision: "1", PropCompanyID: hashed(long)}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("AppProperties (-want +got):\n%s", diff)
+		}
+		if got := AppProperties(drivesync.Document{ID: "d", Revision: 1}, "acme", "")[PropCompanyID]; got != "acme" || CompanyIDValue("acme") != got {
+			t.Errorf("company property = %q, want acme", got)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := AppProperties(tt.doc, tt.connection)
+			got := AppProperties(tt.doc, "", tt.connection)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("AppProperties (-want +got):\n%s", diff)
 			}
@@ -81,7 +93,7 @@ func FuzzAppProperties(f *testing.F) {
 	f.Add(strings.Repeat("🧾", 40), int64(-1), "", "", "sha256:x")
 	f.Add("\xff\xfe", int64(1<<62), strings.Repeat("z", 300), strings.Repeat("c", 110), "")
 	f.Fuzz(func(t *testing.T, id string, rev int64, sum, connection, other string) {
-		props := AppProperties(drivesync.Document{ID: id, Revision: rev, SHA256: sum}, connection)
+		props := AppProperties(drivesync.Document{ID: id, Revision: rev, SHA256: sum}, other, connection)
 		assertFits(t, props)
 		if len(props) > 30 {
 			t.Fatalf("%d properties, Drive allows 30 per app", len(props))

@@ -22,7 +22,10 @@ type CopyPage struct {
 	PageToken string // the token the page was listed with; empty for the first
 	Listed    int    // documents on the page, usable or not
 	Invalid   int    // documents no copy task was published for: failed from the start
-	Last      bool   // no page follows
+	// Matched counts the documents a reconcile found already right in Drive, with their
+	// mappings: the run counts them synced without writing anything for them.
+	Matched int
+	Last    bool // no page follows
 }
 
 type copyPageDoc struct {
@@ -30,6 +33,7 @@ type copyPageDoc struct {
 	PageToken string    `firestore:"pageToken"`
 	Listed    int       `firestore:"listed"`
 	Invalid   int       `firestore:"invalid"`
+	Matched   int       `firestore:"matched"`
 	Last      bool      `firestore:"last"`
 	CreatedAt time.Time `firestore:"createdAt"`
 }
@@ -56,7 +60,7 @@ func (s *Store) RecordCopyPage(ctx context.Context, k ConnectionKey, p CopyPage)
 	sum := sha256.Sum256([]byte(p.RunID + "\x00" + p.PageToken))
 	ref := s.connections(k.CompanyID).Doc(k.ID).Collection(ColCopyPages).Doc(hex.EncodeToString(sum[:16]))
 	_, err := ref.Create(ctx, copyPageDoc{RunID: p.RunID, PageToken: p.PageToken, Listed: p.Listed, Invalid: p.Invalid,
-		Last: p.Last, CreatedAt: s.now()})
+		Matched: p.Matched, Last: p.Last, CreatedAt: s.now()})
 	switch {
 	case status.Code(err) == codes.AlreadyExists:
 		return false, nil
@@ -94,6 +98,7 @@ func (s *Store) CopyProgress(ctx context.Context, k ConnectionKey, runID string)
 		}
 		p.Listed += d.Listed
 		p.Failed += d.Invalid
+		p.Synced += d.Matched
 		p.AllListed = p.AllListed || d.Last
 	}
 	for _, c := range []struct {
