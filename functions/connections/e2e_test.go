@@ -452,8 +452,9 @@ func (s *stack) companyFolders(t *testing.T, name string) int {
 	return n
 }
 
-// copyRequest waits for the copy request of connectionID on the copy-request topic.
-func (s *stack) copyRequest(t *testing.T, connectionID string) {
+// copyRequest waits for the copy request of connectionID on the copy-request topic, for run
+// runID ("" means any run).
+func (s *stack) copyRequest(t *testing.T, connectionID, runID string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -463,8 +464,10 @@ func (s *stack) copyRequest(t *testing.T, connectionID string) {
 		var req struct {
 			ConnectionID string `json:"connectionId"`
 			CompanyID    string `json:"companyId"`
+			RunID        string `json:"runId"`
 		}
-		if json.Unmarshal(m.Data, &req) == nil && req.ConnectionID == connectionID && req.CompanyID == acme {
+		if json.Unmarshal(m.Data, &req) == nil && req.ConnectionID == connectionID && req.CompanyID == acme &&
+			(runID == "" || req.RunID == runID) {
 			found.Store(true)
 			cancel()
 		}
@@ -473,8 +476,23 @@ func (s *stack) copyRequest(t *testing.T, connectionID string) {
 		t.Fatalf("receive copy requests: %v", err)
 	}
 	if !found.Load() {
-		t.Fatalf("no copy request for connection %s", connectionID)
+		t.Fatalf("no copy request for connection %s run %q", connectionID, runID)
 	}
+}
+
+// runID reads the current run of acme's connection id from Firestore: the API does not show it.
+func (s *stack) runID(t *testing.T, id string) string {
+	t.Helper()
+	snap, err := s.fs.Collection("companies").Doc(acme).Collection("connections").Doc(id).Get(t.Context())
+	if err != nil {
+		t.Fatalf("read connection %s: %v", id, err)
+	}
+	run, err := snap.DataAt("initialCopy.runId")
+	if err != nil {
+		t.Fatalf("connection %s: initialCopy.runId: %v", id, err)
+	}
+	r, _ := run.(string)
+	return r
 }
 
 // TestFunctionsEndToEnd runs the customer's whole journey through the real functions framework,
@@ -671,12 +689,14 @@ func journey(t *testing.T, s *stack) {
 	if got, want := s.companyFolders(t, acmeName), 1; got != want {
 		t.Errorf("%d company folders in Drive, want %d", got, want)
 	}
-	s.copyRequest(t, id)
+	s.copyRequest(t, id, "")
 	s.call(t, "POST", "/v1/connections/"+id+"/resync", boss, nil, 202, &conn)
 	s.call(t, "PATCH", "/v1/connections/"+id, boss, map[string]any{"name": "Compta 2026", "onDelete": "trash"}, 200, &conn)
 	if conn.Name != "Compta 2026" || conn.OnDelete != "trash" {
 		t.Errorf("after PATCH: name %q onDelete %q", conn.Name, conn.OnDelete)
 	}
+	reorganise(t, s, id, boss)
+	oneTargetPerFolder(t, s, id, clients.ID, boss)
 
 	tenancy(t, s, id, clients.ID, boss, clerk, rival)
 	states(t, s, id, boss)
@@ -691,6 +711,70 @@ func journey(t *testing.T, s *stack) {
 
 	s.call(t, "DELETE", "/v1/connections/"+id, boss, nil, 204, nil)
 	wantProblem(t, "deleted", s.send(t, "GET", s.api+"/v1/connections/"+id, boss, "", nil), 404, "not-found")
+}
+
+// reorganise checks that a new layout of the active connection id starts a run (a reconcile
+// that moves what is already in Drive), and that the same layout again does not.
+func reorganise(t *testing.T, s *stack, id, boss string) {
+	t.Helper()
+	before := s.runID(t, id)
+	var conn connectionJSON
+	s.call(t, "PATCH", "/v1/connections/"+id, boss, map[string]any{"folderLayout": "year_kind"}, 200, &conn)
+	if conn.FolderLayout != "year_kind" || conn.InitialCopy.State != "pending" {
+		t.Errorf("after a layout change: layout %q, initial copy %q; want year_kind, pending", conn.FolderLayout, conn.InitialCopy.State)
+	}
+	run := s.runID(t, id)
+	if run == before {
+		t.Fatalf("a layout change of an active connection kept run %s", run)
+	}
+	s.copyRequest(t, id, run)
+	s.call(t, "PATCH", "/v1/connections/"+id, boss, map[string]any{"folderLayout": "year_kind", "name": "Compta 2026"}, 200, &conn)
+	if got := s.runID(t, id); got != run {
+		t.Errorf("the same layout again started run %s", got)
+	}
+}
+
+// oneTargetPerFolder checks that a second connection of the company cannot take the folder the
+// connection id copies into, and can take another one.
+func oneTargetPerFolder(t *testing.T, s *stack, id, folderID, boss string) {
+	t.Helper()
+	var created struct {
+		Connection       connectionJSON `json:"connection"`
+		AuthorizationURL string         `json:"authorizationUrl"`
+	}
+	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Sauvegarde", "folderLayout": "year"}, 201, &created)
+	second := created.Connection.ID
+	wantFrontend(t, s.send(t, "GET", s.consent(t, created.AuthorizationURL, true).String(), "", "text/html", nil), second, "ok")
+
+	r := s.send(t, "PUT", s.api+"/v1/connections/"+second+"/target", boss, "", map[string]any{"folderId": folderID})
+	wantProblem(t, "second connection onto the same folder", r, 409, "target-in-use")
+	var p struct {
+		Detail       string `json:"detail"`
+		ConnectionID string `json:"connectionId"`
+	}
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatalf("decode problem: %v", err)
+	}
+	if got, want := p.ConnectionID, id; got != want {
+		t.Errorf("connectionId = %q, want %q", got, want)
+	}
+	if want := fmt.Sprintf(`Google Drive connection "Compta 2026" (id %s)`, id); !strings.Contains(p.Detail, want) {
+		t.Errorf("detail = %q, want it to name the other connection: %s", p.Detail, want)
+	}
+	var conn connectionJSON
+	s.call(t, "GET", "/v1/connections/"+second, boss, nil, 200, &conn)
+	if conn.Status != "awaiting_folder" || conn.Target != nil {
+		t.Errorf("the refused connection: status %q, target %+v; want awaiting_folder, none", conn.Status, conn.Target)
+	}
+
+	var own folderJSON
+	s.call(t, "POST", "/v1/connections/"+second+"/folders", boss, map[string]any{"parentId": "root", "name": "Sauvegarde"}, 201, &own)
+	s.call(t, "PUT", "/v1/connections/"+second+"/target", boss, map[string]any{"folderId": own.ID}, 200, &conn)
+	if conn.Status != "active" || conn.Target == nil || conn.Target.FolderID != own.ID {
+		t.Errorf("second connection onto its own folder: status %q, target %+v", conn.Status, conn.Target)
+	}
+	s.call(t, "PUT", "/v1/connections/"+id+"/target", boss, map[string]any{"folderId": folderID}, 200, &conn)
+	s.call(t, "DELETE", "/v1/connections/"+second, boss, nil, 204, nil)
 }
 
 // tenancy checks that another company sees nothing of acme's connection and that a token

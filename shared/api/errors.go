@@ -36,12 +36,22 @@ var (
 		"The service is misconfigured or starting; try again shortly.")
 )
 
-// customerAction is the 422 problem for a Drive failure only the customer can fix (quota,
-// permissions, a target folder gone). It carries Drive's code as an extension member so the
-// frontend can say what to do.
-type customerAction struct {
+// targetInUse is the 409 problem for a target folder another connection of the company already
+// copies into; its detail names that connection and connectionId carries its ID.
+func targetInUse(e *drivesync.TargetInUseError) response {
+	p := problem.New("target-in-use", http.StatusConflict, "Folder already used by another connection",
+		fmt.Sprintf("Google Drive connection %q (id %s) already copies into this folder; choose another folder or remove that connection.",
+			e.ConnectionName, e.ConnectionID))
+	return response{problem: p, connectionID: e.ConnectionID}
+}
+
+// extended is a problem with this API's extension members: code, for a Drive failure only the
+// customer can fix (quota, permissions, a target folder gone), is Drive's code so the frontend can
+// say what to do; connectionId, for target-in-use, is the connection that holds the folder.
+type extended struct {
 	*problem.Problem
-	Code string `json:"code"`
+	Code         string `json:"code,omitempty"`
+	ConnectionID string `json:"connectionId,omitempty"`
 }
 
 // customerMessages says, for the codes the frontend is likely to see, what the customer should
@@ -58,16 +68,17 @@ var customerMessages = map[string]string{
 
 // response is what a failed request is answered with.
 type response struct {
-	problem    *problem.Problem
-	code       string        // for customerAction
-	retryAfter time.Duration // for Retry-After
+	problem      *problem.Problem
+	code         string        // the code member (drive-action-required)
+	connectionID string        // the connectionId member (target-in-use)
+	retryAfter   time.Duration // for Retry-After
 }
 
 func (r response) write(w http.ResponseWriter, req *http.Request) {
 	if r.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(r.retryAfter.Seconds()))))
 	}
-	if r.code == "" {
+	if r.code == "" && r.connectionID == "" {
 		problem.Write(w, req, r.problem)
 		return
 	}
@@ -79,7 +90,7 @@ func (r response) write(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(customerAction{Problem: &p, Code: r.code})
+	_ = json.NewEncoder(w).Encode(extended{Problem: &p, Code: r.code, ConnectionID: r.connectionID})
 }
 
 // defaultRetryAfter is sent when Google asked us to retry without saying when.
@@ -100,9 +111,12 @@ func problemFor(err error) (res response, log logAs) {
 	var p *problem.Problem
 	var fe []*drivesync.FieldError
 	var ce *drivesync.ClassifiedError
+	var inUse *drivesync.TargetInUseError
 	switch {
 	case errors.As(err, &p):
 		return response{problem: p}, logNot
+	case errors.As(err, &inUse):
+		return targetInUse(inUse), logNot
 	case errors.Is(err, errResponseStarted):
 		return response{}, logError
 	case errors.Is(err, drivesync.ErrNotFound):

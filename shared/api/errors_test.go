@@ -27,6 +27,7 @@ func TestProblemFor(t *testing.T) {
 		status     int
 		typ        string
 		code       string
+		connection string // the connectionId member
 		retryAfter string
 		pointers   []string
 		logged     logAs
@@ -34,6 +35,8 @@ func TestProblemFor(t *testing.T) {
 		{name: "not found", err: fmt.Errorf("get: %w", drivesync.ErrNotFound), status: 404, typ: "not-found"},
 		{name: "conflict", err: fmt.Errorf("create: %w", drivesync.ErrConflict), status: 409, typ: "conflict"},
 		{name: "folder browsing", err: connection.ErrFolderBrowsingUnavailable, status: 409, typ: "folder-browsing-unavailable"},
+		{name: "target in use", err: fmt.Errorf("set target: %w", &drivesync.TargetInUseError{FolderID: "1f", ConnectionID: "c9", ConnectionName: "Comptabilité"}),
+			status: 409, typ: "target-in-use", connection: "c9"},
 		{name: "field errors", err: fmt.Errorf("update: %w: %w", drivesync.ErrConflict, errors.Join(
 			&drivesync.FieldError{Field: "name", Reason: "is taken"},
 			&drivesync.FieldError{Field: "target.folderId", Reason: "is gone"})),
@@ -79,6 +82,9 @@ func TestProblemFor(t *testing.T) {
 			}
 			if got, want := body.Code, tt.code; got != want {
 				t.Errorf("code = %q, want %q", got, want)
+			}
+			if got, want := body.ConnectionID, tt.connection; got != want {
+				t.Errorf("connectionId = %q, want %q", got, want)
 			}
 			if got, want := body.Instance, "/v1/connections/abc"; got != want {
 				t.Errorf("instance = %q, want %q", got, want)

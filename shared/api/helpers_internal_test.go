@@ -10,7 +10,8 @@ import (
 // problemBody is a problem as a client reads it, with the extension members this API sends.
 type problemBody struct {
 	problem.Problem
-	Code string `json:"code"`
+	Code         string `json:"code"`
+	ConnectionID string `json:"connectionId"`
 }
 
 func decodeProblem(t *testing.T, b []byte) problemBody {

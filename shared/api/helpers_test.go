@@ -229,7 +229,8 @@ func do(t *testing.T, method, url, token, contentType string, body io.Reader) re
 // problemBody is a problem as a client reads it.
 type problemBody struct {
 	problem.Problem
-	Code string `json:"code"`
+	Code         string `json:"code"`
+	ConnectionID string `json:"connectionId"`
 }
 
 // mustProblem checks that r is a problem with status and type slug, and returns it.

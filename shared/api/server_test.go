@@ -13,6 +13,7 @@ import (
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/shared/api"
+	"github.com/efactori/drivesync/shared/api/apispec"
 	"github.com/efactori/drivesync/shared/drivesync"
 )
 
@@ -300,6 +301,33 @@ func TestServiceErrors(t *testing.T) {
 				t.Errorf("problem %+v leaks the error", p)
 			}
 		})
+	}
+}
+
+// TestTargetInUse checks the 409 a folder already used by another connection gets: its own
+// type, a detail naming that connection, its ID as connectionId, as the OpenAPI document says.
+func TestTargetInUse(t *testing.T) {
+	t.Parallel()
+	spec, err := apispec.Load(openapiPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newAPI(t)
+	s.svc.err = fmt.Errorf("set target of connection c1: %w",
+		&drivesync.TargetInUseError{FolderID: "1f", ConnectionID: "c2", ConnectionName: "Comptabilité"})
+	r := do(t, "PUT", s.url+"/v1/connections/c1/target", s.manager(t), "application/json", strings.NewReader(`{"folderId":"1f"}`))
+	p := mustProblem(t, r, 409, "target-in-use")
+	if got, want := p.ConnectionID, "c2"; got != want {
+		t.Errorf("connectionId = %q, want %q", got, want)
+	}
+	if want := `Google Drive connection "Comptabilité" (id c2) already copies into this folder`; !strings.Contains(p.Detail, want) {
+		t.Errorf("detail = %q, want it to contain %q", p.Detail, want)
+	}
+	for _, err := range spec.Check("PUT /v1/connections/{id}/target", r.status, r.header, r.body) {
+		t.Error(err)
+	}
+	if strings.Contains(s.logs.String(), `"severity":"ERROR"`) {
+		t.Errorf("a refused target was logged as an error:\n%s", s.logs.String())
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 // Service is what the API needs of the connection service. Every method is scoped to companyID:
 // a connection of another company is drivesync.ErrNotFound. Methods return
 // drivesync.ErrNotFound, drivesync.ErrConflict, errors carrying *drivesync.FieldError for bad
-// input, connection.ErrFolderBrowsingUnavailable, and Google's failures classified
-// (drivesync.ClassifiedError); anything else is an internal error.
+// input, *drivesync.TargetInUseError (SetTarget), connection.ErrFolderBrowsingUnavailable, and
+// Google's failures classified (drivesync.ClassifiedError); anything else is an internal error.
 type Service interface {
 	Integration(ctx context.Context, companyID string) (store.Integration, error)
 	SetIntegration(ctx context.Context, companyID string, enabled bool) (store.Integration, error)

@@ -294,8 +294,13 @@ func (s *Service) Get(ctx context.Context, companyID, id string) (drivesync.Conn
 	return s.withProgress(ctx, rec.Connection)
 }
 
-// Update changes a connection's settings. A new layout or locale applies to documents copied
-// from then on; what is already in Drive is not moved.
+// Update changes a connection's settings. When the folder layout or the locale of an active
+// connection actually changes, what is already in Drive must move to the new folders: Update
+// starts a new run, as Resync does, which the copy engine carries out as a reconcile (files are
+// moved, not uploaded again); its progress shows in InitialCopy. Other changes, the same values
+// again, or a connection that is not active start nothing (the run that makes a connection
+// active copies with the settings of then). Should requesting the run fail, the settings are
+// saved, the run stays pending, the error is returned, and Resync requests it anew.
 func (s *Service) Update(ctx context.Context, companyID, id string, in UpdateInput) (drivesync.Connection, error) {
 	var errs []error
 	var name string
@@ -316,7 +321,10 @@ func (s *Service) Update(ctx context.Context, companyID, id string, in UpdateInp
 	if err := errors.Join(errs...); err != nil {
 		return drivesync.Connection{}, err
 	}
+	runID := s.newID()
+	var reorganise bool
 	rec, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
+		before := r.Connection
 		if in.Name != nil {
 			r.Name = name
 		}
@@ -329,12 +337,25 @@ func (s *Service) Update(ctx context.Context, companyID, id string, in UpdateInp
 		if in.OnDelete != nil {
 			r.OnDelete = *in.OnDelete
 		}
+		reorganise = r.Status == drivesync.StatusActive &&
+			(r.FolderLayout != before.FolderLayout || r.Locale != before.Locale)
+		if reorganise {
+			r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+			if r.LastError != nil && r.LastError.Code == drivesync.CodeCopyFailed {
+				r.LastError = nil
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return drivesync.Connection{}, err
 	}
-	return rec.Connection, nil
+	if !reorganise {
+		return rec.Connection, nil
+	}
+	s.log.InfoContext(ctx, "layout or locale changed: reconcile requested", "companyId", companyID, "connectionId", id,
+		"folderLayout", rec.FolderLayout, "locale", rec.Locale, "runId", runID)
+	return s.startCopy(ctx, rec.Connection)
 }
 
 // Delete ends a connection: it revokes drivesync's access at Google (unless another connection

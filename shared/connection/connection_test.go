@@ -945,3 +945,214 @@ func TestSetTargetPublishesCopyRequest(t *testing.T) {
 		t.Errorf("copy requests (-want +got):\n%s", diff)
 	}
 }
+
+// TestSetTargetOneConnectionPerFolder checks that a folder is the target of one connection of a
+// company at most: two connections copying into one folder would each create every document.
+func TestSetTargetOneConnectionPerFolder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive")
+	ctx := e.ctx
+	first := e.connect(t, acme, "Comptabilité", alice)
+	e.clock.Advance(time.Second)
+	second := e.connect(t, acme, "Archives", alice)
+	shared := e.mkdir(t, e.rootID(t), "Partagé")
+	if _, err := e.svc.SetTarget(ctx, acme, first.ID, shared); err != nil {
+		t.Fatalf("SetTarget of the first: %v", err)
+	}
+	before, err := e.svc.Get(ctx, acme, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(t *testing.T, what string) {
+		t.Helper()
+		_, err := e.svc.SetTarget(ctx, acme, second.ID, shared)
+		var inUse *drivesync.TargetInUseError
+		if !errors.As(err, &inUse) {
+			t.Fatalf("%s: err = %v, want a TargetInUseError", what, err)
+		}
+		want := drivesync.TargetInUseError{FolderID: shared, ConnectionID: first.ID, ConnectionName: "Comptabilité"}
+		if diff := cmp.Diff(want, *inUse); diff != "" {
+			t.Errorf("%s: error (-want +got):\n%s", what, diff)
+		}
+		if !errors.Is(err, drivesync.ErrConflict) || !errors.Is(err, drivesync.ErrTargetInUse) {
+			t.Errorf("%s: err = %v, want it to match ErrConflict and ErrTargetInUse", what, err)
+		}
+		got, err := e.svc.Get(ctx, acme, second.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(before, got); diff != "" {
+			t.Errorf("%s: the refused connection changed (-want +got):\n%s", what, diff)
+		}
+	}
+	refused(t, "first active")
+	// Whatever the other connection's status, as long as it has the folder as its target.
+	if _, err := e.store.UpdateConnection(ctx, acme, first.ID, func(r *store.ConnectionRecord) error {
+		r.Status = drivesync.StatusNeedsReauthorization
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	refused(t, "first needs_reauthorization")
+	if got, want := len(e.copies.calls()), 1; got != want {
+		t.Errorf("%d copies started, want %d (the first connection's)", got, want)
+	}
+
+	// Another folder is fine, and so is the connection's own folder again.
+	other := e.mkdir(t, e.rootID(t), "Archives")
+	conn, err := e.svc.SetTarget(ctx, acme, second.ID, other)
+	if err != nil || conn.Status != drivesync.StatusActive || conn.Target.FolderID != other {
+		t.Fatalf("SetTarget onto another folder = %+v, %v; want active there", conn, err)
+	}
+	if conn, err := e.svc.SetTarget(ctx, acme, second.ID, other); err != nil || conn.Target.FolderID != other {
+		t.Errorf("SetTarget onto its own folder again = %+v, %v; want it accepted", conn, err)
+	}
+	// The first connection's folder is free once it is removed; another company never clashes.
+	rival := e.connect(t, globex, "Compta", alice)
+	if _, err := e.svc.SetTarget(ctx, globex, rival.ID, other); err != nil {
+		t.Errorf("SetTarget of another company onto the same folder: %v", err)
+	}
+	if err := e.svc.Delete(ctx, acme, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetTarget(ctx, acme, second.ID, shared); err != nil {
+		t.Errorf("SetTarget onto the removed connection's folder: %v", err)
+	}
+}
+
+// TestConcurrentSetTargetOntoOneFolder races two connections of the company, on different
+// instances, for one folder: exactly one gets it.
+func TestConcurrentSetTargetOntoOneFolder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive")
+	a := e.connect(t, acme, "Compta", alice)
+	b := e.connect(t, acme, "Archives", alice)
+	target := e.mkdir(t, e.rootID(t), "Cible")
+	instances := []*connection.Service{e.svc, e.instance(t)}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, id := range []string{a.ID, b.ID} {
+		wg.Go(func() {
+			_, errs[i] = instances[i].SetTarget(e.ctx, acme, id, target)
+		})
+	}
+	wg.Wait()
+	var ok, inUse int
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, drivesync.ErrTargetInUse):
+			inUse++
+		default:
+			t.Errorf("SetTarget: %v", err)
+		}
+	}
+	if ok != 1 || inUse != 1 {
+		t.Errorf("%d accepted and %d refused as in use, want 1 and 1", ok, inUse)
+	}
+	list, err := e.svc.List(e.ctx, acme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders := 0
+	for _, c := range list {
+		if c.Target.FolderID == target {
+			holders++
+		}
+	}
+	if holders != 1 {
+		t.Errorf("%d connections have the folder as target, want 1", holders)
+	}
+}
+
+// TestUpdateReorganisesActiveConnection checks that a new layout or locale of an active
+// connection starts a run (the copy engine's reconcile moves the files), and that nothing else
+// does.
+func TestUpdateReorganisesActiveConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive")
+	ctx := e.ctx
+	conn := e.connect(t, acme, "Compta", alice)
+	layout, locale, onDelete := drivesync.LayoutYearKind, drivesync.LocaleNL, drivesync.OnDeleteTrash
+	// Not active yet: the settings change, no run starts (the first copy will use them).
+	got, err := e.svc.Update(ctx, acme, conn.ID, connection.UpdateInput{FolderLayout: &layout})
+	if err != nil || got.FolderLayout != layout || got.InitialCopy.State != drivesync.CopyNone {
+		t.Fatalf("Update of a connection awaiting its folder = %+v, %v; want the layout, no run", got, err)
+	}
+	active, err := e.svc.SetTarget(ctx, acme, conn.ID, e.mkdir(t, e.rootID(t), "Cible"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := func() []string {
+		var ids []string
+		for _, c := range e.copies.calls() {
+			ids = append(ids, c.InitialCopy.RunID)
+		}
+		return ids
+	}
+	wantRuns := []string{active.InitialCopy.RunID}
+
+	name := "Boekhouding"
+	for _, tc := range []struct {
+		name  string
+		in    connection.UpdateInput
+		reorg bool
+	}{
+		{"same layout", connection.UpdateInput{FolderLayout: &layout}, false},
+		{"name and onDelete", connection.UpdateInput{Name: &name, OnDelete: &onDelete}, false},
+		{"locale", connection.UpdateInput{Locale: &locale}, true},
+		{"same locale", connection.UpdateInput{Locale: &locale}, false},
+		{"layout", connection.UpdateInput{FolderLayout: ptr(drivesync.LayoutYearMonth)}, true},
+		{"layout and locale back", connection.UpdateInput{FolderLayout: ptr(drivesync.LayoutYear), Locale: ptr(drivesync.LocaleFR)}, true},
+	} {
+		before, err := e.svc.Get(ctx, acme, conn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.svc.Update(ctx, acme, conn.ID, tc.in)
+		if err != nil {
+			t.Fatalf("%s: Update: %v", tc.name, err)
+		}
+		if !tc.reorg {
+			if got.InitialCopy.RunID != before.InitialCopy.RunID {
+				t.Errorf("%s: run %s became %s, want no new run", tc.name, before.InitialCopy.RunID, got.InitialCopy.RunID)
+			}
+		} else {
+			if got.InitialCopy.State != drivesync.CopyPending || got.InitialCopy.RunID == before.InitialCopy.RunID {
+				t.Errorf("%s: initial copy = %+v, want pending with a new run", tc.name, got.InitialCopy)
+			}
+			wantRuns = append(wantRuns, got.InitialCopy.RunID)
+			stored, err := e.svc.Get(ctx, acme, conn.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.InitialCopy.RunID != got.InitialCopy.RunID {
+				t.Errorf("%s: stored run %s, answered %s", tc.name, stored.InitialCopy.RunID, got.InitialCopy.RunID)
+			}
+		}
+		if diff := cmp.Diff(wantRuns, runs()); diff != "" {
+			t.Errorf("%s: copies started for runs (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	last := e.copies.calls()[len(e.copies.calls())-1]
+	if last.FolderLayout != drivesync.LayoutYear || last.Locale != drivesync.LocaleFR {
+		t.Errorf("the last run was requested with %s/%s, want the new settings", last.FolderLayout, last.Locale)
+	}
+
+	// A connection that is not active changes its settings without a run.
+	if _, err := e.store.UpdateConnection(ctx, acme, conn.ID, func(r *store.ConnectionRecord) error {
+		r.Status = drivesync.StatusNeedsReauthorization
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Update(ctx, acme, conn.ID, connection.UpdateInput{FolderLayout: ptr(drivesync.LayoutYearKind)}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantRuns, runs()); diff != "" {
+		t.Errorf("not active: copies started for runs (-want +got):\n%s", diff)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -212,15 +212,18 @@ func (s *Service) CreateFolder(ctx context.Context, companyID, id, parentID, nam
 }
 
 // companyFolderKey marks the company folder drivesync makes inside a target, so choosing the same
-// target again (from this connection or another of the company) finds it instead of making a
-// second one, even after the customer renamed it.
+// target again (from this connection, or from a new one after this one was removed) finds it
+// instead of making a second one, even after the customer renamed it.
 func companyFolderKey(companyID string) string { return "company:" + companyID }
 
 // SetTarget makes folderID the connection's target: it checks the folder can take files, finds
 // or creates the company's folder inside it, makes the connection active with a new initial copy
 // pending, and requests that copy. It needs a grant (drivesync.ErrConflict otherwise); a folder
 // that is missing, a file, trashed or read-only is a FieldError on folderId and changes nothing.
-// From active it re-targets.
+// A folder that another connection of the company already has as its target, whatever that
+// connection's status, is refused with a *drivesync.TargetInUseError naming it (it also matches
+// drivesync.ErrConflict); choosing the connection's own target again is fine. From active it
+// re-targets.
 func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string) (drivesync.Connection, error) {
 	if folderID == "" || folderID == ParentDrives {
 		return drivesync.Connection{}, fieldErr("folderId", "must be a folder, My Drive or a shared drive")
@@ -242,25 +245,38 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 	if err != nil {
 		return drivesync.Connection{}, err
 	}
-	cf, err := s.ensureCompanyFolder(ctx, dc, companyID, info.ID, folderName(companyName, companyID))
-	if err != nil {
-		return drivesync.Connection{}, s.folderError(ctx, rec, op, "folderId", err)
-	}
 	names := make([]string, 0, len(path))
 	for _, f := range path {
 		names = append(names, f.Name)
 	}
 	runID := s.newID()
-	updated, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
-		switch r.Status {
-		case drivesync.StatusAwaitingFolder, drivesync.StatusActive, drivesync.StatusError:
-		default: // the grant was lost while Drive was being asked
-			return fmt.Errorf("%w: connection %s is %s; authorize it first", drivesync.ErrConflict, id, r.Status)
+	var updated store.ConnectionRecord
+	var cf drive.Folder
+	// The company lease makes "is the folder free" and "take it" one step for every SetTarget of
+	// the company: the store's transaction cannot query other connections, and a target is only
+	// ever set here. The one gap left: a holder stalled for longer than leaseTTL (30 s, against
+	// well under a second normally) loses the lease, and the next SetTarget could then overlap it.
+	err = s.withCompanyLease(ctx, companyID, func() error {
+		if err := s.targetFree(ctx, companyID, id, info.ID); err != nil {
+			return err
 		}
-		r.Target = drivesync.Target{FolderID: info.ID, DriveID: info.DriveID, Path: names, CompanyFolderID: cf.ID}
-		r.Status, r.PreviousStatus, r.LastError = drivesync.StatusActive, "", nil
-		r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
-		return nil
+		var err error
+		cf, err = dc.EnsureFolder(ctx, info.ID, folderName(companyName, companyID), companyFolderKey(companyID))
+		if err != nil {
+			return s.folderError(ctx, rec, op, "folderId", err)
+		}
+		updated, err = s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
+			switch r.Status {
+			case drivesync.StatusAwaitingFolder, drivesync.StatusActive, drivesync.StatusError:
+			default: // the grant was lost while Drive was being asked
+				return fmt.Errorf("%w: connection %s is %s; authorize it first", drivesync.ErrConflict, id, r.Status)
+			}
+			r.Target = drivesync.Target{FolderID: info.ID, DriveID: info.DriveID, Path: names, CompanyFolderID: cf.ID}
+			r.Status, r.PreviousStatus, r.LastError = drivesync.StatusActive, "", nil
+			r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return drivesync.Connection{}, err
@@ -268,6 +284,24 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 	s.log.InfoContext(ctx, "target set", "companyId", companyID, "connectionId", id,
 		"folderId", info.ID, "companyFolderId", cf.ID, "runId", runID)
 	return s.startCopy(ctx, updated.Connection)
+}
+
+// targetFree returns a *drivesync.TargetInUseError when a connection of companyID other than id
+// has folderID as its target. Folder IDs are global in Drive: the same ID is the same folder,
+// whichever Google account each connection uses.
+func (s *Service) targetFree(ctx context.Context, companyID, id, folderID string) error {
+	recs, err := s.store.Connections(ctx, companyID)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.ID != id && r.Target.FolderID == folderID {
+			s.log.InfoContext(ctx, "target refused: another connection uses it", "companyId", companyID,
+				"connectionId", id, "folderId", folderID, "otherConnectionId", r.ID)
+			return &drivesync.TargetInUseError{FolderID: folderID, ConnectionID: r.ID, ConnectionName: r.Name}
+		}
+	}
+	return nil
 }
 
 // startCopy requests the initial copy. It runs after the run is stored, never before: the copy
@@ -280,25 +314,28 @@ func (s *Service) startCopy(ctx context.Context, conn drivesync.Connection) (dri
 	return conn, nil
 }
 
-// Leases around the company folder: Drive's lookup-then-create in EnsureFolder is not atomic.
+// The lease around target changes (withCompanyLease). Its name predates the target check it
+// now also covers; it is kept so that instances of the previous release exclude this one.
 const (
 	companyFolderLease = "companyFolder"
-	leaseTTL           = 30 * time.Second // far above an EnsureFolder; a dead holder's lease expires
+	leaseTTL           = 30 * time.Second // far above its holder's work; a dead holder's lease expires
 	leaseWait          = 20 * time.Second // how long a caller waits for another to finish
 	leasePoll          = 100 * time.Millisecond
 )
 
-// ensureCompanyFolder finds or creates the company folder in parent. Drive's lookup-then-create
-// is not atomic, so two concurrent calls (a double click landing on two instances) could both
-// create one: calls for one company are serialised, within the instance by a mutex and across
-// instances by a lease in Firestore.
-func (s *Service) ensureCompanyFolder(ctx context.Context, dc *drive.Client, companyID, parent, name string) (drive.Folder, error) {
+// withCompanyLease runs fn while holding companyID's lease on target changes. SetTarget holds it
+// around finding or creating the company folder, since Drive's lookup-then-create is not atomic
+// and two concurrent calls (a double click landing on two instances) could both create one, and
+// around checking that the folder is no other connection's target then taking it. Calls for one
+// company are serialised, within the instance by a mutex and across instances by a lease in
+// Firestore.
+func (s *Service) withCompanyLease(ctx context.Context, companyID string, fn func() error) error {
 	mu, _ := s.targets.LoadOrStore(companyID, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	holder := s.newID()
 	if err := s.acquire(ctx, companyID, holder); err != nil {
-		return drive.Folder{}, err
+		return err
 	}
 	defer func() {
 		// Released even when ctx is done; a lease left behind only delays the next call.
@@ -306,7 +343,7 @@ func (s *Service) ensureCompanyFolder(ctx context.Context, dc *drive.Client, com
 			s.log.WarnContext(ctx, "lease not released", "companyId", companyID, "err", err)
 		}
 	}()
-	return dc.EnsureFolder(ctx, parent, name, companyFolderKey(companyID))
+	return fn()
 }
 
 // acquire waits for the company-folder lease of companyID.
@@ -349,10 +386,12 @@ func folderName(companyName, companyID string) string {
 	return name
 }
 
-// Resync starts the initial copy over, as a new run superseding the current one. Only an active
-// connection can be resynced (drivesync.ErrConflict otherwise). When the target can no longer
-// take files, the connection goes to error, telling the customer to choose a folder again, and
-// the error returned is classified drivesync.NeedsCustomer.
+// Resync starts the initial copy over, as a new run superseding the current one. The copy
+// engine carries every run out as a reconcile: files that already match are not uploaded again,
+// what is missing or stale in Drive is fixed, and stray duplicates drivesync made are trashed.
+// Only an active connection can be resynced (drivesync.ErrConflict otherwise). When the target
+// can no longer take files, the connection goes to error, telling the customer to choose a
+// folder again, and the error returned is classified drivesync.NeedsCustomer.
 func (s *Service) Resync(ctx context.Context, companyID, id string) (drivesync.Connection, error) {
 	rec, err := s.store.Connection(ctx, companyID, id)
 	if err != nil {

@@ -2,6 +2,7 @@ package drivesync
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -77,3 +78,24 @@ func ClassOf(err error) Class {
 	}
 	return Unclassified
 }
+
+// ErrTargetInUse marks a refused target folder: another connection of the same company already
+// copies into it. Errors carrying it are *TargetInUseError and also match ErrConflict.
+var ErrTargetInUse = errors.New("target folder in use")
+
+// TargetInUseError refuses a target folder that another connection of the same company uses
+// as its own target. Two connections copying into one folder would each create every document
+// there, so a folder has one connection at most. It names that other connection so the
+// customer can tell which one to change or remove.
+type TargetInUseError struct {
+	FolderID       string
+	ConnectionID   string // the other connection
+	ConnectionName string
+}
+
+func (e *TargetInUseError) Error() string {
+	return fmt.Sprintf("%v: folder %s is the target of connection %q (%s)", ErrTargetInUse, e.FolderID, e.ConnectionName, e.ConnectionID)
+}
+
+// Unwrap makes the error match ErrTargetInUse and ErrConflict.
+func (e *TargetInUseError) Unwrap() []error { return []error{ErrTargetInUse, ErrConflict} }
