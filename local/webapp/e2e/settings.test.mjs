@@ -457,6 +457,18 @@ describe('settings page in Chromium against the local stack', () => {
     assert.equal((await onlyConnection()).name, 'Comptabilité Acme');
   });
 
+  step('a new layout on the active connection: the page says files will be reorganised', async () => {
+    await expectText(page.locator('#layout-reorganise-hint'), /^Les fichiers déjà copiés seront réorganisés dans la nouvelle structure\.$/);
+    await page.getByLabel('Rangement des documents').selectOption('year_month');
+    await page.getByRole('button', { name: 'Enregistrer le rangement' }).click();
+    await expectText(page.locator('#notice'), /Rangement enregistré\. Les fichiers déjà copiés sont réorganisés/);
+    await expectText(page.locator('#detail-layout'), /^Par année et par mois$/);
+    const c = await onlyConnection();
+    assert.equal(c.folderLayout, 'year_month');
+    assert.notEqual(c.initialCopy.state, 'none', 'a run was started');
+    await shot('layout-changed');
+  });
+
   step('revoked grant: the next Drive call shows the reconnect message', async () => {
     await revokeGrant(ACCOUNT);
     await page.getByRole('button', { name: 'Choisir un autre dossier' }).click();
@@ -481,7 +493,7 @@ describe('settings page in Chromium against the local stack', () => {
 
   step('Tout recopier starts a new copy', async () => {
     await page.getByRole('button', { name: 'Tout recopier' }).click();
-    await expectText(page.locator('#notice'), /Tous les documents vont être recopiés/);
+    await expectText(page.locator('#notice'), /Tous les documents vont être vérifiés/);
     await expectText(page.locator('#detail-copy'), /Sur le point de commencer|documents copiés/);
     await shot('resync');
   });

@@ -42,7 +42,12 @@ const I18N = {
     chooseFolder: 'Choisir un autre dossier', chooseTheFolder: 'Choisir le dossier', resync: 'Tout recopier',
     reconnect: 'Reconnecter', retry: 'Réessayer', disconnect: 'Déconnecter',
     renameLabel: 'Renommer la connexion', rename: 'Renommer', renamed: 'Connexion renommée en « {name} ».',
-    resyncStarted: 'Tous les documents vont être recopiés. Les fichiers déjà présents sont mis à jour, sans doublons.',
+    resyncStarted: 'Tous les documents vont être vérifiés : ce qui manque ou a changé dans Google Drive est recopié, les fichiers déjà à jour ne sont pas renvoyés et les doublons sont mis à la corbeille.',
+    layoutChangeLabel: 'Rangement des documents', localeChangeLabel: 'Noms des dossiers', saveLayout: 'Enregistrer le rangement',
+    reorganiseHint: 'Les fichiers déjà copiés seront réorganisés dans la nouvelle structure.',
+    layoutSaved: 'Rangement enregistré.',
+    layoutReorganising: 'Rangement enregistré. Les fichiers déjà copiés sont réorganisés dans la nouvelle structure.',
+    layoutUnchanged: 'Rien à changer : la connexion utilise déjà ce rangement.',
     deleteTitle: 'Déconnecter ce Google Drive ?',
     deleteText: "eFactori n'enverra plus de documents vers « {name} ». Les fichiers déjà copiés restent dans Google Drive.",
     deleted: '« {name} » est déconnecté. Les fichiers déjà copiés restent dans Google Drive.',
@@ -71,6 +76,8 @@ const I18N = {
     'err.network': "Le service ne répond pas. Vérifiez votre connexion et réessayez.",
     'err.validation': 'Corrigez les champs indiqués.',
     'err.quota': "Le stockage du compte Google est plein. Libérez de l'espace dans Google Drive (ou achetez plus de stockage), puis réessayez.",
+    'err.target-in-use': 'Ce dossier reçoit déjà les documents d\'une autre connexion Google Drive. Choisissez un autre dossier.',
+    'err.target-in-use-named': 'Ce dossier reçoit déjà les documents de la connexion « {name} ». Choisissez un autre dossier, ou déconnectez d\'abord « {name} ».',
   },
   nl: {
     skip: 'Naar de inhoud', language: 'Taal', loading: 'Laden…',
@@ -109,7 +116,12 @@ const I18N = {
     chooseFolder: 'Andere map kiezen', chooseTheFolder: 'Map kiezen', resync: 'Alles opnieuw kopiëren',
     reconnect: 'Opnieuw koppelen', retry: 'Opnieuw proberen', disconnect: 'Ontkoppelen',
     renameLabel: 'Koppeling hernoemen', rename: 'Hernoemen', renamed: 'Koppeling hernoemd naar "{name}".',
-    resyncStarted: 'Alle documenten worden opnieuw gekopieerd. Bestaande bestanden worden bijgewerkt, zonder dubbels.',
+    resyncStarted: 'Alle documenten worden gecontroleerd: wat in Google Drive ontbreekt of gewijzigd is, wordt opnieuw gekopieerd, bestanden die al up-to-date zijn niet, en dubbels gaan naar de prullenbak.',
+    layoutChangeLabel: 'Ordening van de documenten', localeChangeLabel: 'Mapnamen', saveLayout: 'Ordening opslaan',
+    reorganiseHint: 'De reeds gekopieerde bestanden worden in de nieuwe structuur herschikt.',
+    layoutSaved: 'Ordening opgeslagen.',
+    layoutReorganising: 'Ordening opgeslagen. De reeds gekopieerde bestanden worden in de nieuwe structuur herschikt.',
+    layoutUnchanged: 'Niets te wijzigen: de koppeling gebruikt deze ordening al.',
     deleteTitle: 'Deze Google Drive ontkoppelen?',
     deleteText: 'eFactori stuurt geen documenten meer naar "{name}". Reeds gekopieerde bestanden blijven in Google Drive.',
     deleted: '"{name}" is ontkoppeld. Reeds gekopieerde bestanden blijven in Google Drive.',
@@ -138,6 +150,8 @@ const I18N = {
     'err.network': 'De dienst antwoordt niet. Controleer uw verbinding en probeer opnieuw.',
     'err.validation': 'Verbeter de aangeduide velden.',
     'err.quota': 'De opslag van het Google-account is vol. Maak ruimte vrij in Google Drive (of koop extra opslag) en probeer opnieuw.',
+    'err.target-in-use': 'Deze map ontvangt al de documenten van een andere Google Drive-koppeling. Kies een andere map.',
+    'err.target-in-use-named': 'Deze map ontvangt al de documenten van de koppeling "{name}". Kies een andere map, of ontkoppel eerst "{name}".',
   },
   en: {
     skip: 'Skip to content', language: 'Language', loading: 'Loading…',
@@ -176,7 +190,12 @@ const I18N = {
     chooseFolder: 'Choose another folder', chooseTheFolder: 'Choose the folder', resync: 'Copy everything again',
     reconnect: 'Reconnect', retry: 'Try again', disconnect: 'Disconnect',
     renameLabel: 'Rename the connection', rename: 'Rename', renamed: 'Connection renamed to "{name}".',
-    resyncStarted: 'Every document will be copied again. Files already there are updated, not duplicated.',
+    resyncStarted: 'Every document will be checked: what is missing or changed in Google Drive is copied again, files already up to date are not sent again, and duplicates are moved to the trash.',
+    layoutChangeLabel: 'How documents are arranged', localeChangeLabel: 'Folder names', saveLayout: 'Save arrangement',
+    reorganiseHint: 'Files already copied will be reorganised into the new structure.',
+    layoutSaved: 'Arrangement saved.',
+    layoutReorganising: 'Arrangement saved. Files already copied are being reorganised into the new structure.',
+    layoutUnchanged: 'Nothing to change: the connection already uses this arrangement.',
     deleteTitle: 'Disconnect this Google Drive?',
     deleteText: 'eFactori will stop sending documents to "{name}". Files already copied stay in Google Drive.',
     deleted: '"{name}" is disconnected. Files already copied stay in Google Drive.',
@@ -205,6 +224,8 @@ const I18N = {
     'err.network': 'The service is not answering. Check your connection and try again.',
     'err.validation': 'Correct the fields shown.',
     'err.quota': "The Google account's storage is full. Free up space in Google Drive (or buy more storage), then try again.",
+    'err.target-in-use': 'This folder already receives the documents of another Google Drive connection. Choose another folder.',
+    'err.target-in-use-named': 'This folder already receives the documents of the connection "{name}". Choose another folder, or disconnect "{name}" first.',
   },
 };
 
@@ -221,6 +242,7 @@ const state = {
   picker: null, // {listing, folders, rootId}
   pollTimer: null,
   renameFor: '', // the connection and name the rename field was filled from
+  layoutFor: '', // the connection, layout and locale the layout form was filled from
 };
 
 const $ = (id) => document.getElementById(id);
@@ -558,6 +580,25 @@ function renderDetail() {
     $('rename-name').value = c.name;
     setFieldError($('rename-name'), $('rename-error'), '');
   }
+  const layoutKey = `${c.id}\n${c.folderLayout}\n${c.locale}`;
+  if (state.layoutFor !== layoutKey) {
+    state.layoutFor = layoutKey;
+    $('layout-select').value = c.folderLayout;
+    $('locale-select').value = c.locale;
+    setLayoutError('');
+  }
+  // On an active connection a new layout or locale moves what is already in Drive: say so
+  // before the customer saves.
+  const active = c.status === 'active';
+  $('layout-reorganise-hint').hidden = !active;
+  for (const id of ['layout-select', 'locale-select']) {
+    $(id).setAttribute('aria-describedby', active ? 'layout-reorganise-hint layout-error' : 'layout-error');
+  }
+}
+
+function setLayoutError(text) {
+  setFieldError($('layout-select'), $('layout-error'), text);
+  if (text) $('locale-select').setAttribute('aria-invalid', 'true'); else $('locale-select').removeAttribute('aria-invalid');
 }
 
 function schedulePoll() {
@@ -609,6 +650,35 @@ async function rename(ev) {
   }
   renderDetail();
   notify(t('renamed', { name: state.conn.name }));
+}
+
+// saveLayout changes the layout and the kind folders' language. On an active connection the
+// API starts a run that moves the files already copied; the page follows its progress.
+async function saveLayout(ev) {
+  ev.preventDefault();
+  clearMessages();
+  const c = state.conn;
+  const body = {};
+  if ($('layout-select').value !== c.folderLayout) body.folderLayout = $('layout-select').value;
+  if ($('locale-select').value !== c.locale) body.locale = $('locale-select').value;
+  if (!Object.keys(body).length) {
+    notify(t('layoutUnchanged'));
+    return;
+  }
+  try {
+    state.conn = await api('PATCH', `/v1/connections/${enc(c.id)}`, body);
+  } catch (err) {
+    if (err instanceof APIError && err.kind === 'validation') {
+      const details = (err.problem.errors || []).map((fe) => fe.detail).join(' ');
+      setLayoutError(details || t('err.validation'));
+      $('layout-select').focus();
+      return;
+    }
+    throw err;
+  }
+  renderDetail();
+  notify(c.status === 'active' && state.conn.initialCopy.state === 'pending' ? t('layoutReorganising') : t('layoutSaved'));
+  schedulePoll();
 }
 
 function askDelete() {
@@ -792,10 +862,24 @@ async function selectCurrent() {
   try {
     state.conn = await api('PUT', `/v1/connections/${enc(c.id)}/target`, { folderId });
   } catch (err) {
+    if (err instanceof APIError && err.kind === 'target-in-use') return targetInUse(err);
     return driveActionFailed(c, err);
   }
   await showDetail(c.id);
   notify(t('targetChosen', { path: state.conn.target ? targetPath(state.conn.target) : '' }));
+}
+
+// targetInUse keeps the customer in the picker and says, in words, which connection already
+// copies into the chosen folder (the problem's connectionId).
+async function targetInUse(err) {
+  let name = '';
+  const other = err.problem.connectionId;
+  if (other) {
+    try {
+      name = (await api('GET', `/v1/connections/${enc(other)}`)).name;
+    } catch { /* the sentence without the name still says what to do */ }
+  }
+  showProblem(err, name ? t('err.target-in-use-named', { name }) : t('err.target-in-use'));
 }
 
 // ---------------------------------------------------------------- start
@@ -849,6 +933,8 @@ function wire() {
   $('delete-cancel').addEventListener('click', () => { $('delete-dialog').close(); $('detail-delete').focus(); });
   $('delete-confirm').addEventListener('click', () => run(confirmDelete));
   $('rename-form').addEventListener('submit', (ev) => run(() => rename(ev)));
+  $('layout-form').addEventListener('submit', (ev) => run(() => saveLayout(ev)));
+  for (const id of ['layout-select', 'locale-select']) $(id).addEventListener('change', () => setLayoutError(''));
   // An error next to a field goes away as soon as the field is changed.
   for (const [input, error] of [['add-name', 'add-name-error'], ['rename-name', 'rename-error'], ['new-folder-name', 'new-folder-error']]) {
     $(input).addEventListener('input', () => setFieldError($(input), $(error), ''));
