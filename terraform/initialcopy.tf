@@ -35,17 +35,19 @@ resource "google_cloudfunctions2_function" "initial_copy" {
   }
 
   service_config {
-    # A page is at most 1,000 documents of about 1 KB of JSON, listed and re-published: a few
-    # MB per delivery. 256 MiB is ample.
-    available_memory                 = "256Mi"
+    # A reconcile holds the company's inventory in memory: about 300 bytes per document (the
+    # eFactori document, its Drive file, its mapping when they disagree), so 512 MiB leaves room
+    # for a company of several hundred thousand documents.
+    available_memory                 = "512Mi"
     available_cpu                    = "1"
     max_instance_request_concurrency = 10
-    # Listing a page and waiting for Pub/Sub to accept its tasks takes seconds; 120 s bounds a
-    # stuck eFactori listing well inside the subscription's ack deadline.
-    timeout_seconds    = 120
+    # One delivery lists Drive (a call per 1,000 files) and eFactori (a call per page) and writes
+    # the differences it can fix without an upload; 100,000 documents take a few minutes. Await
+    # requests hold a delivery for 15 s at most.
+    timeout_seconds    = 540
     min_instance_count = 0
-    # Pages of one connection are sequential (each publishes the next); this bounds the listing
-    # load on eFactori when many companies start at once.
+    # Bounds the listing load on eFactori and Drive when many companies reconcile at once (the
+    # scheduled reconcile starts every active connection).
     max_instance_count = 5
 
     ingress_settings               = "ALLOW_INTERNAL_ONLY"

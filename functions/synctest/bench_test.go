@@ -16,6 +16,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/firestore/apiv1/firestorepb"
+	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -126,6 +127,9 @@ type engineWorld struct {
 	fsCalls *rpcCounter
 	conn    drivesync.Connection
 	account string
+	ps      *pubsub.Client
+	project string
+	opts    engine.Options // of engine
 }
 
 func newEngineWorld(b testing.TB, company efactori.CompanySpec) *engineWorld {
@@ -137,6 +141,7 @@ func newEngineWorld(b testing.TB, company efactori.CompanySpec) *engineWorld {
 	w.fsCalls = counter
 	ps := emulators.PubSub(b)
 	project := emulators.ProjectID(b)
+	w.ps, w.project = ps, project
 	for _, topic := range []string{config.TopicCopyTasks, config.TopicCopyRequests} {
 		if _, err := ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + project + "/topics/" + topic}); err != nil {
 			b.Fatal(err)
@@ -198,8 +203,9 @@ func newEngineWorld(b testing.TB, company efactori.CompanySpec) *engineWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w.engine, err = engine.New(engine.Options{Store: st, Connections: w.svc, Documents: docs, Fanout: fo, Logger: quiet,
-		MaxEventAge: 24 * time.Hour, WritesPerSecond: 1000, IDBlockSize: 1000})
+	w.opts = engine.Options{Store: st, Connections: w.svc, Documents: docs, Fanout: fo, Logger: quiet,
+		MaxEventAge: 24 * time.Hour, WritesPerSecond: 1000, IDBlockSize: 1000}
+	w.engine, err = engine.New(w.opts)
 	if err != nil {
 		b.Fatal(err)
 	}
