@@ -1,7 +1,7 @@
 // Package initialcopy is the InitialCopy event function: it receives drivesync's copy requests
-// (one page of a connection's initial copy each), decodes them strictly and hands them to the
-// copy engine, which lists the page, publishes its copy tasks and the next page's request. A
-// message that cannot be decoded is logged and acknowledged; an error goes back to Pub/Sub only
+// (a connection's run to reconcile, an await request watching a run's end, or the scheduled
+// request that reconciles every active connection), decodes them strictly and hands them to the
+// copy engine. A message that cannot be decoded is logged and acknowledged; an error goes back to Pub/Sub only
 // when the engine says a retry can help.
 package initialcopy
 

@@ -2,15 +2,17 @@
 // Google Drives exactly once, however Pub/Sub delivers the messages that ask for it (at least
 // once, out of order, concurrently on several instances). It handles the three subscriptions of
 // the copy path: document events (every active connection of the company), copy tasks (one
-// document for one connection during an initial copy) and copy requests (one page of an initial
-// copy's fan-out, with the run's progress bookkeeping).
+// document for one connection during a run) and copy requests (a run's reconcile of eFactori
+// against Drive, the watch over its end, and the scheduled reconcile of every connection).
 //
-// Exactly once rests on three records in Firestore, per connection: the mapping of each document
-// (its Drive file ID, reserved with files.generateIds and stored before the file is created with
-// it, so a repeated create is refused by Drive instead of duplicating the file; a short lease on
-// it serialises the work on one document), the folder cache (one entry per layout folder,
-// claimed under a lease while it is created), and the pages of each initial-copy run (progress is
-// derived from them and counted from the mappings, never kept in one hot document).
+// Exactly once rests on records in Firestore, per connection: the mapping of each document (its
+// Drive file ID, reserved with files.generateIds and stored before the file is created with it,
+// so a repeated create is refused by Drive instead of duplicating the file; a short lease on it
+// serialises the work on one document), the folder cache (one entry per layout folder, claimed
+// under a lease while it is created), and the page and tasks of each run (progress is derived
+// from them and counted from the mappings, never kept in one hot document). When those records
+// are lost or stale (a reconnect, a restore, a change made by hand in Drive), the app properties
+// drivesync writes on every file are the truth: a reconcile adopts the files they name.
 package engine
 
 import (
@@ -38,8 +40,8 @@ import (
 type Options struct {
 	Store *store.Store
 	// Connections (per-connection Drive clients, status marking) and Documents (content
-	// streaming) are needed to copy documents; an engine that only runs copy requests
-	// (InitialCopy) does without them.
+	// streaming, deletion checks) are needed to copy documents and to reconcile; an engine
+	// built without them refuses both.
 	Connections *connection.Service
 	Documents   *efactori.Client
 	Fanout      *fanout.Fanout // one page of an initial copy

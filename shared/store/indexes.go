@@ -18,8 +18,8 @@ type Index struct {
 
 // Indexes lists every index this package's queries need; Terraform's drift test reads it. The
 // per-company queries (connections by nameKey, by createdAt) use Firestore's automatic
-// single-field indexes and need none. The two lookups that must cross companies need one, and the
-// per-run counts of mappings one composite index.
+// single-field indexes and need none. The three lookups that must cross companies need one, and
+// the counts of mappings (per run, and live synced per connection) a composite index each.
 var Indexes = []Index{
 	// ConnectionByID: the OAuth token source's Persister knows a connection by its ID alone.
 	{CollectionGroup: colConnections, QueryScope: "COLLECTION_GROUP", Fields: []IndexField{{Path: "id", Order: "ASCENDING"}}},
