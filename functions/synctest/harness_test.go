@@ -6,14 +6,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -54,6 +57,7 @@ type options struct {
 	writesPerSecond float64
 	logLevel        string // LOG_LEVEL of the functions; "" means WARNING
 	documentLease   string // DOCUMENT_LEASE of SyncDocument; "" means its default
+	stallTimeout    string // STALL_TIMEOUT of InitialCopy; "" means its default
 }
 
 // stack is the copy path on loopback: the eFactori stand-in and the Google emulator in this
@@ -62,6 +66,7 @@ type options struct {
 type stack struct {
 	t       testing.TB
 	project string
+	fs      *firestore.Client // the test's project on the Firestore emulator
 	ef      *efactori.Server
 	google  *googleemu.Emulator
 	svc     *connection.Service
@@ -121,7 +126,7 @@ func newStack(tt testing.TB, opts options) *stack {
 	t := &loggingTB{TB: tt}
 	ctx := context.Background()
 	s := &stack{t: t, logs: t, project: emulators.ProjectID(t), md5: map[string]string{}}
-	fs := emulators.Firestore(t)
+	s.fs = emulators.Firestore(t)
 	s.ps = emulators.PubSub(t)
 	quiet := slog.New(slog.DiscardHandler)
 
@@ -164,7 +169,7 @@ func newStack(tt testing.TB, opts options) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.store, err = store.New(fs, nil); err != nil {
+	if s.store, err = store.New(s.fs, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -209,6 +214,9 @@ func newStack(tt testing.TB, opts options) *stack {
 	if opts.documentLease != "" {
 		env = append(env, "DOCUMENT_LEASE="+opts.documentLease)
 	}
+	if opts.stallTimeout != "" {
+		env = append(env, "STALL_TIMEOUT="+opts.stallTimeout)
+	}
 	s.env = env
 	s.sync = emulators.StartFunction(t, module, config.FunctionSyncDocument, env...)
 	s.initial = emulators.ServeFunction(t, module, config.FunctionInitialCopy, env...)
@@ -227,14 +235,39 @@ func (s *stack) crashSync() {
 	}
 	s.sync = emulators.StartFunction(s.t, module, config.FunctionSyncDocument, s.env...)
 	for _, topic := range []string{config.TopicDocumentEvents, config.TopicCopyTasks} {
-		err := s.ps.SubscriptionAdminClient.ModifyPushConfig(context.Background(), &pubsubpb.ModifyPushConfigRequest{
-			Subscription: "projects/" + s.project + "/subscriptions/" + topic + "-push",
-			PushConfig:   &pubsubpb.PushConfig{PushEndpoint: s.sync.URL + "/" + s.topic(topic)},
-		})
-		if err != nil {
-			s.t.Fatalf("point %s at the new SyncDocument: %v", topic, err)
-		}
+		s.pushTo(topic, s.sync.URL)
 	}
+}
+
+// pushTo points topic's push subscription at fn.
+func (s *stack) pushTo(topic, fn string) {
+	s.t.Helper()
+	err := s.ps.SubscriptionAdminClient.ModifyPushConfig(context.Background(), &pubsubpb.ModifyPushConfigRequest{
+		Subscription: "projects/" + s.project + "/subscriptions/" + topic + "-push",
+		PushConfig:   &pubsubpb.PushConfig{PushEndpoint: fn + "/" + s.topic(topic)},
+	})
+	if err != nil {
+		s.t.Fatalf("point %s at %s: %v", topic, fn, err)
+	}
+}
+
+// loseTasks makes Pub/Sub give up on the copy tasks it delivers for d, as dead-lettering
+// would: they are pushed to an endpoint that acknowledges them unread, then SyncDocument gets
+// the rest again. It returns how many deliveries were lost.
+func (s *stack) loseTasks(d time.Duration) int64 {
+	s.t.Helper()
+	var lost atomic.Int64
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lost.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer sink.Close()
+	s.pushTo(config.TopicCopyTasks, sink.URL)
+	time.Sleep(d)
+	s.pushTo(config.TopicCopyTasks, s.sync.URL)
+	// Deliveries already on their way to the sink still count.
+	time.Sleep(500 * time.Millisecond)
+	return lost.Load()
 }
 
 func (s *stack) topic(id string) string { return "projects/" + s.project + "/topics/" + id }
@@ -269,6 +302,24 @@ func (s *stack) push(topic, fn string) {
 // the copy request that starts the initial copy.
 func (s *stack) connect(company, name, account string, l drivesync.FolderLayout, onDelete drivesync.OnDelete) drivesync.Connection {
 	s.t.Helper()
+	conn := s.consent(company, name, account, l, onDelete)
+	f, err := s.svc.CreateFolder(context.Background(), company, conn.ID, "root", "Comptabilité")
+	if err != nil {
+		s.t.Fatalf("CreateFolder: %v", err)
+	}
+	return s.target(conn, f.ID)
+}
+
+// connectTo is connect onto folderID, an existing folder of account's Drive, instead of a new one.
+func (s *stack) connectTo(company, name, account string, l drivesync.FolderLayout, onDelete drivesync.OnDelete, folderID string) drivesync.Connection {
+	s.t.Helper()
+	return s.target(s.consent(company, name, account, l, onDelete), folderID)
+}
+
+// consent switches company's integration on, creates a connection of company for account with
+// the given layout and completes the consent: the connection awaits its folder.
+func (s *stack) consent(company, name, account string, l drivesync.FolderLayout, onDelete drivesync.OnDelete) drivesync.Connection {
+	s.t.Helper()
 	ctx := context.Background()
 	if _, err := s.svc.SetIntegration(ctx, company, true); err != nil {
 		s.t.Fatalf("SetIntegration: %v", err)
@@ -277,6 +328,30 @@ func (s *stack) connect(company, name, account string, l drivesync.FolderLayout,
 	if err != nil {
 		s.t.Fatalf("Create: %v", err)
 	}
+	s.callback(authURL, account)
+	if onDelete != "" {
+		if conn, err = s.svc.Update(ctx, company, conn.ID, connection.UpdateInput{OnDelete: &onDelete}); err != nil {
+			s.t.Fatalf("Update: %v", err)
+		}
+	}
+	return conn
+}
+
+// reconsent has account consent again for connection id, as the customer does for a connection
+// that needs reauthorization: the callback starts a new run.
+func (s *stack) reconsent(company, id, account string) {
+	s.t.Helper()
+	authURL, err := s.svc.Authorize(context.Background(), company, id)
+	if err != nil {
+		s.t.Fatalf("Authorize: %v", err)
+	}
+	s.callback(authURL, account)
+}
+
+// callback has account grant the consent at authURL and plays the OAuth callback.
+func (s *stack) callback(authURL, account string) {
+	s.t.Helper()
+	ctx := context.Background()
 	loc, err := s.google.OAuth.Consent(ctx, authURL, account, true)
 	if err != nil {
 		s.t.Fatalf("Consent: %v", err)
@@ -285,20 +360,53 @@ func (s *stack) connect(company, name, account string, l drivesync.FolderLayout,
 	if res, err := s.svc.Callback(ctx, q.Get("state"), q.Get("code"), q.Get("error")); err != nil || res.Result != connection.ResultOK {
 		s.t.Fatalf("Callback = %+v, %v", res, err)
 	}
-	if onDelete != "" {
-		if _, err := s.svc.Update(ctx, company, conn.ID, connection.UpdateInput{OnDelete: &onDelete}); err != nil {
-			s.t.Fatalf("Update: %v", err)
-		}
-	}
-	f, err := s.svc.CreateFolder(ctx, company, conn.ID, "root", "Comptabilité")
-	if err != nil {
-		s.t.Fatalf("CreateFolder: %v", err)
-	}
-	conn, err = s.svc.SetTarget(ctx, company, conn.ID, f.ID)
+}
+
+// target chooses folderID as conn's target, which publishes the copy request of a new run.
+func (s *stack) target(conn drivesync.Connection, folderID string) drivesync.Connection {
+	s.t.Helper()
+	conn, err := s.svc.SetTarget(context.Background(), conn.CompanyID, conn.ID, folderID)
 	if err != nil {
 		s.t.Fatalf("SetTarget: %v", err)
 	}
 	return conn
+}
+
+// get returns the connection as GET /v1/connections/{id} does.
+func (s *stack) get(company, id string) drivesync.Connection {
+	s.t.Helper()
+	c, err := s.svc.Get(context.Background(), company, id)
+	if err != nil {
+		s.t.Fatalf("Get: %v", err)
+	}
+	return c
+}
+
+// driveWrites counts the writes among Drive counters: files.create, files.update, files.delete.
+func driveWrites(c map[string]int64) int64 {
+	return c["files.create"] + c["files.update"] + c["files.delete"]
+}
+
+// uploads counts the requests that carried or started an upload of content ("upload:*").
+func uploads(c map[string]int64) int64 {
+	var n int64
+	for k, v := range c {
+		if strings.HasPrefix(k, "upload:") {
+			n += v
+		}
+	}
+	return n
+}
+
+// countersSince returns account's Drive counters minus before (an earlier Counters).
+func (s *stack) countersSince(account string, before map[string]int64) map[string]int64 {
+	out := s.google.Drive.Counters(account)
+	for k, v := range before {
+		if out[k] -= v; out[k] == 0 {
+			delete(out, k)
+		}
+	}
+	return out
 }
 
 // waitDone polls the connection as GET /v1/connections/{id} does until its initial copy is done.
