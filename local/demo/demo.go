@@ -1,7 +1,9 @@
 // Package demo plays a customer's story against the local stack (scripts/demo): a company
 // switches on the Google Drive integration, connects a Drive, consents, picks a folder, watches
-// the initial copy, changes and adds documents in eFactori, and ends with a Drive that is checked
-// against eFactori file by file. Everything goes through the public connection API and Pub/Sub,
+// the initial copy, changes and adds documents in eFactori, and gets a Drive that is checked
+// against eFactori file by file. Then the customer disconnects the Drive and connects it again
+// onto the same folder: drivesync adopts the files already there, uploads none again, and the
+// Drive is checked once more. Everything goes through the public connection API and Pub/Sub,
 // as the eFactori frontend and eFactori's event publisher would.
 package demo
 
@@ -26,9 +28,13 @@ import (
 	"github.com/efactori/drivesync/shared/layout"
 )
 
-// ErrMismatch is returned when the story ran to its end but the Drive does not hold exactly
+// ErrMismatch is returned when the story ran to a check but the Drive does not hold exactly
 // eFactori's documents.
 var ErrMismatch = errors.New("the Drive does not match eFactori")
+
+// ErrReuploaded is returned when connecting the Drive again onto the same folder uploaded files
+// that were already there.
+var ErrReuploaded = errors.New("the reconnection uploaded files again")
 
 // Fixed parts of the story.
 const (
@@ -48,11 +54,11 @@ type Options struct {
 	// LiveProgress redraws the initial copy's progress on one terminal line; otherwise a line
 	// is written each time another tenth of the documents is copied.
 	LiveProgress bool
-	// CopyTimeout bounds the initial copy, SyncTimeout each later change; zero means 2 minutes
-	// and 1 minute.
+	// CopyTimeout bounds the initial copy and the reconnection's run, SyncTimeout each later
+	// change; zero means 2 minutes and 1 minute.
 	CopyTimeout, SyncTimeout time.Duration
-	// BeforeCheck, when set, runs after the story and before the final check; tests tamper with
-	// the Drive there.
+	// BeforeCheck, when set, runs after the reconnection and before the final check; tests
+	// tamper with the Drive there.
 	BeforeCheck func(ctx context.Context, s *devstack.Stack) error
 	// AfterStory, when set, runs after the final check with the stack still up (scripts/demo
 	// --keep waits there for Ctrl-C); its error is returned with the story's.
@@ -63,8 +69,12 @@ type Options struct {
 type Result struct {
 	Documents  int           // live documents of the company at the end
 	DriveCalls int64         // Drive API calls the Google account received
-	Elapsed    time.Duration // from the start of the stack to the end of the check
-	Problems   []string      // differences between the Drive and eFactori; empty on success
+	Elapsed    time.Duration // from the start of the stack to the end of the last check
+	Problems   []string      // differences between the Drive and eFactori at the last check; empty on success
+	// Reconnect counts, by Drive API method (as the emulator names them: "files.list",
+	// "upload:multipart", …), the calls the Google account received from the disconnection to
+	// the end of the run of the new connection; nil when the story stopped before.
+	Reconnect map[string]int64
 }
 
 // Run starts the local stack, plays the story, checks the Drive and stops the stack, whatever
@@ -119,11 +129,13 @@ type story struct {
 	syncTimeout time.Duration
 	live        bool
 
-	api     *apiClient
-	conn    connection
-	authURL string            // where the frontend sends the browser for consent
-	target  string            // the chosen folder's ID
-	notes   map[string]string // document ID → what happened to it, for the printed tree
+	api            *apiClient
+	conn           connection
+	authURL        string            // where the frontend sends the browser for consent
+	target         string            // the chosen folder's ID
+	notes          map[string]string // document ID → what happened to it, for the printed tree
+	before         map[string]int64  // the Drive counters when Marie disconnects
+	reconnectCalls map[string]int64  // the Drive calls of the reconnection, by method
 }
 
 func (s *story) say(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
@@ -144,18 +156,40 @@ func (s *story) play(ctx context.Context, beforeCheck func(context.Context, *dev
 	s.api = newAPIClient(s.stack.ConnectionsURL, token)
 
 	steps := []func(context.Context) error{s.enable, s.addDrive, s.consent, s.pickFolder, s.initialCopy, s.changeDocument, s.addDocument}
-	for _, step := range steps {
-		if err := step(ctx); err != nil {
-			return Result{}, err
-		}
-		s.say("")
+	if err := s.run(ctx, steps); err != nil {
+		return Result{}, err
+	}
+	if res, err := s.checkDrive(ctx, "8. %s's Drive (✓: same bytes as in eFactori, by md5):"); err != nil {
+		return res, err
+	}
+	s.say("")
+	if err := s.run(ctx, []func(context.Context) error{s.disconnect, s.reconnect, s.reconcile}); err != nil {
+		return Result{}, err
 	}
 	if beforeCheck != nil {
 		if err := beforeCheck(ctx, s.stack); err != nil {
 			return Result{}, fmt.Errorf("before the check: %w", err)
 		}
 	}
-	return s.finalCheck(ctx)
+	res, err := s.checkDrive(ctx, "12. %s's Drive after the reconnection, checked again:")
+	if err != nil {
+		return res, err
+	}
+	if n := uploads(res.Reconnect); n > 0 {
+		return res, fmt.Errorf("%w: %d uploads (%s)", ErrReuploaded, n, topCounters(res.Reconnect, 8))
+	}
+	return res, nil
+}
+
+// run plays steps in order, with a blank line after each.
+func (s *story) run(ctx context.Context, steps []func(context.Context) error) error {
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+		s.say("")
+	}
+	return nil
 }
 
 // 1.
@@ -182,6 +216,11 @@ func (s *story) enable(ctx context.Context) error {
 // 2.
 func (s *story) addDrive(ctx context.Context) error {
 	s.say("2. She adds a Google Drive named %q, documents sorted by year, then by kind.", ConnectionName)
+	return s.createConnection(ctx)
+}
+
+// createConnection adds the connection ConnectionName with Layout, as the settings page does.
+func (s *story) createConnection(ctx context.Context) error {
 	in := map[string]string{"name": ConnectionName, "folderLayout": string(Layout)}
 	var got struct {
 		Connection       connection `json:"connection"`
@@ -200,6 +239,12 @@ func (s *story) addDrive(ctx context.Context) error {
 // 3.
 func (s *story) consent(ctx context.Context) error {
 	s.say("3. On Google's consent screen she picks %s and clicks Allow.", devstack.GoogleAccount)
+	return s.allow(ctx)
+}
+
+// allow consents on the Google emulator's screen with devstack.GoogleAccount and follows the
+// redirect to drivesync's callback, which must send the browser back with result=ok.
+func (s *story) allow(ctx context.Context) error {
 	next, err := s.stack.Google.OAuth.Consent(ctx, s.authURL, devstack.GoogleAccount, true)
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
@@ -261,6 +306,18 @@ func (s *story) pickFolder(ctx context.Context) error {
 func (s *story) initialCopy(ctx context.Context) error {
 	s.say("5. drivesync copies every document into %s / %s:", TargetFolder, s.company.Name)
 	start := time.Now()
+	ic, err := s.watchRun(ctx, "copied")
+	if err != nil {
+		return err
+	}
+	s.say("   Done: %d documents copied in %.1f s.", ic.Synced, time.Since(start).Seconds())
+	return nil
+}
+
+// watchRun polls the connection, as the settings page does, until its run (initial copy or
+// reconcile) is done, printing its progress; done is the verb of the progress line.
+func (s *story) watchRun(ctx context.Context, done string) (initialCopy, error) {
+	start := time.Now()
 	deadline := start.Add(s.copyTimeout)
 	width, shown, shownState := 0, -1, ""
 	line := func(text string) {
@@ -280,35 +337,34 @@ func (s *story) initialCopy(ctx context.Context) error {
 	for {
 		if err := s.refresh(ctx); err != nil {
 			endLine()
-			return err
+			return initialCopy{}, err
 		}
 		ic := s.conn.InitialCopy
 		// Without a terminal, a line per tenth of the documents (and the last one) is enough.
 		step := max(1, ic.Listed/10)
 		if s.live || ic.State != shownState || ic.Synced/step != shown/step {
-			line(fmt.Sprintf("%-7s %d of %d copied, %d listed, %d failed  (%.1f s)", ic.State, ic.Synced, max(ic.Listed, ic.Synced),
-				ic.Listed, ic.Failed, time.Since(start).Seconds()))
+			line(fmt.Sprintf("%-7s %d of %d %s, %d listed, %d failed  (%.1f s)", ic.State, ic.Synced, max(ic.Listed, ic.Synced),
+				done, ic.Listed, ic.Failed, time.Since(start).Seconds()))
 			shown, shownState = ic.Synced, ic.State
 		}
 		switch {
 		case ic.State == "done":
 			endLine()
 			if ic.Failed > 0 {
-				return fmt.Errorf("initial copy done with %d failed documents (last error: %s)", ic.Failed, describeError(s.conn.LastError))
+				return ic, fmt.Errorf("run done with %d failed documents (last error: %s)", ic.Failed, describeError(s.conn.LastError))
 			}
-			s.say("   Done: %d documents copied in %.1f s.", ic.Synced, time.Since(start).Seconds())
-			return nil
+			return ic, nil
 		case s.conn.Status != "active":
 			endLine()
-			return fmt.Errorf("initial copy: the connection became %s (%s)", s.conn.Status, describeError(s.conn.LastError))
+			return ic, fmt.Errorf("run %s: the connection became %s (%s)", ic.State, s.conn.Status, describeError(s.conn.LastError))
 		case time.Now().After(deadline):
 			endLine()
-			return fmt.Errorf("initial copy not done after %v: %s, %d of %d copied, %d failed (last error: %s)",
-				s.copyTimeout, ic.State, ic.Synced, ic.Listed, ic.Failed, describeError(s.conn.LastError))
+			return ic, fmt.Errorf("run not done after %v: %s, %d of %d %s, %d failed (last error: %s)",
+				s.copyTimeout, ic.State, ic.Synced, ic.Listed, done, ic.Failed, describeError(s.conn.LastError))
 		}
 		if err := sleep(ctx, 250*time.Millisecond); err != nil {
 			endLine()
-			return err
+			return ic, err
 		}
 	}
 }
@@ -409,8 +465,137 @@ func (s *story) addDocument(ctx context.Context) error {
 	return nil
 }
 
-// 8.
-func (s *story) finalCheck(ctx context.Context) (Result, error) {
+// 9.
+func (s *story) disconnect(ctx context.Context) error {
+	s.say("9. Marie disconnects the Drive %q.", ConnectionName)
+	s.before = s.stack.Google.Drive.Counters(devstack.GoogleAccount)
+	base := "/v1/connections/" + url.PathEscape(s.conn.ID)
+	if err := s.api.call(ctx, "DELETE", base, nil, nil, 204); err != nil {
+		return fmt.Errorf("disconnect: %w", err)
+	}
+	var integ struct {
+		ConnectionCount int `json:"connectionCount"`
+	}
+	if err := s.api.call(ctx, "GET", "/v1/integration", nil, &integ, 200); err != nil {
+		return fmt.Errorf("read the integration: %w", err)
+	}
+	s.say("   DELETE %s → 204: Google's grant is revoked, %d connections left;", base, integ.ConnectionCount)
+	s.say("   what was copied stays in %s.", TargetFolder)
+	return nil
+}
+
+// 10.
+func (s *story) reconnect(ctx context.Context) error {
+	s.say("10. Later she connects the same Drive again, the same way, onto the same folder.")
+	old := s.conn.ID
+	if err := s.createConnection(ctx); err != nil {
+		return err
+	}
+	if s.conn.ID == old {
+		return fmt.Errorf("the new connection has the deleted one's ID %s", old)
+	}
+	s.say("   On Google's consent screen she picks %s again and clicks Allow.", devstack.GoogleAccount)
+	if err := s.allow(ctx); err != nil {
+		return err
+	}
+	base := "/v1/connections/" + url.PathEscape(s.conn.ID)
+	var found *folder
+	var names []string
+	for token := ""; found == nil; {
+		path := base + "/folders?parent=root"
+		if token != "" {
+			path += "&pageToken=" + url.QueryEscape(token)
+		}
+		var list folderListing
+		if err := s.api.call(ctx, "GET", path, nil, &list, 200); err != nil {
+			return fmt.Errorf("browse folders: %w", err)
+		}
+		for i, f := range list.Folders {
+			names = append(names, fmt.Sprintf("%q", f.Name))
+			if f.Name == TargetFolder && found == nil {
+				found = &list.Folders[i]
+			}
+		}
+		if list.NextPageToken == nil || *list.NextPageToken == "" {
+			break
+		}
+		token = *list.NextPageToken
+	}
+	s.say("   GET %s/folders?parent=root → My Drive: %s.", base, strings.Join(names, ", "))
+	if found == nil {
+		return fmt.Errorf("browse folders: no %q in My Drive", TargetFolder)
+	}
+	if found.ID != s.target {
+		return fmt.Errorf("browse folders: %q is folder %s, want the folder %s chosen before", TargetFolder, found.ID, s.target)
+	}
+	if err := s.api.call(ctx, "PUT", base+"/target", map[string]string{"folderId": found.ID}, &s.conn, 200); err != nil {
+		return fmt.Errorf("select the folder: %w", err)
+	}
+	path := ""
+	if s.conn.Target != nil {
+		path = strings.Join(s.conn.Target.Path, " / ")
+	}
+	s.say("   She selects %q, the folder of before (PUT %s/target → 200): %s, target %s, run %s.",
+		found.Name, base, s.conn.Status, path, s.conn.InitialCopy.State)
+	return nil
+}
+
+// 11.
+func (s *story) reconcile(ctx context.Context) error {
+	s.say("11. drivesync compares eFactori with what %s / %s already holds:", TargetFolder, s.company.Name)
+	start := time.Now()
+	ic, err := s.watchRun(ctx, "in Drive")
+	if err != nil {
+		return err
+	}
+	s.reconnectCalls = since(s.before, s.stack.Google.Drive.Counters(devstack.GoogleAccount))
+	var calls int64
+	for _, n := range s.reconnectCalls {
+		calls += n
+	}
+	up := uploads(s.reconnectCalls)
+	if up == 0 {
+		s.say("   Done in %.1f s: all %d documents were already there; the new connection adopted their files.",
+			time.Since(start).Seconds(), ic.Synced)
+	} else {
+		s.say("   Done in %.1f s: %d documents in Drive, but files were uploaded again.", time.Since(start).Seconds(), ic.Synced)
+	}
+	s.say("   Drive calls since she disconnected: %d (%s);", calls, cmp.Or(topCounters(s.reconnectCalls, 6), "none"))
+	s.say("   %d file uploads, %d writes.", up, writes(s.reconnectCalls))
+	return nil
+}
+
+// since returns the counters that grew from before to after, by how much.
+func since(before, after map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, n := range after {
+		if d := n - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// uploads counts the requests that started a file upload ("upload:<uploadType>"; the chunks of
+// a resumable upload are not uploads of their own).
+func uploads(counters map[string]int64) int64 {
+	var n int64
+	for k, v := range counters {
+		if strings.HasPrefix(k, "upload:") && k != "upload:chunk" {
+			n += v
+		}
+	}
+	return n
+}
+
+// writes counts the calls that change Drive.
+func writes(counters map[string]int64) int64 {
+	return counters["files.create"] + counters["files.update"] + counters["files.delete"]
+}
+
+// checkDrive prints the Drive tree under a title (%s is the Google account) and checks it
+// against eFactori; it fails with ErrMismatch when they differ.
+func (s *story) checkDrive(ctx context.Context, title string) (Result, error) {
 	docs, err := s.stack.EFactori.Documents(s.company.ID)
 	if err != nil {
 		return Result{}, err
@@ -426,12 +611,12 @@ func (s *story) finalCheck(ctx context.Context) (Result, error) {
 	problems, verdicts := check(tree, expectation{docs: docs, md5: sums, layout: Layout, locale: s.locale(),
 		companyName: s.company.Name, targetID: s.target})
 	counters := s.stack.Google.Drive.Counters(devstack.GoogleAccount)
-	res := Result{Documents: len(docs), Problems: problems, Elapsed: time.Since(s.began)}
+	res := Result{Documents: len(docs), Problems: problems, Elapsed: time.Since(s.began), Reconnect: s.reconnectCalls}
 	for _, n := range counters {
 		res.DriveCalls += n
 	}
 
-	s.say("8. %s's Drive (✓: same bytes as in eFactori, by md5):", devstack.GoogleAccount)
+	s.say(title, devstack.GoogleAccount)
 	s.say("   My Drive/")
 	printTree(s.out, tree, s.target, verdicts, s.notes)
 	s.say("")

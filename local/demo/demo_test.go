@@ -36,9 +36,23 @@ func TestStoryEndsWithDriveMatchingEFactori(t *testing.T) {
 		t.Error("DriveCalls = 0, want the calls of the copy")
 	}
 	for _, want := range []string{"done    15 of 15 copied", "Drive updated the same file", "← changed (revision", "← new",
-		"The Drive matches eFactori exactly."} {
+		"DELETE /v1/connections/", "→ 204", "She selects \"Factures eFactori\", the folder of before", "done    16 of 16 in Drive",
+		"all 16 documents were already there", "0 file uploads, 0 writes.", "after the reconnection, checked again"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the narration lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Both checks, before and after the reconnection, pass.
+	if got := strings.Count(out.String(), "The Drive matches eFactori exactly."); got != 2 {
+		t.Errorf("the narration says the Drive matches %d times, want 2:\n%s", got, out.String())
+	}
+	if res.Reconnect == nil {
+		t.Fatal("Reconnect = nil, want the Drive calls of the reconnection")
+	}
+	for method, n := range res.Reconnect {
+		switch {
+		case strings.HasPrefix(method, "upload:"), method == "files.create", method == "files.update", method == "files.delete":
+			t.Errorf("the reconnection made %d %s calls, want none (all calls: %v)", n, method, res.Reconnect)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Command demo plays a customer's story against the local stack (scripts/demo): it starts the
 // stack, connects a Google Drive through the public API, watches the initial copy, changes and
-// adds documents in eFactori, prints the resulting Drive and checks it against eFactori. It
+// adds documents in eFactori, prints the resulting Drive and checks it against eFactori, then
+// disconnects and connects the Drive again onto the same folder and checks it once more. It
 // exits 0 only when the Drive matches, and stops everything it started, also on Ctrl-C.
 package main
 
