@@ -4,10 +4,13 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +30,7 @@ func New(w io.Writer, opts Options) *slog.Logger {
 		Level:       opts.Level,
 		ReplaceAttr: replaceAttr,
 	})
-	return slog.New(&traceHandler{Handler: h, projectID: opts.ProjectID})
+	return slog.New(&traceHandler{base: h, projectID: opts.ProjectID})
 }
 
 // Cloud Logging reads these special field names from a JSON line.
@@ -112,8 +115,8 @@ type traceKey struct{}
 
 // Trace identifies the request a log line belongs to.
 type Trace struct {
-	TraceID string
-	SpanID  string
+	TraceID string // 32 lowercase hex digits
+	SpanID  string // 16 lowercase hex digits, as Cloud Logging's spanId; empty when unknown
 	Sampled bool
 }
 
@@ -123,21 +126,30 @@ func WithTrace(ctx context.Context, t Trace) context.Context {
 }
 
 // TraceFromRequest reads the W3C traceparent header or, failing that, Google's
-// X-Cloud-Trace-Context header. ok is false when neither holds a usable trace.
+// X-Cloud-Trace-Context header. ok is false when neither holds a usable trace. SpanID is always
+// 16 lowercase hex digits, as Cloud Logging's spanId wants it, or empty when the header carried
+// no usable span.
 func TraceFromRequest(r *http.Request) (t Trace, ok bool) {
 	// traceparent: version-traceid-parentid-flags, e.g. 00-<32 hex>-<16 hex>-01.
 	if p := strings.Split(strings.TrimSpace(r.Header.Get("traceparent")), "-"); len(p) == 4 &&
-		len(p[1]) == 32 && isHex(p[1]) && p[1] != strings.Repeat("0", 32) && len(p[2]) == 16 && isHex(p[2]) && len(p[3]) == 2 {
-		return Trace{TraceID: p[1], SpanID: p[2], Sampled: p[3][1]&1 == 1}, true
+		len(p[1]) == 32 && isHex(p[1]) && p[1] != strings.Repeat("0", 32) &&
+		len(p[2]) == 16 && isHex(p[2]) && p[2] != strings.Repeat("0", 16) && len(p[3]) == 2 && isHex(p[3]) {
+		flags, _ := strconv.ParseUint(p[3], 16, 8)
+		return Trace{TraceID: strings.ToLower(p[1]), SpanID: strings.ToLower(p[2]), Sampled: flags&1 == 1}, true
 	}
-	// X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=OPTIONS, span decimal.
-	if h := r.Header.Get("X-Cloud-Trace-Context"); h != "" {
+	// X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=OPTIONS, where SPAN_ID is an unsigned 64-bit
+	// decimal number; Cloud Logging wants it as 16 hex digits.
+	if h := strings.TrimSpace(r.Header.Get("X-Cloud-Trace-Context")); h != "" {
 		id, rest, _ := strings.Cut(h, "/")
-		if len(id) != 32 || !isHex(id) {
+		if len(id) != 32 || !isHex(id) || id == strings.Repeat("0", 32) {
 			return Trace{}, false
 		}
 		span, opts, _ := strings.Cut(rest, ";")
-		return Trace{TraceID: id, SpanID: span, Sampled: opts == "o=1"}, true
+		t := Trace{TraceID: strings.ToLower(id), Sampled: opts == "o=1"}
+		if n, err := strconv.ParseUint(span, 10, 64); err == nil && n != 0 {
+			t.SpanID = fmt.Sprintf("%016x", n)
+		}
+		return t, true
 	}
 	return Trace{}, false
 }
@@ -162,27 +174,67 @@ func Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// traceHandler adds the request's trace to every record. Cloud Logging reads the trace fields
+// only at the top level of a line, so the handler keeps groups out of the handler it wraps:
+// base holds the attributes given before the first group, groups what came after, and Handle
+// nests the record's attributes in those groups itself, next to the top-level trace fields.
 type traceHandler struct {
-	slog.Handler
+	base      slog.Handler
 	projectID string
+	groups    []attrGroup // outermost first
+}
+
+// attrGroup is one WithGroup, with the attributes WithAttrs added inside it.
+type attrGroup struct {
+	name  string
+	attrs []slog.Attr
+}
+
+func (h *traceHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.base.Enabled(ctx, l)
 }
 
 func (h *traceHandler) Handle(ctx context.Context, r slog.Record) error {
-	if t, ok := ctx.Value(traceKey{}).(Trace); ok && h.projectID != "" {
-		r = r.Clone()
-		r.AddAttrs(
-			slog.String(fieldTrace, "projects/"+h.projectID+"/traces/"+t.TraceID),
-			slog.String(fieldSpanID, t.SpanID),
-			slog.Bool(fieldTraceSampled, t.Sampled),
-		)
+	t, traced := ctx.Value(traceKey{}).(Trace)
+	traced = traced && h.projectID != ""
+	if !traced && len(h.groups) == 0 {
+		return h.base.Handle(ctx, r)
 	}
-	return h.Handler.Handle(ctx, r)
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	if traced {
+		out.AddAttrs(slog.String(fieldTrace, "projects/"+h.projectID+"/traces/"+t.TraceID))
+		if t.SpanID != "" {
+			out.AddAttrs(slog.String(fieldSpanID, t.SpanID))
+		}
+		out.AddAttrs(slog.Bool(fieldTraceSampled, t.Sampled))
+	}
+	attrs := make([]slog.Attr, 0, r.NumAttrs())
+	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
+	for i := len(h.groups) - 1; i >= 0; i-- {
+		g := h.groups[i]
+		// An empty group is left out by the JSON handler, as it is for WithGroup.
+		attrs = []slog.Attr{{Key: g.name, Value: slog.GroupValue(append(slices.Clip(g.attrs), attrs...)...)}}
+	}
+	out.AddAttrs(attrs...)
+	return h.base.Handle(ctx, out)
 }
 
 func (h *traceHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &traceHandler{Handler: h.Handler.WithAttrs(attrs), projectID: h.projectID}
+	if len(attrs) == 0 {
+		return h
+	}
+	if len(h.groups) == 0 {
+		return &traceHandler{base: h.base.WithAttrs(attrs), projectID: h.projectID}
+	}
+	groups := slices.Clone(h.groups)
+	last := &groups[len(groups)-1]
+	last.attrs = append(slices.Clip(last.attrs), attrs...)
+	return &traceHandler{base: h.base, projectID: h.projectID, groups: groups}
 }
 
 func (h *traceHandler) WithGroup(name string) slog.Handler {
-	return &traceHandler{Handler: h.Handler.WithGroup(name), projectID: h.projectID}
+	if name == "" {
+		return h
+	}
+	return &traceHandler{base: h.base, projectID: h.projectID, groups: append(slices.Clip(h.groups), attrGroup{name: name})}
 }
