@@ -547,8 +547,12 @@ func TestReconcileLayoutChange(t *testing.T) {
 	if got := c["files.delete"]; got != 0 {
 		t.Errorf("files.delete called %d times", got)
 	}
-	// The year folders are the same ones, holding no file any more, only kind folders.
+	// The year folders are the same ones, holding no file any more, only kind folders; no
+	// other folder appeared.
 	after := s.folderIDs(done, accounts[0])
+	if got, want := len(after), len(years)+len(newFolders); got != want {
+		t.Errorf("%d folders below the company folder, want %d years and %d kind folders", got, len(years), len(newFolders))
+	}
 	tree := s.files(done, accounts[0], true)
 	for year, id := range years {
 		if after[year] != id {
