@@ -20,6 +20,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
@@ -898,4 +899,94 @@ func states(t *testing.T, s *stack, id, boss string) {
 		t.Errorf("after a refusal, status = %q", conn.Status)
 	}
 	s.call(t, "DELETE", "/v1/connections/"+other.Connection.ID, boss, nil, 204, nil)
+}
+
+// TestCompanyIDAttacks sends tokens that are signed by the right issuer but whose company_id
+// would be a path into another document (acme/connections/<id>), a name Firestore refuses or
+// reserves, or far too long, through the real handlers to Firestore: each is 401 and nothing is
+// written anywhere.
+func TestCompanyIDAttacks(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, true)
+	boss := s.token(t, acme, acmeName, []string{manageRole})
+	s.call(t, "PUT", "/v1/integration", boss, map[string]any{"enabled": true}, 200, nil)
+	var created struct {
+		Connection connectionJSON `json:"connection"`
+	}
+	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Compta", "folderLayout": "year"}, 201, &created)
+	id := created.Connection.ID
+	connRef := s.fs.Collection("companies").Doc(acme).Collection("connections").Doc(id)
+	before, err := connRef.Get(t.Context())
+	if err != nil {
+		t.Fatalf("read connection: %v", err)
+	}
+	docs := func() []string {
+		t.Helper()
+		var out []string
+		cols, err := s.fs.Collections(t.Context()).GetAll()
+		if err != nil {
+			t.Fatalf("list collections: %v", err)
+		}
+		for _, col := range cols {
+			refs, err := col.DocumentRefs(t.Context()).GetAll()
+			if err != nil {
+				t.Fatalf("list %s: %v", col.Path, err)
+			}
+			for _, r := range refs {
+				out = append(out, col.ID+"/"+r.ID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	all := docs()
+
+	for name, companyID := range map[string]string{
+		"path into acme's connection": acme + "/connections/" + id,
+		"path into acme":              acme + "/connections",
+		"dot dot":                     "..",
+		"dot":                         ".",
+		"reserved name":               "__x__",
+		"2,000 characters":            strings.Repeat("a", 2000),
+	} {
+		tok := s.token(t, companyID, "Evil", []string{manageRole})
+		for _, rt := range []struct {
+			method, path string
+			body         any
+		}{
+			{"PUT", "/v1/integration", map[string]any{"enabled": false}},
+			{"GET", "/v1/integration", nil},
+			{"POST", "/v1/connections", map[string]any{"name": "Mine", "folderLayout": "year"}},
+			{"GET", "/v1/connections", nil},
+			{"GET", "/v1/connections/" + id, nil},
+			{"DELETE", "/v1/connections/" + id, nil},
+		} {
+			wantProblem(t, name+": "+rt.method+" "+rt.path, s.send(t, rt.method, s.api+rt.path, tok, "", rt.body), 401, "unauthorized")
+		}
+	}
+
+	after, err := connRef.Get(t.Context())
+	if err != nil {
+		t.Fatalf("read connection: %v", err)
+	}
+	if !after.UpdateTime.Equal(before.UpdateTime) {
+		t.Errorf("acme's connection was written: %v", after.Data())
+	}
+	if _, ok := after.Data()["enabled"]; ok {
+		t.Errorf("acme's connection holds the integration switch: %v", after.Data())
+	}
+	if diff := cmp.Diff(all, docs()); diff != "" {
+		t.Errorf("top-level documents changed (-before +after):\n%s", diff)
+	}
+	var integ struct {
+		Enabled         bool `json:"enabled"`
+		ConnectionCount int  `json:"connectionCount"`
+	}
+	s.call(t, "GET", "/v1/integration", boss, nil, 200, &integ)
+	if !integ.Enabled || integ.ConnectionCount != 1 {
+		t.Errorf("acme's integration after the attacks: %+v, want on with 1 connection", integ)
+	}
+	if logs := s.logs.String(); strings.Contains(logs, strings.Repeat("a", 200)) {
+		t.Error("the logs hold the 2,000-character company_id")
+	}
 }

@@ -114,6 +114,11 @@ func (s *Server) authenticated(h handlerFunc) http.HandlerFunc {
 			return
 		}
 		caller, err := s.opts.Verifier.Verify(r.Context(), raw)
+		if err == nil && !auth.ValidCompanyID(caller.CompanyID) {
+			// auth.Verifier refuses such a token already; this holds for any TokenVerifier, since
+			// the company ID becomes a Firestore path and a Drive query value.
+			err = fmt.Errorf("%w: company_id is not a valid ID", auth.ErrUnauthenticated)
+		}
 		if err != nil {
 			if errors.Is(err, auth.ErrUnauthenticated) {
 				// The reason names the failed check (expiry, audience, signature); go-oidc keeps

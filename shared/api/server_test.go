@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/shared/api"
 	"github.com/efactori/drivesync/shared/api/apispec"
+	"github.com/efactori/drivesync/shared/auth"
 	"github.com/efactori/drivesync/shared/drivesync"
 )
 
@@ -152,6 +156,21 @@ func TestUnauthenticated(t *testing.T) {
 		"wrong audience": mint(efactori.WithAudience("someone-else")),
 		"alg none":       mint(efactori.AlgNone()),
 		"bad signature":  mint(efactori.SignedByOtherKey()),
+	}
+	// Signed by the right issuer, but the company_id would reach outside the company's subtree
+	// in Firestore, or is a path Firestore refuses.
+	for name, id := range map[string]string{
+		"company_id path": "acme/connections/c1", "company_id ..": "..", "company_id .": ".",
+		"company_id reserved": "__x__", "company_id 2,000 characters": strings.Repeat("a", 2000),
+		"company_id non-ASCII": "société",
+	} {
+		c := claims
+		c.CompanyID = id
+		tok, err := s.iss.MintToken(c)
+		if err != nil {
+			t.Fatalf("MintToken: %v", err)
+		}
+		tokens[name] = tok
 	}
 	for name, tok := range tokens {
 		for _, rc := range allRoutes {
@@ -371,5 +390,37 @@ func TestCORS(t *testing.T) {
 	bad := preflight("https://evil.example")
 	if got := bad.header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("foreign origin allowed: %q", got)
+	}
+}
+
+// fixedVerifier accepts any token as caller.
+type fixedVerifier struct{ caller auth.Caller }
+
+func (v fixedVerifier) Verify(context.Context, string) (auth.Caller, error) { return v.caller, nil }
+
+// TestBadCompanyIDFromAnyVerifier checks that the API itself refuses a caller whose company ID
+// could not be one, whichever TokenVerifier let it through.
+func TestBadCompanyIDFromAnyVerifier(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"", "acme/connections/c1", "..", "__x__", strings.Repeat("a", 2000)} {
+		svc := &stubService{}
+		srv, err := api.New(api.Options{
+			Verifier: fixedVerifier{auth.Caller{Subject: "u", CompanyID: id, Roles: []string{auth.RoleManage}}},
+			Service:  svc, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rc := range allRoutes {
+			req := httptest.NewRequestWithContext(t.Context(), rc.method, rc.path, rc.reader())
+			req.Header.Set("Authorization", "Bearer x")
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			mustProblem(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 401, "unauthorized")
+		}
+		if calls := svc.Calls(); len(calls) != 0 {
+			t.Errorf("company %.20q: service called: %v", id, calls)
+		}
 	}
 }

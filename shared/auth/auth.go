@@ -67,8 +67,9 @@ func (v *Verifier) idVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error
 	return v.verifier, nil
 }
 
-// Verify checks raw and returns its caller. A token that does not verify, or lacks the claims a
-// caller needs, wraps ErrUnauthenticated; a failure to reach the issuer does not.
+// Verify checks raw and returns its caller. A token that does not verify, lacks the claims a
+// caller needs or carries a company_id that ValidCompanyID refuses wraps ErrUnauthenticated; a
+// failure to reach the issuer does not.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 	iv, err := v.idVerifier(ctx)
 	if err != nil {
@@ -90,8 +91,38 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 	if tok.Subject == "" || claims.CompanyID == "" {
 		return Caller{}, fmt.Errorf("%w: token lacks sub or company_id", ErrUnauthenticated)
 	}
+	if !ValidCompanyID(claims.CompanyID) {
+		// Never quoted back: it is whatever the signer put there, of any length.
+		return Caller{}, fmt.Errorf("%w: company_id is not 1 to %d characters of A-Z a-z 0-9 - _, or is a name Firestore reserves",
+			ErrUnauthenticated, MaxCompanyIDLength)
+	}
 	return Caller{Subject: tok.Subject, Email: claims.Email, CompanyID: claims.CompanyID,
 		CompanyName: claims.CompanyName, Roles: claims.Roles}, nil
+}
+
+// MaxCompanyIDLength bounds a token's company_id, as the API bounds the IDs in its paths.
+const MaxCompanyIDLength = 128
+
+// ValidCompanyID reports whether id can name a company: 1 to MaxCompanyIDLength characters of
+// URL-safe base64 (A-Z a-z 0-9 - _), and not of the form __…__, which Firestore reserves for
+// document IDs. The company ID becomes a Firestore document ID (companies/{id}) and a value in
+// Drive queries and app properties, so a signed token must not be able to put a slash (a path
+// into another document), a dot, a quote or a reserved name there. A token whose company_id
+// fails this does not verify.
+func ValidCompanyID(id string) bool {
+	if id == "" || len(id) > MaxCompanyIDLength {
+		return false
+	}
+	if len(id) >= 4 && strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header, or "".
