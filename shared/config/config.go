@@ -101,7 +101,7 @@ var Variables = []Variable{
 	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: copyFunctions,
 		Description: "Drive writes per second per connection and instance; Drive allows about 3 sustained writes per second per user."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
-		Description: "Documents listed (and copy tasks published) per copy request of an initial copy, 1 to 1000."},
+		Description: "Documents asked of eFactori per list call while a run reconciles (1–1000)."},
 	{Name: "STALL_TIMEOUT", Default: "2m", Functions: []string{FunctionInitialCopy},
 		Description: "How long an initial copy or reconcile run may make no progress, with documents left, before drivesync publishes its remaining copy tasks again; after 3 such repairs without progress the run ends failed."},
 }

@@ -1,14 +1,11 @@
-// Package fanout turns one page of a company's eFactori documents into copy tasks: the step of a
-// connection's initial copy that lists a page, publishes one drivesync.CopyTask per document,
-// and asks for the next page by publishing the next drivesync.CopyRequest. One invocation does
-// one page, so its work is bounded however many documents the company has.
-//
-// Progress bookkeeping (the listed and failed counters of the connection's initial copy, and
-// dropping requests of a superseded run) is the caller's: HandlePage reports what it did in a
-// Result and touches no state.
+// Package fanout publishes a run's copy tasks (topic config.TopicCopyTasks) and copy requests
+// (config.TopicCopyRequests), and lists a company's eFactori documents a page at a time for the
+// reconcile that decides which tasks a run needs. It keeps no state: a run's bookkeeping is the
+// copy engine's.
 package fanout
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +21,7 @@ import (
 // Codes this package puts on classified errors.
 const (
 	CodeInvalidRequest = "invalid_copy_request" // the copy request itself is unusable
-	CodeBadPageToken   = "bad_page_token"       // eFactori returned a token a copy request cannot carry
-	CodePublishFailed  = "publish_failed"       // Pub/Sub did not take every message of the page
+	CodePublishFailed  = "publish_failed"       // Pub/Sub did not take every message
 )
 
 // Lister lists one page of a company's documents. ListDocuments returns classified errors
@@ -44,7 +40,7 @@ type Publisher interface {
 
 var _ Publisher = (*pubsub.Publisher)(nil)
 
-// Fanout publishes the copy tasks of one page of an initial copy at a time. It is safe for
+// Fanout lists a company's documents and publishes copy tasks and copy requests. It is safe for
 // concurrent use.
 type Fanout struct {
 	lister   Lister
@@ -54,8 +50,8 @@ type Fanout struct {
 }
 
 // New returns a Fanout that lists pages of pageSize documents (1 to efactori.MaxPageSize) with
-// lister, publishes copy tasks with tasks (on config.TopicCopyTasks) and the next page's copy
-// request with requests (on config.TopicCopyRequests).
+// lister, publishes copy tasks with tasks (on config.TopicCopyTasks) and copy requests with
+// requests (on config.TopicCopyRequests).
 func New(lister Lister, tasks, requests Publisher, pageSize int) (*Fanout, error) {
 	var errs []error
 	if lister == nil {
@@ -76,101 +72,44 @@ func New(lister Lister, tasks, requests Publisher, pageSize int) (*Fanout, error
 	return &Fanout{lister: lister, tasks: tasks, requests: requests, pageSize: pageSize}, nil
 }
 
-// Result is what HandlePage did with one page.
-type Result struct {
-	// Listed counts the documents of the page, usable or not: the caller adds it to the
-	// connection's InitialCopy.Listed.
-	Listed int
-	// Invalid counts the documents of the page no task was published for, because they failed
-	// validation: the caller adds it to InitialCopy.Failed, since no upload will ever report
-	// them.
-	Invalid int
-	// InvalidDocuments says which documents those were and why, for the caller's logs.
-	InvalidDocuments []efactori.InvalidDocument
-	// NextPageToken is the token of the copy request published for the next page; empty when
-	// this was the last page and no request was published.
-	NextPageToken string
-}
-
-// HandlePage lists the page of req's company that starts at req.PageToken, publishes one
-// CopyTask per usable document (with req's ConnectionID and RunID), waits until Pub/Sub has
-// accepted every one, and then, unless this was the last page, publishes the CopyRequest for the
-// next page (same RunID). The caller must already have checked that req.RunID is the
-// connection's current run.
-//
-// Errors are classified. A failed publish is Retryable: the whole page is to be redelivered,
-// which publishes its tasks again; the uploader is idempotent, so duplicates are harmless, but
-// the caller's counters must not count a redelivered page twice. Listing errors keep the
-// lister's class. An invalid request, or a next page token a request cannot carry, is
-// Permanent; nothing is published then.
-func (f *Fanout) HandlePage(ctx context.Context, req drivesync.CopyRequest) (Result, error) {
-	if err := req.Validate(); err != nil {
-		return Result{}, drivesync.Classify(fmt.Errorf("handle copy page: %w: %w", drivesync.ErrInvalidCopyRequest, err),
-			drivesync.Permanent, CodeInvalidRequest)
-	}
-	op := fmt.Sprintf("handle copy page of company %s connection %s run %s", req.CompanyID, req.ConnectionID, req.RunID)
-	page, err := f.lister.ListDocuments(ctx, req.CompanyID, req.PageToken, f.pageSize)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", op, err)
-	}
-	res := Result{
-		Listed:           len(page.Documents) + len(page.Invalid),
-		InvalidDocuments: page.Invalid,
-		NextPageToken:    page.NextPageToken,
-	}
-	// The next request is built first: if it cannot be carried, nothing of this page is
-	// published, so a retry does not publish the same tasks again and again.
-	var next *pubsub.Message
-	if page.NextPageToken != "" {
-		nr := req
-		nr.PageToken = page.NextPageToken
-		next, err = message(nr, nr.Attributes(), drivesync.MaxCopyRequestBytes)
-		if err != nil {
-			return Result{}, drivesync.Classify(fmt.Errorf("%s: next page request: %w", op, err), drivesync.Permanent, CodeBadPageToken)
-		}
-	}
-
-	results := make([]*pubsub.PublishResult, 0, len(page.Documents))
-	for _, doc := range page.Documents {
-		task := drivesync.CopyTask{
-			SchemaVersion: drivesync.CopyTaskSchemaVersion,
-			CompanyID:     req.CompanyID,
-			ConnectionID:  req.ConnectionID,
-			RunID:         req.RunID,
-			Document:      doc,
-		}
-		msg, err := message(task, task.Attributes(), drivesync.MaxCopyTaskBytes)
-		if err != nil {
-			res.InvalidDocuments = append(res.InvalidDocuments, efactori.InvalidDocument{
-				ID: doc.ID, Err: drivesync.Classify(fmt.Errorf("%s: copy task: %w", op, err), drivesync.Permanent, efactori.CodeInvalidDocument),
-			})
-			continue
-		}
-		results = append(results, f.tasks.Publish(ctx, msg))
-	}
-	res.Invalid = len(res.InvalidDocuments)
-	if err := wait(ctx, results); err != nil {
-		return Result{}, drivesync.Classify(fmt.Errorf("%s: publish copy tasks: %w", op, err), drivesync.Retryable, CodePublishFailed)
-	}
-	if next != nil {
-		if _, err := f.requests.Publish(ctx, next).Get(ctx); err != nil {
-			return Result{}, drivesync.Classify(fmt.Errorf("%s: publish next page request: %w", op, err), drivesync.Retryable, CodePublishFailed)
-		}
-	}
-	return res, nil
+// List lists the page of companyID's documents that starts at pageToken (empty for the first),
+// with the page size f was made with. Errors keep the lister's class.
+func (f *Fanout) List(ctx context.Context, companyID, pageToken string) (efactori.Page, error) {
+	return f.lister.ListDocuments(ctx, companyID, pageToken, f.pageSize)
 }
 
 // PublishTasks publishes one copy task per document of docs for run runID of connection
-// connectionID of companyID, with verify set (a reconcile's tasks), and waits until Pub/Sub has
-// accepted every one. A failed publish is Retryable; duplicates are harmless.
+// connectionID of companyID, with Verify set (a reconcile's tasks), and waits until Pub/Sub has
+// accepted every one.
+//
+// Errors are classified. A document that cannot make a valid task is Permanent, with code
+// efactori.CodeInvalidDocument, and then nothing is published: every task is checked before the
+// first leaves. A failed publish is Retryable with CodePublishFailed; the tasks already accepted
+// are published again by the retry, which is harmless since the uploader is idempotent.
 func (f *Fanout) PublishTasks(ctx context.Context, companyID, connectionID, runID string, docs []drivesync.Document) error {
 	op := fmt.Sprintf("publish copy tasks of company %s connection %s run %s", companyID, connectionID, runID)
+	task := func(doc drivesync.Document) drivesync.CopyTask {
+		return drivesync.CopyTask{SchemaVersion: drivesync.CopyTaskSchemaVersion, CompanyID: companyID,
+			ConnectionID: connectionID, RunID: runID, Document: doc, Verify: true}
+	}
+	// The check encodes every task without keeping it: holding a reconcile's 100,000 encoded
+	// tasks until the last is checked would cost about 100 MB, where the publisher's flow
+	// control needs only a few thousand at a time. Encoding twice costs a few per cent of the
+	// time publishing takes.
+	var check taskCheck
+	for _, doc := range docs {
+		if err := check.check(task(doc)); err != nil {
+			return drivesync.Classify(fmt.Errorf("%s: document %s: %w", op, doc.ID, err), drivesync.Permanent, efactori.CodeInvalidDocument)
+		}
+	}
 	results := make([]*pubsub.PublishResult, 0, len(docs))
 	for _, doc := range docs {
-		task := drivesync.CopyTask{SchemaVersion: drivesync.CopyTaskSchemaVersion, CompanyID: companyID,
-			ConnectionID: connectionID, RunID: runID, Document: doc, Verify: true}
-		msg, err := message(task, task.Attributes(), drivesync.MaxCopyTaskBytes)
+		t := task(doc)
+		msg, err := message(t, t.Attributes(), drivesync.MaxCopyTaskBytes)
 		if err != nil {
+			// Not reached: the check encoded the same task. Whatever is in flight is still
+			// awaited, so that nothing is published after the call returns.
+			_ = wait(ctx, results)
 			return drivesync.Classify(fmt.Errorf("%s: document %s: %w", op, doc.ID, err), drivesync.Permanent, efactori.CodeInvalidDocument)
 		}
 		results = append(results, f.tasks.Publish(ctx, msg))
@@ -181,13 +120,33 @@ func (f *Fanout) PublishTasks(ctx context.Context, companyID, connectionID, runI
 	return nil
 }
 
-// List lists one page of companyID's documents, with the page size f was made with.
-func (f *Fanout) List(ctx context.Context, companyID, pageToken string) (efactori.Page, error) {
-	return f.lister.ListDocuments(ctx, companyID, pageToken, f.pageSize)
+// taskCheck checks that copy tasks validate and fit in a message, reusing one buffer.
+type taskCheck struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func (c *taskCheck) check(t drivesync.CopyTask) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if c.enc == nil {
+		c.enc = json.NewEncoder(&c.buf) // escapes HTML like json.Marshal, so sizes agree
+	}
+	c.buf.Reset()
+	if err := c.enc.Encode(t); err != nil {
+		return err
+	}
+	// Encode ends the value with a newline that json.Marshal does not write.
+	if n := c.buf.Len() - 1; n > drivesync.MaxCopyTaskBytes {
+		return fmt.Errorf("data is %d bytes, the limit is %d", n, drivesync.MaxCopyTaskBytes)
+	}
+	return nil
 }
 
 // PublishRequest publishes req on the copy-request topic and waits until Pub/Sub has accepted
-// it. Errors are classified: an invalid request is Permanent, a failed publish Retryable.
+// it. Errors are classified: an invalid request is Permanent with CodeInvalidRequest, and
+// nothing is published; a failed publish is Retryable with CodePublishFailed.
 func (f *Fanout) PublishRequest(ctx context.Context, req drivesync.CopyRequest) error {
 	msg, err := message(req, req.Attributes(), drivesync.MaxCopyRequestBytes)
 	if err != nil {
@@ -215,7 +174,8 @@ func message(v interface{ Validate() error }, attrs map[string]string, limit int
 }
 
 // wait waits for every result, even after a failure, so that no publish is still in flight when
-// the page is handed back for redelivery, and reports the first failure with the count.
+// the caller's message is handed back for redelivery, and reports the first failure with the
+// count.
 func wait(ctx context.Context, results []*pubsub.PublishResult) error {
 	var (
 		first  error
@@ -235,24 +195,24 @@ func wait(ctx context.Context, results []*pubsub.PublishResult) error {
 	return nil
 }
 
-// Publisher settings. A page is published in one burst and then awaited, so its latency is
-// that of its slowest batch: a full page of MaxPageSize tasks goes out as four concurrent
-// requests rather than one, and the delay only bounds the wait for a page's last partial batch.
+// Publisher settings. PublishTasks publishes a run's tasks in one burst and then awaits them,
+// so what matters is throughput: tasks leave in batches of a few hundred, many requests in
+// flight at once, and the delay only bounds the wait for the last partial batch.
 const (
-	taskBatchCount = efactori.MaxPageSize / 4
+	taskBatchCount = 250
 	taskBatchDelay = 5 * time.Millisecond
 	// A task is at most MaxCopyTaskBytes (about 1 KB in practice); a full batch stays far
 	// inside Pub/Sub's 10 MB request limit.
 	taskBatchBytes = 4 << 20
-	// Flow control bounds the messages one instance buffers across concurrent pages; a page
+	// Flow control bounds the messages one instance buffers across concurrent runs; a publish
 	// blocks (honouring its context) rather than failing when the bound is reached.
-	maxOutstandingTasks     = 4 * efactori.MaxPageSize
+	maxOutstandingTasks     = 4000
 	maxOutstandingTaskBytes = 64 << 20
 )
 
 // NewTaskPublisher returns a publisher of copy tasks on topic (an ID or full name in client's
-// project) tuned for throughput: a page's tasks leave in a few large batches sent concurrently,
-// with blocking flow control. Call Stop on it when the instance shuts down.
+// project) tuned for throughput: tasks leave in large batches sent concurrently, with blocking
+// flow control. Call Stop on it when the instance shuts down.
 func NewTaskPublisher(client *pubsub.Client, topic string) (*pubsub.Publisher, error) {
 	if client == nil {
 		return nil, errors.New("new copy task publisher: nil pubsub client")
@@ -272,8 +232,8 @@ func NewTaskPublisher(client *pubsub.Client, topic string) (*pubsub.Publisher, e
 	return p, nil
 }
 
-// NewRequestPublisher returns a publisher of copy requests on topic. A page publishes a single
-// request and waits for it, so it is sent at once instead of waiting for a batch to fill.
+// NewRequestPublisher returns a publisher of copy requests on topic. A copy request is published
+// alone and awaited, so it is sent at once instead of waiting for a batch to fill.
 func NewRequestPublisher(client *pubsub.Client, topic string) (*pubsub.Publisher, error) {
 	if client == nil {
 		return nil, errors.New("new copy request publisher: nil pubsub client")

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	standin "github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
@@ -32,6 +31,13 @@ func TestMain(m *testing.M) { emulators.Main(m) }
 
 const devToken = "dev-token-for-fanout-tests"
 
+// The run every test publishes for.
+const (
+	company    = "small"
+	connection = "conn-1"
+	run        = "run-7"
+)
+
 // signingKey is shared by every stand-in: RSA key generation is slow under -race.
 var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -41,26 +47,19 @@ var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// env is a fan-out wired to a stand-in and to the Pub/Sub emulator, in a project of its own.
+// env is a Fanout wired to an eFactori stand-in and to the Pub/Sub emulator, in a project of
+// its own, with a subscription on each of its topics.
 type env struct {
-	server   *standin.Server
-	lister   *efactori.Client
-	pubsub   *pubsub.Client
-	fanout   *fanout.Fanout
-	taskSub  string // subscription on the copy task topic
-	reqSub   string // subscription on the copy request topic
-	requests int    // requests the env has pulled so far; see nextRequest
+	server    *standin.Server
+	pubsub    *pubsub.Client
+	fanout    *fanout.Fanout
+	taskTopic string
+	reqTopic  string
+	taskSub   string
+	reqSub    string
 }
 
-type envOptions struct {
-	pageSize int
-	// wrap, when set, sits between the lister and the stand-in.
-	wrap func(http.Handler) http.Handler
-	// noTaskTopic leaves the copy task topic uncreated, so every task publish fails.
-	noTaskTopic bool
-}
-
-func newEnv(tb testing.TB, opts envOptions, companies ...standin.CompanySpec) *env {
+func newEnv(tb testing.TB, pageSize int, companies ...standin.CompanySpec) *env {
 	tb.Helper()
 	s, err := standin.New(standin.Options{
 		DevToken: devToken, Audience: "drivesync", SigningKey: signingKey(), Seed: 3, Companies: companies,
@@ -68,11 +67,7 @@ func newEnv(tb testing.TB, opts envOptions, companies ...standin.CompanySpec) *e
 	if err != nil {
 		tb.Fatalf("stand-in: %v", err)
 	}
-	var h http.Handler = s
-	if opts.wrap != nil {
-		h = opts.wrap(s)
-	}
-	hs := httptest.NewServer(h)
+	hs := httptest.NewServer(s)
 	tb.Cleanup(hs.Close)
 	if err := s.SetBaseURL(hs.URL); err != nil {
 		tb.Fatal(err)
@@ -90,24 +85,15 @@ func newEnv(tb testing.TB, opts envOptions, companies ...standin.CompanySpec) *e
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	project := "projects/" + client.Project()
-	e := &env{server: s, lister: lister, pubsub: client,
+	e := &env{server: s, pubsub: client,
+		taskTopic: project + "/topics/" + config.TopicCopyTasks, reqTopic: project + "/topics/" + config.TopicCopyRequests,
 		taskSub: project + "/subscriptions/tasks", reqSub: project + "/subscriptions/requests"}
-	for _, ts := range []struct {
-		topic, sub string
-		skip       bool
-	}{
-		{config.TopicCopyTasks, e.taskSub, opts.noTaskTopic},
-		{config.TopicCopyRequests, e.reqSub, false},
-	} {
-		if ts.skip {
-			continue
-		}
-		topic := project + "/topics/" + ts.topic
-		if _, err := client.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
-			tb.Fatalf("create topic %s: %v", topic, err)
+	for _, ts := range []struct{ topic, sub string }{{e.taskTopic, e.taskSub}, {e.reqTopic, e.reqSub}} {
+		if _, err := client.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: ts.topic}); err != nil {
+			tb.Fatalf("create topic %s: %v", ts.topic, err)
 		}
 		if _, err := client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
-			Name: ts.sub, Topic: topic, AckDeadlineSeconds: 600,
+			Name: ts.sub, Topic: ts.topic, AckDeadlineSeconds: 600,
 		}); err != nil {
 			tb.Fatalf("create subscription %s: %v", ts.sub, err)
 		}
@@ -123,10 +109,6 @@ func newEnv(tb testing.TB, opts envOptions, companies ...standin.CompanySpec) *e
 	// Registered after emulators.PubSub, so they stop before the client closes.
 	tb.Cleanup(tasks.Stop)
 	tb.Cleanup(requests.Stop)
-	pageSize := opts.pageSize
-	if pageSize == 0 {
-		pageSize = 100
-	}
 	e.fanout, err = fanout.New(lister, tasks, requests, pageSize)
 	if err != nil {
 		tb.Fatalf("fanout.New: %v", err)
@@ -134,26 +116,34 @@ func newEnv(tb testing.TB, opts envOptions, companies ...standin.CompanySpec) *e
 	return e
 }
 
+// documents returns the documents of the stand-in's company id, in listing order.
+func (e *env) documents(tb testing.TB, id string) []drivesync.Document {
+	tb.Helper()
+	docs, err := e.server.Documents(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return docs
+}
+
+// deleteTopic deletes topic, so that every later publish on it fails.
+func (e *env) deleteTopic(tb testing.TB, topic string) {
+	tb.Helper()
+	if err := e.pubsub.TopicAdminClient.DeleteTopic(tb.Context(), &pubsubpb.DeleteTopicRequest{Topic: topic}); err != nil {
+		tb.Fatalf("delete topic %s: %v", topic, err)
+	}
+}
+
 // pull pulls and acknowledges every message of sub, expecting exactly want of them: it waits
 // until want have arrived, then checks that no more follow. A negative want takes whatever is
 // there.
 func pull(tb testing.TB, c *pubsub.Client, sub string, want int) []*pubsubpb.PubsubMessage {
-	tb.Helper()
-	return pullMessages(tb, c, sub, want, true)
-}
-
-// pullMessages pulls and acknowledges messages of sub until it has want; when exact, it then
-// checks that no more follow.
-func pullMessages(tb testing.TB, c *pubsub.Client, sub string, want int, exact bool) []*pubsubpb.PubsubMessage {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var got []*pubsubpb.PubsubMessage
 	empties := 0
 	for {
-		if !exact && len(got) >= want {
-			return got
-		}
 		resp, err := c.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{
 			Subscription: sub, MaxMessages: 1000, ReturnImmediately: true,
 		})
@@ -207,6 +197,7 @@ func decodeTasks(tb testing.TB, msgs []*pubsubpb.PubsubMessage) []drivesync.Copy
 	return tasks
 }
 
+// decodeRequests decodes copy request messages, checking each one's attributes.
 func decodeRequests(tb testing.TB, msgs []*pubsubpb.PubsubMessage) []drivesync.CopyRequest {
 	tb.Helper()
 	var reqs []drivesync.CopyRequest
@@ -223,250 +214,233 @@ func decodeRequests(tb testing.TB, msgs []*pubsubpb.PubsubMessage) []drivesync.C
 	return reqs
 }
 
-func wantTasks(req drivesync.CopyRequest, docs []drivesync.Document) []drivesync.CopyTask {
+// wantTasks returns the tasks PublishTasks should publish for docs, sorted like decodeTasks.
+func wantTasks(docs []drivesync.Document) []drivesync.CopyTask {
 	tasks := make([]drivesync.CopyTask, 0, len(docs))
 	for _, d := range docs {
 		tasks = append(tasks, drivesync.CopyTask{
-			SchemaVersion: drivesync.CopyTaskSchemaVersion, CompanyID: req.CompanyID,
-			ConnectionID: req.ConnectionID, RunID: req.RunID, Document: d,
+			SchemaVersion: drivesync.CopyTaskSchemaVersion, CompanyID: company, ConnectionID: connection, RunID: run,
+			Document: d, Verify: true,
 		})
 	}
+	slices.SortFunc(tasks, func(a, b drivesync.CopyTask) int { return strings.Compare(a.Document.ID, b.Document.ID) })
 	return tasks
 }
 
-func firstRequest(company string) drivesync.CopyRequest {
-	return drivesync.CopyRequest{
-		SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company, ConnectionID: "conn-1", RunID: "run-7",
+// classified checks that err is a ClassifiedError of class and code.
+func classified(tb testing.TB, err error, class drivesync.Class, code string) {
+	tb.Helper()
+	var ce *drivesync.ClassifiedError
+	if !errors.As(err, &ce) {
+		tb.Fatalf("error %v is not classified", err)
+	}
+	if got, want := [2]any{ce.Class, ce.Code}, [2]any{class, code}; got != want {
+		tb.Errorf("class, code = %v, want %v (error: %v)", got, want, err)
 	}
 }
 
-// pageToken returns the stand-in's token for the page after the first n documents.
-func pageToken(t *testing.T, e *env, company string, n int) string {
-	t.Helper()
-	page, err := e.lister.ListDocuments(t.Context(), company, "", n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return page.NextPageToken
-}
-
-func TestHandlePage(t *testing.T) {
+func TestPublishTasks(t *testing.T) {
 	t.Parallel()
-	small := standin.CompanySpec{ID: "small", Documents: 250}
 	tests := []struct {
-		name    string
-		company standin.CompanySpec
-		// skip is how many documents come before the page.
-		skip      int
-		wantTasks int
-		wantNext  int // documents before the next page; 0: no next page
+		name string
+		docs int // the first docs documents of the company
 	}{
-		{name: "first page", company: small, skip: 0, wantTasks: 100, wantNext: 100},
-		{name: "middle page", company: small, skip: 100, wantTasks: 100, wantNext: 200},
-		{name: "last page", company: small, skip: 200, wantTasks: 50},
-		{name: "exactly one full page", company: standin.CompanySpec{ID: "hundred", Documents: 100}, wantTasks: 100},
-		{name: "empty company", company: standin.Empty},
+		{name: "no documents", docs: 0},
+		{name: "one document", docs: 1},
+		{name: "more than a batch", docs: 600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOptions{pageSize: 100}, tt.company)
-			req := firstRequest(tt.company.ID)
-			if tt.skip > 0 {
-				req.PageToken = pageToken(t, e, tt.company.ID, tt.skip)
+			e := newEnv(t, 100, standin.CompanySpec{ID: company, Documents: 600})
+			docs := e.documents(t, company)[:tt.docs]
+			if err := e.fanout.PublishTasks(t.Context(), company, connection, run, docs); err != nil {
+				t.Fatalf("PublishTasks: %v", err)
 			}
-			var wantNextToken string
-			if tt.wantNext > 0 {
-				wantNextToken = pageToken(t, e, tt.company.ID, tt.wantNext)
-			}
-			listsBefore := e.server.Requests(standin.EndpointList)
-
-			res, err := e.fanout.HandlePage(t.Context(), req)
-			if err != nil {
-				t.Fatalf("HandlePage: %v", err)
-			}
-			if diff := cmp.Diff(fanout.Result{Listed: tt.wantTasks, NextPageToken: wantNextToken}, res); diff != "" {
-				t.Errorf("result (-want +got):\n%s", diff)
-			}
-			if got, want := e.server.Requests(standin.EndpointList)-listsBefore, int64(1); got != want {
-				t.Errorf("list requests = %d, want %d: one page per invocation", got, want)
-			}
-			docs, err := e.server.Documents(tt.company.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := wantTasks(req, docs[tt.skip:tt.skip+tt.wantTasks])
-			if diff := cmp.Diff(want, decodeTasks(t, pull(t, e.pubsub, e.taskSub, tt.wantTasks))); diff != "" {
+			if diff := cmp.Diff(wantTasks(docs), decodeTasks(t, pull(t, e.pubsub, e.taskSub, len(docs)))); diff != "" {
 				t.Errorf("published tasks (-want +got):\n%s", diff)
 			}
-			var wantReqs []drivesync.CopyRequest
-			if tt.wantNext > 0 {
-				next := req
-				next.PageToken = wantNextToken
-				wantReqs = append(wantReqs, next)
-			}
-			if diff := cmp.Diff(wantReqs, decodeRequests(t, pull(t, e.pubsub, e.reqSub, len(wantReqs)))); diff != "" {
-				t.Errorf("published requests (-want +got):\n%s", diff)
-			}
+			pull(t, e.pubsub, e.reqSub, 0)
 		})
 	}
 }
 
-// spoilKind makes the document at index i of every listed page invalid.
-func spoilKind(i int) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasSuffix(r.URL.Path, "/documents") {
-				next.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			var body map[string]any
-			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			if docs, _ := body["documents"].([]any); len(docs) > i {
-				docs[i].(map[string]any)["kind"] = "receipt"
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(body)
-		})
-	}
-}
-
-func TestHandlePageCountsInvalidDocuments(t *testing.T) {
+// A document that cannot make a task fails the whole call before anything is published: the
+// caller gets a Permanent error naming it, and no task of the run is out.
+func TestPublishTasksInvalidDocumentPublishesNothing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{pageSize: 10, wrap: spoilKind(3)}, standin.CompanySpec{ID: "small", Documents: 10})
-	req := firstRequest("small")
-	res, err := e.fanout.HandlePage(t.Context(), req)
-	if err != nil {
-		t.Fatalf("HandlePage: %v", err)
-	}
-	docs, err := e.server.Documents("small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := res.Listed, 10; got != want {
-		t.Errorf("Listed = %d, want %d", got, want)
-	}
-	if got, want := res.Invalid, 1; got != want {
-		t.Fatalf("Invalid = %d, want %d", got, want)
-	}
-	if got, want := res.InvalidDocuments[0].ID, docs[3].ID; got != want {
-		t.Errorf("invalid document = %s, want %s", got, want)
-	}
-	want := wantTasks(req, slices.Delete(slices.Clone(docs), 3, 4))
-	if diff := cmp.Diff(want, decodeTasks(t, pull(t, e.pubsub, e.taskSub, 9))); diff != "" {
-		t.Errorf("published tasks (-want +got):\n%s", diff)
-	}
-}
-
-func TestHandlePageErrors(t *testing.T) {
-	t.Parallel()
-	small := standin.CompanySpec{ID: "small", Documents: 20}
 	tests := []struct {
-		name      string
-		opts      envOptions
-		req       func(drivesync.CopyRequest) drivesync.CopyRequest
-		wantClass drivesync.Class
-		wantCode  string
-		wantLists int64
+		name  string
+		at    int // index of the spoilt document among 10
+		spoil func(*drivesync.Document)
 	}{
+		{name: "unknown kind", at: 3, spoil: func(d *drivesync.Document) { d.Kind = "receipt" }},
+		{name: "no id, first", at: 0, spoil: func(d *drivesync.Document) { d.ID = "" }},
 		{
-			name: "task topic missing", opts: envOptions{pageSize: 10, noTaskTopic: true},
-			wantClass: drivesync.Retryable, wantCode: fanout.CodePublishFailed, wantLists: 1,
-		},
-		{
-			name: "unknown company", opts: envOptions{pageSize: 10},
-			req:       func(r drivesync.CopyRequest) drivesync.CopyRequest { r.CompanyID = "nobody"; return r },
-			wantClass: drivesync.Permanent, wantCode: efactori.CodeUnknownCompany, wantLists: 1,
-		},
-		{
-			name: "forged page token", opts: envOptions{pageSize: 10},
-			req:       func(r drivesync.CopyRequest) drivesync.CopyRequest { r.PageToken = "forged"; return r },
-			wantClass: drivesync.Permanent, wantCode: efactori.CodeInvalidPageToken, wantLists: 1,
-		},
-		{
-			name: "invalid request", opts: envOptions{pageSize: 10},
-			req:       func(r drivesync.CopyRequest) drivesync.CopyRequest { r.RunID = ""; return r },
-			wantClass: drivesync.Permanent, wantCode: fanout.CodeInvalidRequest, wantLists: 0,
+			name: "task over the message limit, last", at: 9,
+			spoil: func(d *drivesync.Document) {
+				d.ContentURL += "?pad=" + strings.Repeat("x", drivesync.MaxCopyTaskBytes)
+			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, tt.opts, small)
-			req := firstRequest("small")
-			if tt.req != nil {
-				req = tt.req(req)
+			e := newEnv(t, 100, standin.CompanySpec{ID: company, Documents: 10})
+			docs := e.documents(t, company)
+			tt.spoil(&docs[tt.at])
+			err := e.fanout.PublishTasks(t.Context(), company, connection, run, docs)
+			classified(t, err, drivesync.Permanent, efactori.CodeInvalidDocument)
+			if id := docs[tt.at].ID; id != "" && !strings.Contains(err.Error(), id) {
+				t.Errorf("error %q does not name document %s", err, id)
 			}
-			_, err := e.fanout.HandlePage(t.Context(), req)
-			var ce *drivesync.ClassifiedError
-			if !errors.As(err, &ce) {
-				t.Fatalf("HandlePage error %v is not classified", err)
-			}
-			if got, want := [2]any{ce.Class, ce.Code}, [2]any{tt.wantClass, tt.wantCode}; got != want {
-				t.Errorf("class, code = %v, want %v (error: %v)", got, want, err)
-			}
-			if got := e.server.Requests(standin.EndpointList); got != tt.wantLists {
-				t.Errorf("list requests = %d, want %d", got, tt.wantLists)
-			}
-			// A failed page must not ask for the next one, or the chain would skip it.
-			pull(t, e.pubsub, e.reqSub, 0)
-			if !tt.opts.noTaskTopic {
-				pull(t, e.pubsub, e.taskSub, 0)
-			}
+			pull(t, e.pubsub, e.taskSub, 0)
 		})
 	}
 }
 
-// followChain runs an initial copy of company from its first request, taking each next request
-// from the copy request subscription as the copy engine would, and returns the number of pages
-// and the total of the results.
-func followChain(tb testing.TB, e *env, company string) (pages int, total fanout.Result) {
-	tb.Helper()
-	req := firstRequest(company)
-	for {
-		res, err := e.fanout.HandlePage(tb.Context(), req)
-		if err != nil {
-			tb.Fatalf("HandlePage page %d: %v", pages, err)
+func TestPublishFailureIsRetryable(t *testing.T) {
+	t.Parallel()
+	t.Run("tasks", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, 100, standin.CompanySpec{ID: company, Documents: 20})
+		e.deleteTopic(t, e.taskTopic)
+		err := e.fanout.PublishTasks(t.Context(), company, connection, run, e.documents(t, company))
+		classified(t, err, drivesync.Retryable, fanout.CodePublishFailed)
+		if !strings.Contains(err.Error(), "20 of 20 messages failed") {
+			t.Errorf("error %q does not count the failed tasks", err)
 		}
-		pages++
-		total.Listed += res.Listed
-		total.Invalid += res.Invalid
-		if res.NextPageToken == "" {
-			return pages, total
-		}
-		// Just the one expected: checking that no second follows would dominate the benchmark;
-		// the caller checks the subscription is empty at the end.
-		next := decodeRequests(tb, pullMessages(tb, e.pubsub, e.reqSub, 1, false))[0]
-		if got, want := next.PageToken, res.NextPageToken; got != want {
-			tb.Fatalf("page %d: published token %q, result says %q", pages, got, want)
-		}
-		req = next
+	})
+	t.Run("request", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, 100)
+		e.deleteTopic(t, e.reqTopic)
+		err := e.fanout.PublishRequest(t.Context(), drivesync.CopyRequest{
+			SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company, ConnectionID: connection, RunID: run,
+		})
+		classified(t, err, drivesync.Retryable, fanout.CodePublishFailed)
+	})
+}
+
+func TestPublishRequest(t *testing.T) {
+	t.Parallel()
+	movedAt := time.Date(2025, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
+	tests := []struct {
+		name string
+		req  drivesync.CopyRequest
+	}{
+		{name: "run", req: drivesync.CopyRequest{
+			SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company, ConnectionID: connection, RunID: run,
+		}},
+		{name: "await", req: drivesync.CopyRequest{
+			SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company, ConnectionID: connection, RunID: run,
+			Await: true, Done: 4321, MovedAt: movedAt, Repairs: 2,
+		}},
+		{name: "await, nothing done yet", req: drivesync.CopyRequest{
+			SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company, ConnectionID: connection, RunID: run,
+			Await: true, MovedAt: movedAt,
+		}},
+		{name: "scheduled", req: drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, Scheduled: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 100)
+			if err := e.fanout.PublishRequest(t.Context(), tt.req); err != nil {
+				t.Fatalf("PublishRequest: %v", err)
+			}
+			if diff := cmp.Diff([]drivesync.CopyRequest{tt.req}, decodeRequests(t, pull(t, e.pubsub, e.reqSub, 1))); diff != "" {
+				t.Errorf("published requests (-want +got):\n%s", diff)
+			}
+			pull(t, e.pubsub, e.taskSub, 0)
+		})
 	}
 }
 
-func TestFollowChainCopiesEveryDocumentOnce(t *testing.T) {
+func TestPublishRequestRejectsInvalidRequest(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{pageSize: 1000}, standin.Bulk)
-	pages, total := followChain(t, e, "bulk")
+	valid := drivesync.CopyRequest{
+		SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company, ConnectionID: connection, RunID: run,
+	}
+	tests := []struct {
+		name  string
+		spoil func(*drivesync.CopyRequest)
+	}{
+		{name: "no run", spoil: func(r *drivesync.CopyRequest) { r.RunID = "" }},
+		{name: "done outside an await request", spoil: func(r *drivesync.CopyRequest) { r.Done = 3 }},
+		{name: "scheduled naming a company", spoil: func(r *drivesync.CopyRequest) { r.Scheduled = true }},
+		{name: "unknown schema", spoil: func(r *drivesync.CopyRequest) { r.SchemaVersion = 2 }},
+	}
+	e := newEnv(t, 100)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := valid
+			tt.spoil(&req)
+			classified(t, e.fanout.PublishRequest(t.Context(), req), drivesync.Permanent, fanout.CodeInvalidRequest)
+		})
+	}
 	pull(t, e.pubsub, e.reqSub, 0)
-	if got, want := pages, 5; got != want {
-		t.Errorf("pages = %d, want %d", got, want)
+}
+
+func TestList(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		company   standin.CompanySpec
+		pageSize  int
+		wantPages []int // documents per page
+	}{
+		{name: "several pages", company: standin.CompanySpec{ID: company, Documents: 250}, pageSize: 100, wantPages: []int{100, 100, 50}},
+		{name: "exactly one full page", company: standin.CompanySpec{ID: company, Documents: 100}, pageSize: 100, wantPages: []int{100}},
+		{name: "one document a page", company: standin.CompanySpec{ID: company, Documents: 3}, pageSize: 1, wantPages: []int{1, 1, 1}},
+		{name: "largest page", company: standin.CompanySpec{ID: company, Documents: 1500}, pageSize: efactori.MaxPageSize, wantPages: []int{1000, 500}},
+		{name: "empty company", company: standin.CompanySpec{ID: company}, pageSize: 100, wantPages: []int{0}},
 	}
-	if diff := cmp.Diff(fanout.Result{Listed: 5000}, total); diff != "" {
-		t.Errorf("total (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tt.pageSize, tt.company)
+			var (
+				got   []drivesync.Document
+				pages []int
+			)
+			for token := ""; ; {
+				page, err := e.fanout.List(t.Context(), company, token)
+				if err != nil {
+					t.Fatalf("List page %d: %v", len(pages), err)
+				}
+				if len(page.Invalid) > 0 {
+					t.Errorf("page %d: invalid documents %v", len(pages), page.Invalid)
+				}
+				got = append(got, page.Documents...)
+				pages = append(pages, len(page.Documents))
+				if token = page.NextPageToken; token == "" {
+					break
+				}
+			}
+			if diff := cmp.Diff(tt.wantPages, pages); diff != "" {
+				t.Errorf("documents per page (-want +got):\n%s", diff)
+			}
+			if got, want := e.server.Requests(standin.EndpointList), int64(len(tt.wantPages)); got != want {
+				t.Errorf("list requests = %d, want %d", got, want)
+			}
+			if diff := cmp.Diff(e.documents(t, company), got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("listed documents (-want +got):\n%s", diff)
+			}
+			pull(t, e.pubsub, e.taskSub, 0)
+			pull(t, e.pubsub, e.reqSub, 0)
+		})
 	}
-	docs, err := e.server.Documents("bulk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(wantTasks(firstRequest("bulk"), docs), decodeTasks(t, pull(t, e.pubsub, e.taskSub, 5000))); diff != "" {
-		t.Errorf("published tasks (-want +got):\n%s", diff)
-	}
+}
+
+// List passes the lister's errors on with their class.
+func TestListKeepsTheListersClass(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 100, standin.CompanySpec{ID: company, Documents: 10})
+	_, err := e.fanout.List(t.Context(), "nobody", "")
+	classified(t, err, drivesync.Permanent, efactori.CodeUnknownCompany)
+	_, err = e.fanout.List(t.Context(), company, "forged")
+	classified(t, err, drivesync.Permanent, efactori.CodeInvalidPageToken)
 }
 
 func TestNewRejectsMissingDependencies(t *testing.T) {
@@ -491,7 +465,7 @@ func TestNewRejectsMissingDependencies(t *testing.T) {
 		{"nil task publisher", lister, nil, pub, 100},
 		{"nil request publisher", lister, pub, nil, 100},
 		{"zero page size", lister, pub, pub, 0},
-		{"page size above the API's", lister, pub, pub, 1001},
+		{"page size above the API's", lister, pub, pub, efactori.MaxPageSize + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,51 +475,48 @@ func TestNewRejectsMissingDependencies(t *testing.T) {
 			}
 		})
 	}
+	if _, err := fanout.New(lister, pub, pub, efactori.MaxPageSize); err != nil {
+		t.Errorf("New with every dependency: %v", err)
+	}
 	if _, err := fanout.NewTaskPublisher(nil, config.TopicCopyTasks); err == nil {
 		t.Error("NewTaskPublisher(nil) succeeded")
 	}
 	if _, err := fanout.NewRequestPublisher(nil, config.TopicCopyRequests); err == nil {
 		t.Error("NewRequestPublisher(nil) succeeded")
 	}
+	client := emulators.PubSub(t)
+	if _, err := fanout.NewTaskPublisher(client, ""); err == nil {
+		t.Error("NewTaskPublisher with no topic succeeded")
+	}
+	if _, err := fanout.NewRequestPublisher(client, ""); err == nil {
+		t.Error("NewRequestPublisher with no topic succeeded")
+	}
 }
 
-// BenchmarkFanout100k runs the initial copy of a company of 100,000 documents: every page
-// listed from the stand-in, every copy task published to the emulator and accepted, each next
-// page taken from the copy request subscription. The target is 100,000 documents in under 60 s
-// on a 2-core machine. Run it once with
+// BenchmarkPublishTasks100k publishes the copy tasks of a reconcile that found 100,000
+// documents to copy: one PublishTasks call, every task accepted by the emulator. The documents
+// are the stand-in's, listed before the timer starts. Run it once with
 //
-//	go test ./shared/fanout/ -run '^$' -bench BenchmarkFanout100k -benchtime 1x
-func BenchmarkFanout100k(b *testing.B) {
-	companies, err := standin.ParseCompanies("fanout=100000")
-	if err != nil {
-		b.Fatal(err)
+//	go test ./shared/fanout/ -run '^$' -bench BenchmarkPublishTasks100k -benchtime 1x
+func BenchmarkPublishTasks100k(b *testing.B) {
+	const n = 100_000
+	e := newEnv(b, efactori.MaxPageSize, standin.CompanySpec{ID: company, Documents: n})
+	docs := e.documents(b, company)
+	if got := len(docs); got != n {
+		b.Fatalf("the stand-in has %d documents, want %d", got, n)
 	}
-	e := newEnv(b, envOptions{pageSize: efactori.MaxPageSize}, companies...)
-	// eFactori keeps every document's digest; the stand-in computes them on first listing,
-	// which is not part of the fan-out's cost.
-	if _, err := e.server.Documents("fanout"); err != nil {
-		b.Fatal(err)
-	}
-	docs := 0
+	published := 0
 	for b.Loop() {
-		_, total := followChain(b, e, "fanout")
-		if got, want := total, (fanout.Result{Listed: 100_000}); got.Listed != want.Listed || got.Invalid != 0 {
-			b.Fatalf("total = %+v, want %+v", got, want)
+		if err := e.fanout.PublishTasks(b.Context(), company, connection, run, docs); err != nil {
+			b.Fatalf("PublishTasks: %v", err)
 		}
-		docs += total.Listed
+		published += n
 	}
-	b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/100k")
-	// The tasks are checked for count only: decoding 100,000 of them would measure the test.
+	b.ReportMetric(float64(published)/b.Elapsed().Seconds(), "tasks/s")
+	// The tasks are counted, not decoded: decoding 100,000 of them would measure the test.
 	b.StopTimer()
-	pull(b, e.pubsub, e.reqSub, 0)
-	if got, want := countMessages(b, e.pubsub, e.taskSub), docs; got != want {
+	if got, want := len(pull(b, e.pubsub, e.taskSub, -1)), published; got != want {
 		b.Errorf("the task subscription holds %d messages, want %d", got, want)
 	}
-}
-
-// countMessages pulls and acknowledges every message of sub and counts them.
-func countMessages(tb testing.TB, c *pubsub.Client, sub string) int {
-	tb.Helper()
-	return len(pull(tb, c, sub, -1)) // -1: any number
 }
