@@ -113,8 +113,9 @@ func (s *stack) secret(kind, v string) string {
 
 // newStack starts everything. With inProcess false the functions run behind the real functions
 // framework, each in its own process (emulators.ServeFunction); with inProcess true they are
-// built by shared/wiring in this process, which lets the test read their logs.
-func newStack(t *testing.T, inProcess bool) *stack {
+// built by shared/wiring in this process, which lets the test read their logs. extraEnv holds
+// more environment variables for both functions, as name, value pairs.
+func newStack(t *testing.T, inProcess bool, extraEnv ...string) *stack {
 	t.Helper()
 	ctx := t.Context()
 	// The emulators package logs a function process's output through the testing.TB it is
@@ -200,6 +201,9 @@ func newStack(t *testing.T, inProcess bool) *stack {
 		"TOKEN_KEYSET_CLEARTEXT": "true",
 		"GOOGLE_EMULATOR_URL":    googleTS.URL,
 		"LOG_LEVEL":              "DEBUG",
+	}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		env[extraEnv[i]] = extraEnv[i+1]
 	}
 
 	var cb string
@@ -989,4 +993,72 @@ func TestCompanyIDAttacks(t *testing.T) {
 	if logs := s.logs.String(); strings.Contains(logs, strings.Repeat("a", 200)) {
 		t.Error("the logs hold the 2,000-character company_id")
 	}
+}
+
+// TestConnectionLimit checks MAX_CONNECTIONS_PER_COMPANY through the real handlers: the
+// connection past the cap is refused with its own problem type, even when many are created at
+// once; another company is not affected, and removing a connection makes room again.
+func TestConnectionLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 3
+	s := newStack(t, true, "MAX_CONNECTIONS_PER_COMPANY", fmt.Sprint(limit))
+	boss := s.token(t, acme, acmeName, []string{manageRole})
+	s.call(t, "PUT", "/v1/integration", boss, map[string]any{"enabled": true}, 200, nil)
+
+	// A burst: twice as many as the cap, at once.
+	const burst = 2 * limit
+	statuses := make([]response, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			statuses[i] = s.send(t, "POST", s.api+"/v1/connections", boss, "",
+				map[string]any{"name": fmt.Sprintf("Drive %d", i), "folderLayout": "year"})
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i, r := range statuses {
+		switch r.status {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+			wantProblem(t, fmt.Sprintf("create %d past the cap", i), r, 409, "connection-limit-reached")
+			var p struct {
+				Detail string `json:"detail"`
+				Limit  int    `json:"limit"`
+			}
+			if err := json.Unmarshal(r.body, &p); err != nil || p.Limit != limit || !strings.Contains(p.Detail, "remove one") {
+				t.Errorf("create %d past the cap: problem %s", i, r.body)
+			}
+		default:
+			t.Errorf("create %d: status %d, body %s", i, r.status, r.body)
+		}
+	}
+	if created != limit {
+		t.Fatalf("%d of %d concurrent creations succeeded, want %d", created, burst, limit)
+	}
+	var list struct {
+		Connections []connectionJSON `json:"connections"`
+	}
+	s.call(t, "GET", "/v1/connections", boss, nil, 200, &list)
+	if got := len(list.Connections); got != limit {
+		t.Fatalf("the list holds %d connections, want %d", got, limit)
+	}
+	var integ struct {
+		ConnectionCount int `json:"connectionCount"`
+	}
+	s.call(t, "GET", "/v1/integration", boss, nil, 200, &integ)
+	if integ.ConnectionCount != limit {
+		t.Errorf("connectionCount = %d, want %d", integ.ConnectionCount, limit)
+	}
+
+	// Another company has its own cap.
+	rival := s.token(t, globex, "Globex", []string{manageRole})
+	s.call(t, "POST", "/v1/connections", rival, map[string]any{"name": "Drive 0", "folderLayout": "year"}, 201, nil)
+
+	// Room again after a removal.
+	s.call(t, "DELETE", "/v1/connections/"+list.Connections[0].ID, boss, nil, 204, nil)
+	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Replacement", "folderLayout": "year"}, 201, nil)
+	wantProblem(t, "one more", s.send(t, "POST", s.api+"/v1/connections", boss, "",
+		map[string]any{"name": "One more", "folderLayout": "year"}), 409, "connection-limit-reached")
 }

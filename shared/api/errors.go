@@ -45,13 +45,23 @@ func targetInUse(e *drivesync.TargetInUseError) response {
 	return response{problem: p, connectionID: e.ConnectionID}
 }
 
+// connectionLimit is the 409 problem for a new connection of a company that has as many as it
+// may; limit carries the number, for the frontend's own sentence.
+func connectionLimit(e *drivesync.ConnectionLimitError) response {
+	p := problem.New("connection-limit-reached", http.StatusConflict, "Too many connections",
+		fmt.Sprintf("This company already has %d Google Drive connections, the most allowed; remove one before adding another.", e.Limit))
+	return response{problem: p, limit: e.Limit}
+}
+
 // extended is a problem with this API's extension members: code, for a Drive failure only the
 // customer can fix (quota, permissions, a target folder gone), is Drive's code so the frontend can
-// say what to do; connectionId, for target-in-use, is the connection that holds the folder.
+// say what to do; connectionId, for target-in-use, is the connection that holds the folder;
+// limit, for connection-limit-reached, is how many connections a company may have.
 type extended struct {
 	*problem.Problem
 	Code         string `json:"code,omitempty"`
 	ConnectionID string `json:"connectionId,omitempty"`
+	Limit        int    `json:"limit,omitempty"`
 }
 
 // customerMessages says, for the codes the frontend is likely to see, what the customer should
@@ -71,6 +81,7 @@ type response struct {
 	problem      *problem.Problem
 	code         string        // the code member (drive-action-required)
 	connectionID string        // the connectionId member (target-in-use)
+	limit        int           // the limit member (connection-limit-reached)
 	retryAfter   time.Duration // for Retry-After
 }
 
@@ -78,7 +89,7 @@ func (r response) write(w http.ResponseWriter, req *http.Request) {
 	if r.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(r.retryAfter.Seconds()))))
 	}
-	if r.code == "" && r.connectionID == "" {
+	if r.code == "" && r.connectionID == "" && r.limit == 0 {
 		problem.Write(w, req, r.problem)
 		return
 	}
@@ -90,7 +101,7 @@ func (r response) write(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(extended{Problem: &p, Code: r.code, ConnectionID: r.connectionID})
+	_ = json.NewEncoder(w).Encode(extended{Problem: &p, Code: r.code, ConnectionID: r.connectionID, Limit: r.limit})
 }
 
 // defaultRetryAfter is sent when Google asked us to retry without saying when.
@@ -112,11 +123,14 @@ func problemFor(err error) (res response, log logAs) {
 	var fe []*drivesync.FieldError
 	var ce *drivesync.ClassifiedError
 	var inUse *drivesync.TargetInUseError
+	var limit *drivesync.ConnectionLimitError
 	switch {
 	case errors.As(err, &p):
 		return response{problem: p}, logNot
 	case errors.As(err, &inUse):
 		return targetInUse(inUse), logNot
+	case errors.As(err, &limit):
+		return connectionLimit(limit), logNot
 	case errors.Is(err, errResponseStarted):
 		return response{}, logError
 	case errors.Is(err, drivesync.ErrNotFound):

@@ -28,6 +28,7 @@ func TestProblemFor(t *testing.T) {
 		typ        string
 		code       string
 		connection string // the connectionId member
+		limit      int    // the limit member
 		retryAfter string
 		pointers   []string
 		logged     logAs
@@ -37,6 +38,8 @@ func TestProblemFor(t *testing.T) {
 		{name: "folder browsing", err: connection.ErrFolderBrowsingUnavailable, status: 409, typ: "folder-browsing-unavailable"},
 		{name: "target in use", err: fmt.Errorf("set target: %w", &drivesync.TargetInUseError{FolderID: "1f", ConnectionID: "c9", ConnectionName: "Comptabilité"}),
 			status: 409, typ: "target-in-use", connection: "c9"},
+		{name: "connection limit", err: fmt.Errorf("create: %w", &drivesync.ConnectionLimitError{Limit: 20}),
+			status: 409, typ: "connection-limit-reached", limit: 20},
 		{name: "field errors", err: fmt.Errorf("update: %w: %w", drivesync.ErrConflict, errors.Join(
 			&drivesync.FieldError{Field: "name", Reason: "is taken"},
 			&drivesync.FieldError{Field: "target.folderId", Reason: "is gone"})),
@@ -85,6 +88,9 @@ func TestProblemFor(t *testing.T) {
 			}
 			if got, want := body.ConnectionID, tt.connection; got != want {
 				t.Errorf("connectionId = %q, want %q", got, want)
+			}
+			if got, want := body.Limit, tt.limit; got != want {
+				t.Errorf("limit = %d, want %d", got, want)
 			}
 			if got, want := body.Instance, "/v1/connections/abc"; got != want {
 				t.Errorf("instance = %q, want %q", got, want)

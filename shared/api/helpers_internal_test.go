@@ -12,6 +12,7 @@ type problemBody struct {
 	problem.Problem
 	Code         string `json:"code"`
 	ConnectionID string `json:"connectionId"`
+	Limit        int    `json:"limit"`
 }
 
 func decodeProblem(t *testing.T, b []byte) problemBody {

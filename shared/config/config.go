@@ -70,6 +70,8 @@ var Variables = []Variable{
 		Description: "Audience (aud) eFactori tokens must carry to be accepted."},
 	{Name: "FRONTEND_ORIGINS", Required: true, Functions: []string{FunctionConnections},
 		Description: "Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser (CORS)."},
+	{Name: "MAX_CONNECTIONS_PER_COMPANY", Default: "20", Functions: []string{FunctionConnections},
+		Description: "Most Google Drive connections one company may have, 1 to 100; POST /v1/connections beyond it answers 409 connection-limit-reached."},
 	{Name: "FRONTEND_URL", Required: true, Functions: []string{FunctionOAuthCallback},
 		Description: "eFactori page the OAuth callback sends the browser back to, with ?connection=<id>&result=ok|denied|error."},
 	{Name: "OAUTH_CLIENT_ID", Required: true, Functions: googleFunctions,
@@ -145,7 +147,13 @@ type Connections struct {
 	EFactoriIssuer   string
 	EFactoriAudience string
 	FrontendOrigins  []string
+	// MaxConnectionsPerCompany caps each company's connections.
+	MaxConnectionsPerCompany int
 }
+
+// MaxConnectionsLimit is the largest MAX_CONNECTIONS_PER_COMPANY: the list of a company's
+// connections is not paginated, and the cap is what keeps it small.
+const MaxConnectionsLimit = 100
 
 // LoadConnections reads and validates the Connections function's configuration.
 func LoadConnections(lookup Lookup) (Connections, error) {
@@ -156,6 +164,8 @@ func LoadConnections(lookup Lookup) (Connections, error) {
 		EFactoriIssuer:   r.url("EFACTORI_ISSUER"),
 		EFactoriAudience: r.required("EFACTORI_AUDIENCE"),
 		FrontendOrigins:  r.origins("FRONTEND_ORIGINS"),
+
+		MaxConnectionsPerCompany: r.intRange("MAX_CONNECTIONS_PER_COMPANY", 1, MaxConnectionsLimit),
 	}
 	if err := r.err(); err != nil {
 		return Connections{}, fmt.Errorf("load %s config: %w", FunctionConnections, err)

@@ -59,6 +59,8 @@ func TestLoadConnections(t *testing.T) {
 		EFactoriIssuer:   "https://login.efactori.example",
 		EFactoriAudience: "drivesync",
 		FrontendOrigins:  []string{"https://app.efactori.example", "http://127.0.0.1:8080"},
+
+		MaxConnectionsPerCompany: 20,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -71,13 +73,16 @@ func TestLoadConnectionsReportsEveryProblem(t *testing.T) {
 		"LOG_LEVEL":        "LOUD",
 		"EFACTORI_ISSUER":  "login.efactori.example",
 		"FRONTEND_ORIGINS": "https://ok.example,https://bad.example/path",
+
+		"MAX_CONNECTIONS_PER_COMPANY": "101",
 	}))
 	if err == nil {
 		t.Fatal("LoadConnections accepted a broken environment")
 	}
 	for _, want := range []string{"GOOGLE_CLOUD_PROJECT is required", "LOG_LEVEL must be", "EFACTORI_ISSUER must be an absolute",
 		"EFACTORI_AUDIENCE is required", "https://bad.example/path", "OAUTH_CLIENT_ID is required", "OAUTH_CLIENT_SECRET is required",
-		"OAUTH_REDIRECT_URL is required", "TOKEN_KEYSET is required", "TOKEN_KEK_URI is required unless"} {
+		"OAUTH_REDIRECT_URL is required", "TOKEN_KEYSET is required", "TOKEN_KEK_URI is required unless",
+		"MAX_CONNECTIONS_PER_COMPANY must be an integer from 1 to 100"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

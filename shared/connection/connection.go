@@ -52,7 +52,14 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes connection and run IDs; nil means NewID.
 	NewID func() string
+	// MaxConnections is the most connections a company may have (Create refuses more); 0 means
+	// DefaultMaxConnections.
+	MaxConnections int
 }
+
+// DefaultMaxConnections is how many connections a company may have unless configured otherwise:
+// a few Drives per company is the use, and the cap keeps the unpaginated list small.
+const DefaultMaxConnections = 20
 
 // Service is the connection service. It is safe for concurrent use; create one per instance.
 type Service struct {
@@ -65,6 +72,7 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	newID     func() string
+	maxConns  int
 	transport http.RoundTripper // shared by every connection's Drive client, to reuse connections
 
 	targets sync.Map // company ID → *sync.Mutex serialising company-folder creation
@@ -106,6 +114,9 @@ func New(opts Options) (*Service, error) {
 	if opts.DriveScope != "drive" && opts.DriveScope != "drive.file" {
 		errs = append(errs, fmt.Errorf("drive scope must be drive or drive.file, not %q", opts.DriveScope))
 	}
+	if opts.MaxConnections < 0 {
+		errs = append(errs, fmt.Errorf("max connections %d is negative", opts.MaxConnections))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new connection service: %w", err)
 	}
@@ -115,10 +126,13 @@ func New(opts Options) (*Service, error) {
 	if opts.NewID == nil {
 		opts.NewID = NewID
 	}
+	if opts.MaxConnections == 0 {
+		opts.MaxConnections = DefaultMaxConnections
+	}
 	return &Service{
 		store: opts.Store, oauth: opts.OAuth, cipher: opts.Cipher, drive: opts.Drive,
 		browse: opts.DriveScope == "drive", copies: opts.Copies, log: opts.Logger,
-		now: opts.Now, newID: opts.NewID, transport: oauth.NewTransport(),
+		now: opts.Now, newID: opts.NewID, maxConns: opts.MaxConnections, transport: oauth.NewTransport(),
 	}, nil
 }
 
@@ -256,7 +270,8 @@ func (s *Service) List(ctx context.Context, companyID string) ([]drivesync.Conne
 // Create adds a connection awaiting the customer's consent and returns it with the URL of
 // Google's consent page. companyName names the folder drivesync will create in the Drive. The
 // name must be 1 to drivesync.MaxConnectionNameLength characters and unique in the company,
-// case aside (drivesync.ErrConflict).
+// case aside (drivesync.ErrConflict). A company that already has Options.MaxConnections
+// connections gets a *drivesync.ConnectionLimitError, however many are created at once.
 func (s *Service) Create(ctx context.Context, companyID, companyName string, in CreateInput) (drivesync.Connection, string, error) {
 	var errs []error
 	name, err := checkName("name", in.Name, drivesync.MaxConnectionNameLength)
@@ -274,7 +289,7 @@ func (s *Service) Create(ctx context.Context, companyID, companyName string, in 
 		OnDelete: drivesync.OnDeleteKeep, Status: drivesync.StatusAwaitingAuthorization,
 		CreatedAt: now, UpdatedAt: now,
 	}}
-	if err := s.store.CreateConnection(ctx, strings.TrimSpace(companyName), rec); err != nil {
+	if err := s.store.CreateConnection(ctx, strings.TrimSpace(companyName), rec, s.maxConns); err != nil {
 		return drivesync.Connection{}, "", err
 	}
 	s.log.InfoContext(ctx, "connection created", "companyId", companyID, "connectionId", rec.ID)

@@ -1156,3 +1156,72 @@ func TestUpdateReorganisesActiveConnection(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestConnectionLimit checks that a company cannot have more than MaxConnections connections,
+// even when many are created at once on several instances, that the cap is per company, and
+// that removing a connection makes room.
+func TestConnectionLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive")
+	const limit = 2
+	opts := e.opts
+	opts.MaxConnections = limit
+	instances := make([]*connection.Service, 3)
+	for i := range instances {
+		svc, err := connection.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances[i] = svc
+	}
+	const burst = 6
+	errs := make([]error, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			_, _, errs[i] = instances[i%len(instances)].Create(e.ctx, acme, acmeName,
+				connection.CreateInput{Name: fmt.Sprintf("Drive %d", i), FolderLayout: drivesync.LayoutYear})
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i, err := range errs {
+		var limitErr *drivesync.ConnectionLimitError
+		switch {
+		case err == nil:
+			created++
+		case errors.As(err, &limitErr) && limitErr.Limit == limit && errors.Is(err, drivesync.ErrConflict):
+		default:
+			t.Errorf("create %d: err = %v, want nil or a ConnectionLimitError of %d", i, err, limit)
+		}
+	}
+	if created != limit {
+		t.Errorf("%d of %d concurrent creations succeeded, want %d", created, burst, limit)
+	}
+	conns, err := e.svc.List(e.ctx, acme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conns) != limit {
+		t.Fatalf("%d connections listed, want %d", len(conns), limit)
+	}
+	if _, _, err := instances[0].Create(e.ctx, globex, "Globex", connection.CreateInput{Name: "Drive 0", FolderLayout: drivesync.LayoutYear}); err != nil {
+		t.Errorf("another company's first connection: %v", err)
+	}
+	if err := e.svc.Delete(e.ctx, acme, conns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := instances[1].Create(e.ctx, acme, acmeName, connection.CreateInput{Name: "Replacement", FolderLayout: drivesync.LayoutYear}); err != nil {
+		t.Errorf("create after a removal: %v", err)
+	}
+	if _, _, err := instances[2].Create(e.ctx, acme, acmeName, connection.CreateInput{Name: "One more", FolderLayout: drivesync.LayoutYear}); !errors.Is(err, drivesync.ErrConnectionLimit) {
+		t.Errorf("create past the cap: err = %v, want ErrConnectionLimit", err)
+	}
+}
+
+func TestNewRejectsNegativeMaxConnections(t *testing.T) {
+	t.Parallel()
+	if _, err := connection.New(connection.Options{MaxConnections: -1}); err == nil || !strings.Contains(err.Error(), "max connections") {
+		t.Errorf("New with MaxConnections -1: err = %v", err)
+	}
+}

@@ -99,3 +99,20 @@ func (e *TargetInUseError) Error() string {
 
 // Unwrap makes the error match ErrTargetInUse and ErrConflict.
 func (e *TargetInUseError) Unwrap() []error { return []error{ErrTargetInUse, ErrConflict} }
+
+// ErrConnectionLimit marks a connection refused because its company already has as many as it
+// may. Errors carrying it are *ConnectionLimitError and also match ErrConflict.
+var ErrConnectionLimit = errors.New("connection limit reached")
+
+// ConnectionLimitError refuses a new connection of a company that has Limit connections, the
+// most allowed (whatever their status). Removing one makes room.
+type ConnectionLimitError struct {
+	Limit int
+}
+
+func (e *ConnectionLimitError) Error() string {
+	return fmt.Sprintf("%v: the company has %d connections, the most allowed", ErrConnectionLimit, e.Limit)
+}
+
+// Unwrap makes the error match ErrConnectionLimit and ErrConflict.
+func (e *ConnectionLimitError) Unwrap() []error { return []error{ErrConnectionLimit, ErrConflict} }

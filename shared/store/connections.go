@@ -202,16 +202,33 @@ func (s *Store) nameTaken(tx *firestore.Transaction, companyID, key, exceptID st
 // CreateConnection stores a new connection of rec.CompanyID and records companyName as the
 // company's name (the name of the folder drivesync creates in Drive). It returns an error
 // wrapping drivesync.ErrConflict when another connection of the company has the same name, case
-// and surrounding spaces aside.
-func (s *Store) CreateConnection(ctx context.Context, companyName string, rec ConnectionRecord) error {
+// and surrounding spaces aside, and a *drivesync.ConnectionLimitError when the company already
+// has limit connections. Both are decided in the transaction that creates the connection, which
+// also writes the company document every creation writes: of concurrent creations, each sees
+// the ones that committed before it, so a burst cannot go past limit.
+func (s *Store) CreateConnection(ctx context.Context, companyName string, rec ConnectionRecord, limit int) error {
 	if err := checkIDs(rec.CompanyID, rec.ID); err != nil {
 		return fmt.Errorf("create connection: %w", err)
+	}
+	if limit < 1 {
+		return fmt.Errorf("create connection %s: limit %d is not positive", rec.ID, limit)
 	}
 	ref := s.connections(rec.CompanyID).Doc(rec.ID)
 	key := NameKey(rec.Name)
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		if err := s.lockNames(tx, rec.CompanyID); err != nil {
 			return err
+		}
+		res, err := s.connections(rec.CompanyID).NewAggregationQuery().WithCount("n").Transaction(tx).Get(ctx)
+		if err != nil {
+			return fmt.Errorf("count connections of %s: %w", rec.CompanyID, err)
+		}
+		n, err := countOf(res, "n")
+		if err != nil {
+			return fmt.Errorf("count connections of %s: %w", rec.CompanyID, err)
+		}
+		if n >= limit {
+			return &drivesync.ConnectionLimitError{Limit: limit}
 		}
 		taken, err := s.nameTaken(tx, rec.CompanyID, key, rec.ID)
 		if err != nil {

@@ -44,7 +44,7 @@ func record(company, id, name string, created time.Time) store.ConnectionRecord 
 
 func mustCreate(t *testing.T, s *store.Store, rec store.ConnectionRecord) {
 	t.Helper()
-	if err := s.CreateConnection(t.Context(), "ACME SRL", rec); err != nil {
+	if err := s.CreateConnection(t.Context(), "ACME SRL", rec, 1000); err != nil {
 		t.Fatalf("CreateConnection(%s): %v", rec.ID, err)
 	}
 }
@@ -205,7 +205,7 @@ func TestCreateConnectionNameUniqueUnderConcurrency(t *testing.T) {
 			if i%2 == 1 {
 				name = " COMPTABILITÉ "
 			}
-			errs[i] = s.CreateConnection(t.Context(), "ACME", record("acme", fmt.Sprintf("c%d", i), name, c.Now()))
+			errs[i] = s.CreateConnection(t.Context(), "ACME", record("acme", fmt.Sprintf("c%d", i), name, c.Now()), 1000)
 		})
 	}
 	wg.Wait()

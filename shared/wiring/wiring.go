@@ -38,7 +38,7 @@ func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) 
 	if log == nil {
 		return nil, errors.New("wire connections: nil logger")
 	}
-	svc, err := service(ctx, cfg.Common, cfg.Google, log)
+	svc, err := service(ctx, cfg.Common, cfg.Google, log, cfg.MaxConnectionsPerCompany)
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
@@ -58,7 +58,7 @@ func OAuthCallback(ctx context.Context, cfg config.OAuthCallback, log *slog.Logg
 	if log == nil {
 		return nil, errors.New("wire oauth callback: nil logger")
 	}
-	svc, err := service(ctx, cfg.Common, cfg.Google, log)
+	svc, err := service(ctx, cfg.Common, cfg.Google, log, 0)
 	if err != nil {
 		return nil, fmt.Errorf("wire oauth callback: %w", err)
 	}
@@ -112,12 +112,12 @@ func newClients(ctx context.Context, common config.Common) (*clients, error) {
 
 // service builds the connection service both HTTP functions use. Nothing here does I/O except
 // tokencrypt.Load with a KMS key; the clients connect on first use.
-func service(ctx context.Context, common config.Common, g config.Google, log *slog.Logger) (*connection.Service, error) {
+func service(ctx context.Context, common config.Common, g config.Google, log *slog.Logger, maxConns int) (*connection.Service, error) {
 	c, err := newClients(ctx, common)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := connectionService(ctx, c, g, log)
+	svc, err := connectionService(ctx, c, g, log, maxConns)
 	if err != nil {
 		// Closed, so a retried initialisation does not leak a connection per attempt.
 		c.close()
@@ -127,8 +127,9 @@ func service(ctx context.Context, common config.Common, g config.Google, log *sl
 }
 
 // connectionService builds the connection service on c: OAuth, Drive access and the token
-// cipher from g.
-func connectionService(ctx context.Context, c *clients, g config.Google, log *slog.Logger) (*connection.Service, error) {
+// cipher from g. maxConns caps each company's connections; only the Connections function
+// creates any, so the others pass 0 (connection.DefaultMaxConnections).
+func connectionService(ctx context.Context, c *clients, g config.Google, log *slog.Logger, maxConns int) (*connection.Service, error) {
 	scope, ok := driveScopes[g.DriveScope]
 	if !ok {
 		return nil, fmt.Errorf("unknown drive scope %q", g.DriveScope)
@@ -171,6 +172,8 @@ func connectionService(ctx context.Context, c *clients, g config.Google, log *sl
 		DriveScope: g.DriveScope,
 		Copies:     copies,
 		Logger:     log,
+
+		MaxConnections: maxConns,
 	})
 }
 
@@ -239,7 +242,7 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 			c.close()
 		}
 	}()
-	conns, err := connectionService(ctx, c, cfg.Google, log)
+	conns, err := connectionService(ctx, c, cfg.Google, log, 0)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -275,7 +278,7 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 			c.close()
 		}
 	}()
-	conns, err := connectionService(ctx, c, cfg.Google, log)
+	conns, err := connectionService(ctx, c, cfg.Google, log, 0)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}
