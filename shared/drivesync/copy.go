@@ -1,8 +1,6 @@
 package drivesync
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,17 +23,18 @@ const (
 // cannot fix it.
 var ErrInvalidCopyRequest = errors.New("invalid copy request")
 
-// CopyRequest asks the copy engine for one page of a connection's initial copy. The first request
-// of a run has an empty PageToken; the engine publishes the next page's request itself. A request
-// whose RunID is not the connection's current InitialCopy.RunID belongs to a superseded run and
-// is dropped.
+// CopyRequest asks the copy engine to reconcile a connection's run (the run's first request), to
+// watch the run's end (Await), or to start a run of every active connection (Scheduled). A
+// request whose RunID is not the connection's current InitialCopy.RunID belongs to a superseded
+// run and is dropped. PageToken is kept for compatibility: a reconcile lists eFactori in full
+// and ignores it.
 type CopyRequest struct {
 	SchemaVersion int    `json:"schemaVersion"`
 	CompanyID     string `json:"companyId"`
 	ConnectionID  string `json:"connectionId"`
 	RunID         string `json:"runId"`
 	PageToken     string `json:"pageToken"`
-	// Await marks the request that follows a run's last page: instead of listing, it waits a
+	// Await marks the request that follows a run's reconcile: instead of listing, it waits a
 	// while for the run's documents to reach a final state, marks the run done once they have,
 	// and otherwise publishes itself again. Copy tasks never count the run themselves.
 	Await bool `json:"await,omitempty"`
@@ -121,7 +120,7 @@ func decodeCopyRequest(data []byte) (CopyRequest, error) {
 	var head struct {
 		SchemaVersion *int `json:"schemaVersion"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	if err := decodeStrict(data, &head, true); err != nil {
 		return CopyRequest{}, fmt.Errorf("%w: %v", ErrInvalidCopyRequest, err)
 	}
 	if head.SchemaVersion == nil {
@@ -131,14 +130,9 @@ func decodeCopyRequest(data []byte) (CopyRequest, error) {
 		return CopyRequest{}, fmt.Errorf("%w: %w: version %d, this build reads version %d",
 			ErrInvalidCopyRequest, ErrUnsupportedSchema, *head.SchemaVersion, CopyRequestSchemaVersion)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var r CopyRequest
-	if err := dec.Decode(&r); err != nil {
+	if err := decodeStrict(data, &r, false); err != nil {
 		return CopyRequest{}, fmt.Errorf("%w: %v", ErrInvalidCopyRequest, err)
-	}
-	if dec.More() {
-		return CopyRequest{}, fmt.Errorf("%w: data holds more than one JSON value", ErrInvalidCopyRequest)
 	}
 	if err := r.Validate(); err != nil {
 		return CopyRequest{}, fmt.Errorf("%w: %w", ErrInvalidCopyRequest, err)

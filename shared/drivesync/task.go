@@ -1,11 +1,8 @@
 package drivesync
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -22,8 +19,8 @@ const MaxCopyTaskBytes = MaxEventDataBytes
 // fix it.
 var ErrInvalidCopyTask = errors.New("invalid copy task")
 
-// CopyTask asks the uploader to copy one document into one connection's Drive. The fan-out of an
-// initial copy publishes one per listed document, all with the run's RunID; a task whose RunID is
+// CopyTask asks the uploader to copy one document into one connection's Drive. A run's reconcile
+// publishes one per document whose file is missing or differs, all with the run's RunID; a task whose RunID is
 // no longer the connection's current InitialCopy.RunID belongs to a superseded run. Tasks are
 // delivered at least once and the uploader is idempotent per document revision, so a duplicate
 // only costs a lookup.
@@ -94,7 +91,7 @@ func decodeCopyTask(data []byte) (CopyTask, error) {
 	var head struct {
 		SchemaVersion *int `json:"schemaVersion"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	if err := decodeStrict(data, &head, true); err != nil {
 		return CopyTask{}, fmt.Errorf("%w: %v", ErrInvalidCopyTask, err)
 	}
 	if head.SchemaVersion == nil {
@@ -104,15 +101,9 @@ func decodeCopyTask(data []byte) (CopyTask, error) {
 		return CopyTask{}, fmt.Errorf("%w: %w: version %d, this build reads version %d",
 			ErrInvalidCopyTask, ErrUnsupportedSchema, *head.SchemaVersion, CopyTaskSchemaVersion)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var t CopyTask
-	if err := dec.Decode(&t); err != nil {
+	if err := decodeStrict(data, &t, false); err != nil {
 		return CopyTask{}, fmt.Errorf("%w: %v", ErrInvalidCopyTask, err)
-	}
-	// Anything after the value, even a lone "}" that dec.More would let through, is refused.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return CopyTask{}, fmt.Errorf("%w: data holds more than one JSON value", ErrInvalidCopyTask)
 	}
 	if err := t.Validate(); err != nil {
 		return CopyTask{}, fmt.Errorf("%w: %w", ErrInvalidCopyTask, err)

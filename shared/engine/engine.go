@@ -44,7 +44,7 @@ type Options struct {
 	// built without them refuses both.
 	Connections *connection.Service
 	Documents   *efactori.Client
-	Fanout      *fanout.Fanout // one page of an initial copy
+	Fanout      *fanout.Fanout // eFactori's list, and the copy tasks and requests a run publishes
 	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -357,11 +357,14 @@ func (e *Engine) scheduleReconciles(ctx context.Context) error {
 			on = in.Enabled
 			enabled[rec.CompanyID] = on
 		}
-		if !on || rec.InitialCopy.State == drivesync.CopyRunning {
+		// A run still going is left to it, unless it has gone on so long that its watch must
+		// have been lost (an await request dead-lettered): then a new run supersedes it.
+		if !on || (rec.InitialCopy.State == drivesync.CopyRunning && e.now().Sub(rec.InitialCopy.StartedAt) < abandonedRun) {
 			return nil
 		}
 		runID := rec.InitialCopy.RunID
 		if rec.InitialCopy.State != drivesync.CopyPending || runID == "" {
+			// Done, failed, never started, or abandoned: a new run.
 			runID = newHolder()
 			updated, err := e.store.UpdateConnection(ctx, rec.CompanyID, rec.ID, func(r *store.ConnectionRecord) error {
 				if r.Status != drivesync.StatusActive || r.InitialCopy.RunID != rec.InitialCopy.RunID {
@@ -388,6 +391,10 @@ func (e *Engine) scheduleReconciles(ctx context.Context) error {
 	e.log.InfoContext(ctx, "scheduled reconcile started", "connections", started)
 	return nil
 }
+
+// abandonedRun is how long a run may stay running before the scheduled reconcile supersedes it;
+// runs are repaired or failed by their await requests long before.
+const abandonedRun = 12 * time.Hour
 
 // errSuperseded ends an update that found the connection changed since it was read.
 var errSuperseded = errors.New("connection changed meanwhile")

@@ -173,7 +173,7 @@ func (e *Engine) reconcile(ctx context.Context, rec store.ConnectionRecord, r dr
 			return drivesync.Classify(err, drivesync.Retryable, "firestore")
 		}
 		if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, r.RunID, docs); err != nil {
-			return err
+			return e.runStopped(ctx, rec, r.RunID, err, log)
 		}
 		return e.watch(ctx, rec, r.RunID)
 	}
@@ -206,7 +206,7 @@ func (e *Engine) reconcile(ctx context.Context, rec store.ConnectionRecord, r dr
 	log.InfoContext(ctx, "reconcile planned", "listed", plan.listed, "invalid", plan.invalid, "matched", plan.matched,
 		"adopted", len(plan.adopt), "tasks", len(plan.tasks), "duplicates", len(plan.dups), "deleted", len(plan.strays))
 	if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, r.RunID, plan.tasks); err != nil {
-		return err
+		return e.runStopped(ctx, rec, r.RunID, err, log)
 	}
 	return e.watch(ctx, rec, r.RunID)
 }
