@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -170,67 +169,6 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// checkJSON refuses a body sent as anything but JSON. A missing Content-Type is accepted: the
-// body is still parsed strictly as JSON.
-func checkJSON(r *http.Request) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return problem.UnsupportedMedia
-	}
-	return nil
-}
-
-// decodeJSON reads one JSON value strictly: no unknown fields, nothing after it. body is
-// size-limited by the caller (http.MaxBytesReader), whose error becomes a 413 problem.
-func decodeJSON(body io.Reader, v any) error {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &tooBig):
-			return problem.TooLarge
-		case errors.As(err, &typeErr):
-			return problem.Validation("A field has the wrong type.", []problem.FieldError{{
-				Pointer: "/" + strings.ReplaceAll(typeErr.Field, ".", "/"),
-				Detail:  fmt.Sprintf("must be a %s", jsonType(typeErr.Type.Kind().String())),
-			}})
-		case errors.Is(err, io.EOF):
-			return problem.Validation("The request body is empty; send a JSON object.", nil)
-		default:
-			// encoding/json's messages name the offending token or field, never more of the body.
-			return problem.Validation("The body is not valid JSON for this request: "+err.Error(), nil)
-		}
-	}
-	// A second value, or garbage after the first, is refused rather than ignored.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return problem.TooLarge
-		}
-		return problem.Validation("The body holds more than one JSON value.", nil)
-	}
-	return nil
-}
-
-// jsonType names a Go kind the way a JSON client thinks of it.
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "struct", "map":
-		return "object"
-	case "slice", "array":
-		return "array"
-	case "ptr":
-		return "value of another type"
-	default:
-		return "number"
-	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -3,9 +3,7 @@
 package drivesync
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -164,7 +162,7 @@ func DecodeEvent(data []byte) (Event, error) {
 	var head struct {
 		SchemaVersion *int `json:"schemaVersion"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	if err := decodeStrict(data, &head, true); err != nil {
 		return Event{}, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
 	if head.SchemaVersion == nil {
@@ -174,14 +172,9 @@ func DecodeEvent(data []byte) (Event, error) {
 		return Event{}, fmt.Errorf("%w: %w: version %d, this build reads version %d",
 			ErrInvalidEvent, ErrUnsupportedSchema, *head.SchemaVersion, SchemaVersion)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var e Event
-	if err := dec.Decode(&e); err != nil {
+	if err := decodeStrict(data, &e, false); err != nil {
 		return Event{}, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
-	}
-	if dec.More() {
-		return Event{}, fmt.Errorf("%w: data holds more than one JSON value", ErrInvalidEvent)
 	}
 	if err := e.Validate(); err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrInvalidEvent, err)

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/efactori/drivesync/shared/drivesync"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxPageSize is the largest page the list endpoint returns.
@@ -223,11 +225,20 @@ func (c *Client) ListDocuments(ctx context.Context, companyID, pageToken string,
 	return page, nil
 }
 
+// documentJSON reads a listed document as strictly as DecodeEvent reads an event's (names
+// match exactly, none twice, valid UTF-8), except that unknown members are ignored: the contract
+// lets eFactori add fields to the list response.
+var documentJSON = jsonv2.JoinOptions(
+	jsonv2.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
 // document decodes and validates one listed document. On error, the returned document holds
 // whatever could be decoded, so the caller can name it.
 func (c *Client) document(raw json.RawMessage) (drivesync.Document, error) {
 	var doc drivesync.Document
-	if err := json.Unmarshal(raw, &doc); err != nil {
+	if err := jsonv2.Unmarshal(raw, &doc, documentJSON); err != nil {
 		var id struct {
 			ID string `json:"id"`
 		}

@@ -683,3 +683,55 @@ func TestNewRejects(t *testing.T) {
 		t.Error("NewIDTokenClient with an empty audience succeeded")
 	}
 }
+
+// A listed document is read as strictly as an event: a name given twice, a name in another case
+// or a string that is not UTF-8 once unescaped make it invalid, where encoding/json would have
+// taken the last value, matched the name anyway, or put U+FFFD in the file name.
+func TestListDocumentsReadsDocumentsStrictly(t *testing.T) {
+	t.Parallel()
+	spoil := []func(string) string{
+		1: func(doc string) string { return `{"kind":"quote",` + doc[1:] },
+		2: func(doc string) string { return strings.Replace(doc, `"kind":`, `"Kind":`, 1) },
+		3: func(doc string) string { return strings.Replace(doc, `"fileName":"`, `"fileName":"\ud800`, 1) },
+		4: func(doc string) string { return strings.Replace(doc, `"revision":`, `"revision":1,"revision":`, 1) },
+	}
+	var standinDocs []drivesync.Document
+	wrap := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasSuffix(r.URL.Path, "/documents") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			var parts []string
+			for i, d := range standinDocs {
+				b, err := json.Marshal(d)
+				if err != nil {
+					t.Error(err)
+				}
+				doc := string(b)
+				if i < len(spoil) && spoil[i] != nil {
+					doc = spoil[i](doc)
+				}
+				parts = append(parts, doc)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"documents":[`+strings.Join(parts, ",")+`]}`)
+		})
+	}
+	f := newFixture(t, wrap, standin.CompanySpec{ID: "small", Documents: 6})
+	standinDocs = documents(t, f.server, "small")
+	page, err := f.client.ListDocuments(t.Context(), "small", "", 100)
+	if err != nil {
+		t.Fatalf("ListDocuments: %v", err)
+	}
+	if diff := cmp.Diff([]drivesync.Document{standinDocs[0], standinDocs[5]}, page.Documents); diff != "" {
+		t.Errorf("valid documents (-want +got):\n%s", diff)
+	}
+	var ids []string
+	for _, inv := range page.Invalid {
+		ids = append(ids, inv.ID)
+	}
+	if diff := cmp.Diff([]string{standinDocs[1].ID, standinDocs[2].ID, standinDocs[3].ID, standinDocs[4].ID}, ids); diff != "" {
+		t.Errorf("invalid ids (-want +got):\n%s", diff)
+	}
+}
