@@ -352,4 +352,28 @@ func TestScheduledRequestReconcilesEveryActiveConnection(t *testing.T) {
 	if calls := e.run(t); writes(calls) != 0 {
 		t.Errorf("scheduled reconcile of a matching Drive wrote: %v", calls)
 	}
+
+	// A running run is left alone, unless it has run so long that its watch must be lost.
+	running := func() string {
+		t.Helper()
+		rec, err := e.store.UpdateConnection(e.ctx, company, e.conn.ID, func(r *store.ConnectionRecord) error {
+			r.InitialCopy.State, r.InitialCopy.StartedAt = drivesync.CopyRunning, e.clock.Now()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.InitialCopy.RunID
+	}
+	run := running()
+	retry(t, "scheduled request", func() error { return e.engine.HandleCopyRequest(e.ctx, sched) })
+	if got := e.get(t).InitialCopy; got.RunID != run {
+		t.Errorf("the scheduled request superseded a running run: %+v", got)
+	}
+	e.drain(t, e.reqSub)
+	e.clock.Advance(13 * time.Hour)
+	retry(t, "scheduled request", func() error { return e.engine.HandleCopyRequest(e.ctx, sched) })
+	if got := e.get(t).InitialCopy; got.RunID == run || got.State != drivesync.CopyPending {
+		t.Errorf("a run running for 13 h was not superseded: %+v", got)
+	}
 }
