@@ -23,17 +23,18 @@ const (
 // cannot fix it.
 var ErrInvalidCopyRequest = errors.New("invalid copy request")
 
-// CopyRequest asks the copy engine for one page of a connection's initial copy. The first request
-// of a run has an empty PageToken; the engine publishes the next page's request itself. A request
-// whose RunID is not the connection's current InitialCopy.RunID belongs to a superseded run and
-// is dropped.
+// CopyRequest asks the copy engine to reconcile a connection's run (the run's first request), to
+// watch the run's end (Await), or to start a run of every active connection (Scheduled). A
+// request whose RunID is not the connection's current InitialCopy.RunID belongs to a superseded
+// run and is dropped. PageToken is kept for compatibility: a reconcile lists eFactori in full
+// and ignores it.
 type CopyRequest struct {
 	SchemaVersion int    `json:"schemaVersion"`
 	CompanyID     string `json:"companyId"`
 	ConnectionID  string `json:"connectionId"`
 	RunID         string `json:"runId"`
 	PageToken     string `json:"pageToken"`
-	// Await marks the request that follows a run's last page: instead of listing, it waits a
+	// Await marks the request that follows a run's reconcile: instead of listing, it waits a
 	// while for the run's documents to reach a final state, marks the run done once they have,
 	// and otherwise publishes itself again. Copy tasks never count the run themselves.
 	Await bool `json:"await,omitempty"`
