@@ -20,8 +20,9 @@ const MaxCopyTaskBytes = MaxEventDataBytes
 var ErrInvalidCopyTask = errors.New("invalid copy task")
 
 // CopyTask asks the uploader to copy one document into one connection's Drive. A run's reconcile
-// publishes one per document whose file is missing or differs, all with the run's RunID; a task whose RunID is
-// no longer the connection's current InitialCopy.RunID belongs to a superseded run. Tasks are
+// publishes one per document whose file is missing or differs, all with the run's RunID; a task
+// whose RunID is no longer the connection's current InitialCopy.RunID belongs to a superseded
+// run. Tasks are
 // delivered at least once and the uploader is idempotent per document revision, so a duplicate
 // only costs a lookup.
 type CopyTask struct {
