@@ -22,12 +22,12 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/efactori/drivesync/local/apispec"
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
 	"github.com/efactori/drivesync/local/googleemu"
 	"github.com/efactori/drivesync/local/googleemu/driveemu"
 	"github.com/efactori/drivesync/local/googleemu/oauthemu"
-	"github.com/efactori/drivesync/shared/api/apispec"
 	"github.com/efactori/drivesync/shared/config"
 	"github.com/efactori/drivesync/shared/logging"
 	"github.com/efactori/drivesync/shared/problem"
@@ -1061,4 +1061,65 @@ func TestConnectionLimit(t *testing.T) {
 	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Replacement", "folderLayout": "year"}, 201, nil)
 	wantProblem(t, "one more", s.send(t, "POST", s.api+"/v1/connections", boss, "",
 		map[string]any{"name": "One more", "folderLayout": "year"}), 409, "connection-limit-reached")
+}
+
+// TestConflicts checks that each 409 a customer can meet on the way to a working connection has
+// its own problem type and says what to do, and that a connection can be created while the
+// integration is off (as the OpenAPI document says), which leaves the integration off.
+func TestConflicts(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, true)
+	boss := s.token(t, acme, acmeName, []string{manageRole})
+	var integ struct {
+		Enabled         bool `json:"enabled"`
+		ConnectionCount int  `json:"connectionCount"`
+	}
+	s.call(t, "GET", "/v1/integration", boss, nil, 200, &integ)
+	if integ.Enabled {
+		t.Fatal("a new company has the integration on")
+	}
+	var created struct {
+		Connection       connectionJSON `json:"connection"`
+		AuthorizationURL string         `json:"authorizationUrl"`
+	}
+	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Compta", "folderLayout": "year"}, 201, &created)
+	id := created.Connection.ID
+	s.call(t, "GET", "/v1/integration", boss, nil, 200, &integ)
+	if integ.Enabled || integ.ConnectionCount != 1 {
+		t.Errorf("after a creation while off: %+v, want off with 1 connection", integ)
+	}
+
+	detail := func(what string, r response, status int, slug, says string) {
+		t.Helper()
+		wantProblem(t, what, r, status, slug)
+		var p problem.Problem
+		if err := json.Unmarshal(r.body, &p); err != nil || !strings.Contains(p.Detail, says) {
+			t.Errorf("%s: detail %q does not say %q", what, p.Detail, says)
+		}
+	}
+	detail("same name again", s.send(t, "POST", s.api+"/v1/connections", boss, "",
+		map[string]any{"name": " COMPTA ", "folderLayout": "year"}), 409, "name-taken", "choose another name")
+	var other struct {
+		Connection connectionJSON `json:"connection"`
+	}
+	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Archives", "folderLayout": "year"}, 201, &other)
+	detail("rename to a taken name", s.send(t, "PATCH", s.api+"/v1/connections/"+other.Connection.ID, boss, "",
+		map[string]any{"name": "compta"}), 409, "name-taken", "choose another name")
+
+	for _, rt := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v1/connections/" + id + "/folders", nil},
+		{"POST", "/v1/connections/" + id + "/folders", map[string]any{"parentId": "root", "name": "x"}},
+		{"PUT", "/v1/connections/" + id + "/target", map[string]any{"folderId": "root"}},
+		{"POST", "/v1/connections/" + id + "/resync", nil},
+	} {
+		detail("before consent: "+rt.method+" "+rt.path, s.send(t, rt.method, s.api+rt.path, boss, "", rt.body),
+			409, "consent-required", "finish Google's consent screen")
+	}
+
+	wantFrontend(t, s.send(t, "GET", s.consent(t, created.AuthorizationURL, true).String(), "", "text/html", nil), id, "ok")
+	detail("resync before a target", s.send(t, "POST", s.api+"/v1/connections/"+id+"/resync", boss, "", nil),
+		409, "no-target", "choose one")
 }

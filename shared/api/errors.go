@@ -24,6 +24,12 @@ var errResponseStarted = errors.New("response already started")
 var (
 	problemConflict = problem.New("conflict", http.StatusConflict, "Conflict",
 		"The request clashes with the connection's current state; reload it and try again.")
+	problemNameTaken = problem.New("name-taken", http.StatusConflict, "Name already used",
+		"Another Google Drive connection of this company already has this name (capitals and surrounding spaces aside); choose another name.")
+	problemConsentRequired = problem.New("consent-required", http.StatusConflict, "Google consent not finished",
+		"This connection is not authorized by Google yet: send the browser to its authorization URL (POST /v1/connections/{id}/authorization gives a new one) and finish Google's consent screen, then try again.")
+	problemNoTarget = problem.New("no-target", http.StatusConflict, "No folder chosen",
+		"This connection has no folder to copy into, or its folder can no longer be used: choose one (PUT /v1/connections/{id}/target), then try again.")
 	problemFolderBrowsing = problem.New("folder-browsing-unavailable", http.StatusConflict, "Folder browsing unavailable",
 		"This deployment only has access to the folders a customer picks: folders are picked with the Google Picker in drive.file mode.")
 	problemReauthorize = problem.New("needs-reauthorization", http.StatusConflict, "Google access lost",
@@ -149,10 +155,17 @@ func problemFor(err error) (res response, log logAs) {
 	}
 	// A lost grant is also a conflict (the connection's state forbids the call); the more
 	// precise problem tells the frontend to offer "reconnect".
-	if errors.As(err, &ce) && ce.Class == drivesync.NeedsReauthorization {
+	if (errors.As(err, &ce) && ce.Class == drivesync.NeedsReauthorization) || errors.Is(err, drivesync.ErrGrantLost) {
 		return response{problem: problemReauthorize}, logNot
 	}
-	if errors.Is(err, drivesync.ErrConflict) {
+	switch {
+	case errors.Is(err, drivesync.ErrNameTaken):
+		return response{problem: problemNameTaken}, logNot
+	case errors.Is(err, drivesync.ErrConsentRequired):
+		return response{problem: problemConsentRequired}, logNot
+	case errors.Is(err, drivesync.ErrNoTarget):
+		return response{problem: problemNoTarget}, logNot
+	case errors.Is(err, drivesync.ErrConflict):
 		return response{problem: problemConflict}, logNot
 	}
 	if ce == nil {

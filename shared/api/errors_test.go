@@ -35,6 +35,10 @@ func TestProblemFor(t *testing.T) {
 	}{
 		{name: "not found", err: fmt.Errorf("get: %w", drivesync.ErrNotFound), status: 404, typ: "not-found"},
 		{name: "conflict", err: fmt.Errorf("create: %w", drivesync.ErrConflict), status: 409, typ: "conflict"},
+		{name: "name taken", err: fmt.Errorf("create: %w: a connection named \"x\" exists", drivesync.ErrNameTaken), status: 409, typ: "name-taken"},
+		{name: "consent required", err: fmt.Errorf("folders: %w", drivesync.ErrConsentRequired), status: 409, typ: "consent-required"},
+		{name: "grant lost", err: fmt.Errorf("folders: %w", drivesync.ErrGrantLost), status: 409, typ: "needs-reauthorization"},
+		{name: "no target", err: fmt.Errorf("resync: %w", drivesync.ErrNoTarget), status: 409, typ: "no-target"},
 		{name: "folder browsing", err: connection.ErrFolderBrowsingUnavailable, status: 409, typ: "folder-browsing-unavailable"},
 		{name: "target in use", err: fmt.Errorf("set target: %w", &drivesync.TargetInUseError{FolderID: "1f", ConnectionID: "c9", ConnectionName: "Comptabilité"}),
 			status: 409, typ: "target-in-use", connection: "c9"},

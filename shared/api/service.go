@@ -10,8 +10,10 @@ import (
 
 // Service is what the API needs of the connection service. Every method is scoped to companyID:
 // a connection of another company is drivesync.ErrNotFound. Methods return
-// drivesync.ErrNotFound, drivesync.ErrConflict, errors carrying *drivesync.FieldError for bad
-// input, *drivesync.TargetInUseError (SetTarget), connection.ErrFolderBrowsingUnavailable, and
+// drivesync.ErrNotFound, drivesync.ErrConflict or one of the conflicts it names
+// (ErrNameTaken, ErrConsentRequired, ErrGrantLost, ErrNoTarget), errors carrying
+// *drivesync.FieldError for bad input, *drivesync.TargetInUseError (SetTarget),
+// *drivesync.ConnectionLimitError (Create), connection.ErrFolderBrowsingUnavailable, and
 // Google's failures classified (drivesync.ClassifiedError); anything else is an internal error.
 type Service interface {
 	Integration(ctx context.Context, companyID string) (store.Integration, error)

@@ -270,7 +270,7 @@ func (s *Service) List(ctx context.Context, companyID string) ([]drivesync.Conne
 // Create adds a connection awaiting the customer's consent and returns it with the URL of
 // Google's consent page. companyName names the folder drivesync will create in the Drive. The
 // name must be 1 to drivesync.MaxConnectionNameLength characters and unique in the company,
-// case aside (drivesync.ErrConflict). A company that already has Options.MaxConnections
+// case aside (drivesync.ErrNameTaken). A company that already has Options.MaxConnections
 // connections gets a *drivesync.ConnectionLimitError, however many are created at once.
 func (s *Service) Create(ctx context.Context, companyID, companyName string, in CreateInput) (drivesync.Connection, string, error) {
 	var errs []error

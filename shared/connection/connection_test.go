@@ -326,7 +326,7 @@ func TestCreateValidation(t *testing.T) {
 		{"everything wrong", connection.CreateInput{Name: "  ", FolderLayout: "decade", Locale: "de"}, []string{"folderLayout", "locale", "name"}, nil},
 		{"name too long", connection.CreateInput{Name: strings.Repeat("é", drivesync.MaxConnectionNameLength+1), FolderLayout: drivesync.LayoutYear}, []string{"name"}, nil},
 		{"control character", connection.CreateInput{Name: "a\nb", FolderLayout: drivesync.LayoutYear}, []string{"name"}, nil},
-		{"duplicate name", connection.CreateInput{Name: "COMPTA ", FolderLayout: drivesync.LayoutYearKind}, nil, drivesync.ErrConflict},
+		{"duplicate name", connection.CreateInput{Name: "COMPTA ", FolderLayout: drivesync.LayoutYearKind}, nil, drivesync.ErrNameTaken},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := e.svc.Create(e.ctx, acme, acmeName, tc.in)
@@ -380,8 +380,8 @@ func TestUpdate(t *testing.T) {
 	if got, want := len(fieldErrors(err)), 4; got != want {
 		t.Errorf("%d invalid fields (%v), want %d", got, err, want)
 	}
-	if _, err := e.svc.Update(e.ctx, acme, conn.ID, connection.UpdateInput{Name: ptr("backup")}); !errors.Is(err, drivesync.ErrConflict) {
-		t.Errorf("rename to a taken name: err = %v, want ErrConflict", err)
+	if _, err := e.svc.Update(e.ctx, acme, conn.ID, connection.UpdateInput{Name: ptr("backup")}); !errors.Is(err, drivesync.ErrNameTaken) {
+		t.Errorf("rename to a taken name: err = %v, want ErrNameTaken", err)
 	}
 	list, err := e.svc.List(e.ctx, acme)
 	if err != nil {
@@ -583,8 +583,8 @@ func TestNeedsGrantFirst(t *testing.T) {
 		{"Resync", func() error { _, err := e.svc.Resync(e.ctx, acme, conn.ID); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.call(); !errors.Is(err, drivesync.ErrConflict) {
-				t.Errorf("err = %v, want ErrConflict", err)
+			if err := tc.call(); !errors.Is(err, drivesync.ErrConsentRequired) || !errors.Is(err, drivesync.ErrConflict) {
+				t.Errorf("err = %v, want ErrConsentRequired (an ErrConflict)", err)
 			}
 		})
 	}
@@ -615,8 +615,8 @@ func TestRevokedGrant(t *testing.T) {
 
 	e.emu.OAuth.RevokeAll(alice, clientID) // the customer removes drivesync from their account
 	_, err = e.svc.Folders(ctx, acme, conn.ID, connection.ParentRoot, "")
-	if !errors.Is(err, drivesync.ErrConflict) || drivesync.ClassOf(err) != drivesync.NeedsReauthorization {
-		t.Fatalf("Folders after revocation: err = %v (class %s), want ErrConflict classified needs_reauthorization", err, drivesync.ClassOf(err))
+	if !errors.Is(err, drivesync.ErrGrantLost) || drivesync.ClassOf(err) != drivesync.NeedsReauthorization {
+		t.Fatalf("Folders after revocation: err = %v (class %s), want ErrGrantLost classified needs_reauthorization", err, drivesync.ClassOf(err))
 	}
 	got, err := e.svc.Get(ctx, acme, conn.ID)
 	if err != nil {
@@ -629,8 +629,11 @@ func TestRevokedGrant(t *testing.T) {
 	if diff := cmp.Diff(wantErr, got.LastError); diff != "" {
 		t.Errorf("last error (-want +got):\n%s", diff)
 	}
-	if _, err := e.svc.Folders(ctx, acme, conn.ID, connection.ParentRoot, ""); !errors.Is(err, drivesync.ErrConflict) {
-		t.Errorf("Folders while needing re-authorization: err = %v, want ErrConflict", err)
+	if _, err := e.svc.Folders(ctx, acme, conn.ID, connection.ParentRoot, ""); !errors.Is(err, drivesync.ErrGrantLost) {
+		t.Errorf("Folders while needing re-authorization: err = %v, want ErrGrantLost", err)
+	}
+	if _, err := e.svc.Resync(ctx, acme, conn.ID); !errors.Is(err, drivesync.ErrGrantLost) {
+		t.Errorf("Resync while needing re-authorization: err = %v, want ErrGrantLost", err)
 	}
 
 	authURL, err := e.svc.Authorize(ctx, acme, conn.ID)
@@ -731,8 +734,8 @@ func TestResync(t *testing.T) {
 	e := newEnv(t, "drive")
 	ctx := e.ctx
 	conn := e.connect(t, acme, "Compta", alice)
-	if _, err := e.svc.Resync(ctx, acme, conn.ID); !errors.Is(err, drivesync.ErrConflict) {
-		t.Errorf("Resync before a target: err = %v, want ErrConflict", err)
+	if _, err := e.svc.Resync(ctx, acme, conn.ID); !errors.Is(err, drivesync.ErrNoTarget) || !errors.Is(err, drivesync.ErrConflict) {
+		t.Errorf("Resync before a target: err = %v, want ErrNoTarget (an ErrConflict)", err)
 	}
 	target := e.mkdir(t, e.rootID(t), "Cible")
 	active, err := e.svc.SetTarget(ctx, acme, conn.ID, target)

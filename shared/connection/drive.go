@@ -44,7 +44,17 @@ const folderPageSize = 100
 
 var drivesFolder = Folder{ID: ParentDrives, Name: "Shared drives"}
 
-// granted returns a connection that holds a grant and a Drive client acting with it.
+// ungranted is the error for connection id in status, which holds no usable grant:
+// drivesync.ErrGrantLost when Google refused it, drivesync.ErrConsentRequired otherwise.
+func ungranted(id string, status drivesync.Status) error {
+	if status == drivesync.StatusNeedsReauthorization {
+		return fmt.Errorf("%w: connection %s is %s; authorize it again", drivesync.ErrGrantLost, id, status)
+	}
+	return fmt.Errorf("%w: connection %s is %s; finish Google's consent first", drivesync.ErrConsentRequired, id, status)
+}
+
+// granted returns a connection that holds a grant and a Drive client acting with it. A
+// connection without one is drivesync.ErrConsentRequired or drivesync.ErrGrantLost.
 func (s *Service) granted(ctx context.Context, companyID, id string) (store.ConnectionRecord, *drive.Client, error) {
 	rec, err := s.store.Connection(ctx, companyID, id)
 	if err != nil {
@@ -53,10 +63,10 @@ func (s *Service) granted(ctx context.Context, companyID, id string) (store.Conn
 	switch rec.Status {
 	case drivesync.StatusAwaitingFolder, drivesync.StatusActive, drivesync.StatusError:
 	default:
-		return store.ConnectionRecord{}, nil, fmt.Errorf("%w: connection %s is %s; authorize it first", drivesync.ErrConflict, id, rec.Status)
+		return store.ConnectionRecord{}, nil, ungranted(id, rec.Status)
 	}
 	if !rec.HasGrant() {
-		return store.ConnectionRecord{}, nil, fmt.Errorf("%w: connection %s holds no grant; authorize it first", drivesync.ErrConflict, id)
+		return store.ConnectionRecord{}, nil, ungranted(id, drivesync.StatusAwaitingAuthorization)
 	}
 	rt, err := s.cipher.Decrypt(rec.RefreshToken, []byte(rec.ID))
 	if err != nil {
@@ -72,7 +82,7 @@ func (s *Service) granted(ctx context.Context, companyID, id string) (store.Conn
 
 // driveFailed passes on err, from a Drive or OAuth call for rec, with op as context. When Google
 // no longer accepts the grant it first marks the connection needs_reauthorization, and the error
-// also matches drivesync.ErrConflict (the connection must be authorized again).
+// also matches drivesync.ErrGrantLost (the connection must be authorized again).
 func (s *Service) driveFailed(ctx context.Context, rec store.ConnectionRecord, op string, err error) error {
 	if drivesync.ClassOf(err) != drivesync.NeedsReauthorization {
 		return fmt.Errorf("%s: %w", op, err)
@@ -80,7 +90,7 @@ func (s *Service) driveFailed(ctx context.Context, rec store.ConnectionRecord, o
 	if uerr := s.MarkNeedsReauthorization(ctx, rec, err); uerr != nil {
 		return fmt.Errorf("%s: %w (and marking the connection: %w)", op, err, uerr)
 	}
-	return fmt.Errorf("%s: %w: %w", op, drivesync.ErrConflict, err)
+	return fmt.Errorf("%s: %w: %w", op, drivesync.ErrGrantLost, err)
 }
 
 // folderError turns a Drive error about a folder the customer named in field into a FieldError
@@ -106,7 +116,8 @@ func (s *Service) folderError(ctx context.Context, rec store.ConnectionRecord, o
 
 // Folders lists one page of the folders under parent: ParentRoot (My Drive), ParentDrives (the
 // shared drives, as folders) or a folder ID. Trashed folders never appear. It needs a grant
-// (drivesync.ErrConflict otherwise) and the drive scope (ErrFolderBrowsingUnavailable).
+// (drivesync.ErrConsentRequired or ErrGrantLost otherwise) and the drive scope
+// (ErrFolderBrowsingUnavailable).
 func (s *Service) Folders(ctx context.Context, companyID, id, parent, pageToken string) (FolderListing, error) {
 	if !s.browse {
 		return FolderListing{}, ErrFolderBrowsingUnavailable
@@ -218,7 +229,8 @@ func companyFolderKey(companyID string) string { return "company:" + companyID }
 
 // SetTarget makes folderID the connection's target: it checks the folder can take files, finds
 // or creates the company's folder inside it, makes the connection active with a new initial copy
-// pending, and requests that copy. It needs a grant (drivesync.ErrConflict otherwise); a folder
+// pending, and requests that copy. It needs a grant (drivesync.ErrConsentRequired or
+// ErrGrantLost otherwise); a folder
 // that is missing, a file, trashed or read-only is a FieldError on folderId and changes nothing.
 // A folder that another connection of the company already has as its target, whatever that
 // connection's status, is refused with a *drivesync.TargetInUseError naming it (it also matches
@@ -269,7 +281,7 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 			switch r.Status {
 			case drivesync.StatusAwaitingFolder, drivesync.StatusActive, drivesync.StatusError:
 			default: // the grant was lost while Drive was being asked
-				return fmt.Errorf("%w: connection %s is %s; authorize it first", drivesync.ErrConflict, id, r.Status)
+				return ungranted(id, r.Status)
 			}
 			r.Target = drivesync.Target{FolderID: info.ID, DriveID: info.DriveID, Path: names, CompanyFolderID: cf.ID}
 			r.Status, r.PreviousStatus, r.LastError = drivesync.StatusActive, "", nil
@@ -389,7 +401,8 @@ func folderName(companyName, companyID string) string {
 // Resync starts the initial copy over, as a new run superseding the current one. The copy
 // engine carries every run out as a reconcile: files that already match are not uploaded again,
 // what is missing or stale in Drive is fixed, and stray duplicates drivesync made are trashed.
-// Only an active connection can be resynced (drivesync.ErrConflict otherwise). When the target
+// Only an active connection can be resynced: one without a grant is drivesync.ErrConsentRequired
+// or ErrGrantLost, one without a usable target drivesync.ErrNoTarget. When the target
 // can no longer take files, the connection goes to error, telling the customer to choose a
 // folder again, and the error returned is classified drivesync.NeedsCustomer.
 func (s *Service) Resync(ctx context.Context, companyID, id string) (drivesync.Connection, error) {
@@ -398,7 +411,7 @@ func (s *Service) Resync(ctx context.Context, companyID, id string) (drivesync.C
 		return drivesync.Connection{}, err
 	}
 	if rec.Status != drivesync.StatusActive {
-		return drivesync.Connection{}, fmt.Errorf("%w: connection %s is %s, not active", drivesync.ErrConflict, id, rec.Status)
+		return drivesync.Connection{}, notActive(id, rec.Status)
 	}
 	rec, dc, err := s.granted(ctx, companyID, id)
 	if err != nil {
@@ -414,7 +427,7 @@ func (s *Service) Resync(ctx context.Context, companyID, id string) (drivesync.C
 	runID := s.newID()
 	updated, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {
 		if r.Status != drivesync.StatusActive {
-			return fmt.Errorf("%w: connection %s is %s, not active", drivesync.ErrConflict, id, r.Status)
+			return notActive(id, r.Status)
 		}
 		r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
 		if r.LastError != nil && r.LastError.Code == drivesync.CodeCopyFailed {
@@ -482,4 +495,16 @@ func (s *Service) saveToken(ctx context.Context, companyID, id string, tok *oaut
 		return nil
 	})
 	return err
+}
+
+// notActive is the error for resyncing connection id in status, which is not active: it says
+// what the connection lacks, a grant or a target.
+func notActive(id string, status drivesync.Status) error {
+	switch status {
+	case drivesync.StatusAwaitingAuthorization, drivesync.StatusNeedsReauthorization:
+		return ungranted(id, status)
+	case drivesync.StatusAwaitingFolder, drivesync.StatusError:
+		return fmt.Errorf("%w: connection %s is %s; choose its folder first", drivesync.ErrNoTarget, id, status)
+	}
+	return fmt.Errorf("%w: connection %s is %s, not active", drivesync.ErrConflict, id, status)
 }

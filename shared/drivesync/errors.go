@@ -116,3 +116,19 @@ func (e *ConnectionLimitError) Error() string {
 
 // Unwrap makes the error match ErrConnectionLimit and ErrConflict.
 func (e *ConnectionLimitError) Unwrap() []error { return []error{ErrConnectionLimit, ErrConflict} }
+
+// Conflicts the connection service names, so that each reaches the customer with what to do.
+// Each also matches ErrConflict.
+var (
+	// ErrNameTaken: another connection of the company has the name, case and surrounding
+	// spaces aside.
+	ErrNameTaken = fmt.Errorf("%w: connection name taken", ErrConflict)
+	// ErrConsentRequired: the connection holds no Google grant yet (awaiting_authorization);
+	// the customer must finish Google's consent screen first.
+	ErrConsentRequired = fmt.Errorf("%w: google consent required", ErrConflict)
+	// ErrGrantLost: the connection is needs_reauthorization; the customer must consent again.
+	ErrGrantLost = fmt.Errorf("%w: google grant lost", ErrConflict)
+	// ErrNoTarget: the connection has no usable target folder (awaiting_folder, or error after
+	// its folder became unusable); the customer must choose one first.
+	ErrNoTarget = fmt.Errorf("%w: no target folder", ErrConflict)
+)

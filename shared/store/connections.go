@@ -201,8 +201,8 @@ func (s *Store) nameTaken(tx *firestore.Transaction, companyID, key, exceptID st
 
 // CreateConnection stores a new connection of rec.CompanyID and records companyName as the
 // company's name (the name of the folder drivesync creates in Drive). It returns an error
-// wrapping drivesync.ErrConflict when another connection of the company has the same name, case
-// and surrounding spaces aside, and a *drivesync.ConnectionLimitError when the company already
+// wrapping drivesync.ErrNameTaken (an ErrConflict) when another connection of the company has
+// the same name, case and surrounding spaces aside, and a *drivesync.ConnectionLimitError when the company already
 // has limit connections. Both are decided in the transaction that creates the connection, which
 // also writes the company document every creation writes: of concurrent creations, each sees
 // the ones that committed before it, so a burst cannot go past limit.
@@ -235,7 +235,7 @@ func (s *Store) CreateConnection(ctx context.Context, companyName string, rec Co
 			return err
 		}
 		if taken {
-			return fmt.Errorf("%w: a connection named %q already exists", drivesync.ErrConflict, rec.Name)
+			return fmt.Errorf("%w: a connection named %q already exists", drivesync.ErrNameTaken, rec.Name)
 		}
 		if err := s.writeNames(tx, rec.CompanyID, companyName); err != nil {
 			return err
@@ -291,7 +291,7 @@ func (s *Store) Connections(ctx context.Context, companyID string) ([]Connection
 // lets change modify it and writes it back, with UpdatedAt set. change may run more than once
 // (a contended transaction is retried) and must only modify the record it is given; its error
 // ends the update and is returned as is. ID and CompanyID cannot be changed. A new name must be
-// free in the company (drivesync.ErrConflict otherwise); a missing connection is
+// free in the company (drivesync.ErrNameTaken, an ErrConflict, otherwise); a missing connection is
 // drivesync.ErrNotFound.
 func (s *Store) UpdateConnection(ctx context.Context, companyID, id string, change func(*ConnectionRecord) error) (ConnectionRecord, error) {
 	if err := checkIDs(companyID, id); err != nil {
@@ -326,7 +326,7 @@ func (s *Store) UpdateConnection(ctx context.Context, companyID, id string, chan
 				return err
 			}
 			if taken {
-				return fmt.Errorf("%w: a connection named %q already exists", drivesync.ErrConflict, rec.Name)
+				return fmt.Errorf("%w: a connection named %q already exists", drivesync.ErrNameTaken, rec.Name)
 			}
 			if err := s.writeNames(tx, companyID, ""); err != nil {
 				return err

@@ -76,6 +76,9 @@ const I18N = {
     'err.network': "Le service ne répond pas. Vérifiez votre connexion et réessayez.",
     'err.validation': 'Corrigez les champs indiqués.',
     'err.quota': "Le stockage du compte Google est plein. Libérez de l'espace dans Google Drive (ou achetez plus de stockage), puis réessayez.",
+    'err.name-taken': 'Une autre connexion Google Drive porte déjà ce nom. Choisissez-en un autre.',
+    'err.consent-required': "L'autorisation de Google n'a pas été terminée pour cette connexion. Cliquez sur « Reconnecter » pour ouvrir l'écran d'autorisation de Google.",
+    'err.no-target': 'Cette connexion n\'a pas de dossier utilisable. Choisissez le dossier Google Drive qui recevra les documents.',
     'err.connection-limit-reached': 'Cette entreprise a déjà le nombre maximal de connexions Google Drive. Déconnectez-en une avant d\'en ajouter une autre.',
     'err.target-in-use': 'Ce dossier reçoit déjà les documents d\'une autre connexion Google Drive. Choisissez un autre dossier.',
     'err.target-in-use-named': 'Ce dossier reçoit déjà les documents de la connexion « {name} ». Choisissez un autre dossier, ou déconnectez d\'abord « {name} ».',
@@ -151,6 +154,9 @@ const I18N = {
     'err.network': 'De dienst antwoordt niet. Controleer uw verbinding en probeer opnieuw.',
     'err.validation': 'Verbeter de aangeduide velden.',
     'err.quota': 'De opslag van het Google-account is vol. Maak ruimte vrij in Google Drive (of koop extra opslag) en probeer opnieuw.',
+    'err.name-taken': 'Een andere Google Drive-koppeling heeft al deze naam. Kies een andere naam.',
+    'err.consent-required': 'Google heeft deze koppeling nog niet toegestaan. Klik op "Opnieuw koppelen" om het toestemmingsscherm van Google te openen.',
+    'err.no-target': 'Deze koppeling heeft geen bruikbare map. Kies de Google Drive-map die de documenten ontvangt.',
     'err.connection-limit-reached': 'Dit bedrijf heeft al het maximale aantal Google Drive-koppelingen. Ontkoppel er eerst een voordat u een nieuwe toevoegt.',
     'err.target-in-use': 'Deze map ontvangt al de documenten van een andere Google Drive-koppeling. Kies een andere map.',
     'err.target-in-use-named': 'Deze map ontvangt al de documenten van de koppeling "{name}". Kies een andere map, of ontkoppel eerst "{name}".',
@@ -226,6 +232,9 @@ const I18N = {
     'err.network': 'The service is not answering. Check your connection and try again.',
     'err.validation': 'Correct the fields shown.',
     'err.quota': "The Google account's storage is full. Free up space in Google Drive (or buy more storage), then try again.",
+    'err.name-taken': 'Another Google Drive connection already has this name. Choose another name.',
+    'err.consent-required': 'Google has not authorized this connection yet. Click "Reconnect" to open Google\'s consent screen.',
+    'err.no-target': 'This connection has no usable folder. Choose the Google Drive folder that will receive the documents.',
     'err.connection-limit-reached': 'This company already has as many Google Drive connections as allowed. Disconnect one before adding another.',
     'err.target-in-use': 'This folder already receives the documents of another Google Drive connection. Choose another folder.',
     'err.target-in-use-named': 'This folder already receives the documents of the connection "{name}". Choose another folder, or disconnect "{name}" first.',
@@ -479,6 +488,11 @@ async function submitAdd(ev) {
     notify(t('redirecting'));
     window.location.assign(created.authorizationUrl);
   } catch (err) {
+    if (err instanceof APIError && err.kind === 'name-taken') {
+      setFieldError($('add-name'), $('add-name-error'), t('err.name-taken'));
+      $('add-name').focus();
+      return;
+    }
     if (err instanceof APIError && fieldErrors(err, {
       '/name': [$('add-name'), $('add-name-error')],
       '/folderLayout': [null, $('add-layout-error')],
@@ -645,6 +659,11 @@ async function rename(ev) {
   try {
     state.conn = await api('PATCH', `/v1/connections/${enc(c.id)}`, { name });
   } catch (err) {
+    if (err instanceof APIError && err.kind === 'name-taken') {
+      setFieldError($('rename-name'), $('rename-error'), t('err.name-taken'));
+      $('rename-name').focus();
+      return;
+    }
     if (err instanceof APIError && fieldErrors(err, { '/name': [$('rename-name'), $('rename-error')] })) {
       $('rename-name').focus();
       return;
@@ -710,7 +729,7 @@ async function driveActionFailed(c, err) {
     showProblem(err, err.problem.code === 'storageQuotaExceeded' ? t('err.quota') : '');
     return;
   }
-  if (err.kind === 'needs-reauthorization' || err.kind === 'conflict') {
+  if (['needs-reauthorization', 'consent-required', 'no-target', 'conflict'].includes(err.kind)) {
     await showDetail(c.id);
     const p = err.problem;
     if ($('detail-problem').hidden) {
