@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/efactori/drivesync/local/apispec"
 	"github.com/efactori/drivesync/shared/api"
-	"github.com/efactori/drivesync/shared/api/apispec"
 	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/problem"
 )

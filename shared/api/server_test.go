@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/efactori/drivesync/local/apispec"
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/shared/api"
-	"github.com/efactori/drivesync/shared/api/apispec"
 	"github.com/efactori/drivesync/shared/auth"
 	"github.com/efactori/drivesync/shared/drivesync"
 )
