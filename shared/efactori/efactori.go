@@ -40,7 +40,7 @@ const (
 	CodeInvalidPageToken = "invalid_page_token"    // eFactori rejected the page token
 	CodeChecksumMismatch = "checksum_mismatch"     // the content's SHA-256 is not the announced one
 	CodeSizeMismatch     = "size_mismatch"         // the content's length is not the announced size
-	CodeForeignURL       = "foreign_content_url"   // a contentUrl outside the configured eFactori API
+	CodeForeignURL       = "foreign_content_url"   // a contentUrl other than the document's own content on the configured eFactori API
 	CodeInvalidArgument  = "invalid_argument"      // the caller passed something eFactori cannot take
 	CodeInvalidDocument  = "invalid_document"      // a listed document drivesync cannot copy
 	CodeBadResponse      = "bad_response"          // eFactori answered 2xx with something unusable
@@ -123,21 +123,77 @@ func New(baseURL string, httpClient *http.Client, opts Options) (*Client, error)
 	return c, nil
 }
 
-// errForeignURL is what checkURL reports; it is classified where the request would have been
-// made.
+// errForeignURL is what checkURL and contentURL report; it is classified where the request
+// would have been made.
 var errForeignURL = errors.New("url is outside the configured eFactori API")
+
+// errOtherContentURL is what contentURL reports for a URL on the API that is not the document's
+// own content.
+var errOtherContentURL = errors.New("url is not the content of this document revision")
 
 // checkURL refuses any URL but one under the configured base. A contentUrl comes from a message
 // anyone with publish rights on a topic could write; without this check it could make drivesync
 // fetch, with its eFactori identity token attached, any URL it can reach (SSRF).
 func (c *Client) checkURL(u *url.URL) error {
-	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil {
+	if u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil || u.Opaque != "" {
 		return errForeignURL
 	}
 	if !strings.HasPrefix(u.EscapedPath(), c.base.EscapedPath()+"/") {
 		return errForeignURL
 	}
 	return nil
+}
+
+// contentPath is the escaped path of document id's content, as the contract builds contentUrl
+// (<base>/v1/documents/{id}/content). Dot segments are refused: escaping leaves them as they
+// are, and a client or proxy would resolve them into another endpoint.
+func (c *Client) contentPath(id string) (string, error) {
+	if id == "" || id == "." || id == ".." {
+		return "", fmt.Errorf("document id %q cannot name a content URL", id)
+	}
+	return c.base.EscapedPath() + "/v1/documents/" + url.PathEscape(id) + "/content", nil
+}
+
+// contentURL checks that doc.ContentURL is the content of doc itself on the configured API —
+// <base>/v1/documents/{doc.ID}/content, with at most a revision query naming doc.Revision — and
+// returns it parsed. Being on eFactori's host is not enough: a message naming another
+// document's content (of another company, say) would copy that document into this company's
+// Drive under this document's name.
+func (c *Client) contentURL(doc drivesync.Document) (*url.URL, error) {
+	u, err := url.Parse(doc.ContentURL)
+	if err != nil {
+		return nil, errForeignURL
+	}
+	if err := c.checkURL(u); err != nil {
+		return nil, err
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		return nil, errOtherContentURL
+	}
+	// The document id may be escaped in more than one way (%2F or %2f, an escaped letter): its
+	// one segment is compared once unescaped, and must hold no raw slash.
+	prefix := c.base.EscapedPath() + "/v1/documents/"
+	rest, ok := strings.CutPrefix(u.EscapedPath(), prefix)
+	if !ok {
+		return nil, errOtherContentURL
+	}
+	seg, ok := strings.CutSuffix(rest, "/content")
+	if !ok || strings.Contains(seg, "/") {
+		return nil, errOtherContentURL
+	}
+	if id, err := url.PathUnescape(seg); err != nil || id != doc.ID || id == "." || id == ".." {
+		return nil, errOtherContentURL
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, errOtherContentURL
+	}
+	for k, vs := range q {
+		if k != "revision" || len(vs) != 1 || vs[0] != strconv.FormatInt(doc.Revision, 10) {
+			return nil, errOtherContentURL
+		}
+	}
+	return u, nil
 }
 
 // Page is one page of a company's documents.
@@ -248,8 +304,8 @@ func (c *Client) document(raw json.RawMessage) (drivesync.Document, error) {
 	if err := doc.Validate(); err != nil {
 		return doc, err
 	}
-	if u, err := url.Parse(doc.ContentURL); err != nil || c.checkURL(u) != nil {
-		return doc, &drivesync.FieldError{Field: "document.contentUrl", Reason: "is not on the configured eFactori API"}
+	if _, err := c.contentURL(doc); err != nil {
+		return doc, &drivesync.FieldError{Field: "document.contentUrl", Reason: "is not this document's content on the configured eFactori API"}
 	}
 	return doc, nil
 }
@@ -260,19 +316,16 @@ func (c *Client) document(raw json.RawMessage) (drivesync.Document, error) {
 // never takes tampered or truncated content for good. Memory use does not depend on the size.
 // The caller must close the body.
 //
-// Errors are classified: Permanent with CodeForeignURL for a contentUrl outside the configured
-// API (checked before any request), CodeContentGone for 404/410 (the document or revision is
+// Errors are classified: Permanent with CodeForeignURL for a contentUrl that is not doc's own
+// content on the configured API (checked before any request; see contentURL), CodeContentGone for 404/410 (the document or revision is
 // gone); Retryable with CodeUnauthorized for 401/403, with CodeUnknownRevision when eFactori's
 // replica does not know the revision yet, for 429 (with RetryAfter), 5xx, network failures, and
 // CodeSizeMismatch / CodeChecksumMismatch when the content is not what was announced.
 func (c *Client) OpenContent(ctx context.Context, doc drivesync.Document) (io.ReadCloser, error) {
 	op := fmt.Sprintf("open content of document %s revision %d", doc.ID, doc.Revision)
-	u, err := url.Parse(doc.ContentURL)
-	if err == nil {
-		err = c.checkURL(u)
-	}
+	u, err := c.contentURL(doc)
 	if err != nil {
-		return nil, drivesync.Classify(fmt.Errorf("%s: content url: %w", op, errForeignURL), drivesync.Permanent, CodeForeignURL)
+		return nil, drivesync.Classify(fmt.Errorf("%s: content url: %w", op, err), drivesync.Permanent, CodeForeignURL)
 	}
 	if doc.Size < 0 || doc.Size > drivesync.MaxDocumentSize {
 		return nil, drivesync.Classify(fmt.Errorf("%s: size %d out of range", op, doc.Size), drivesync.Permanent, CodeInvalidArgument)
@@ -436,8 +489,14 @@ func (c *Client) DocumentGone(ctx context.Context, id string) (bool, error) {
 	if id == "" {
 		return false, drivesync.Classify(errors.New(op+": empty id"), drivesync.Permanent, CodeInvalidArgument)
 	}
-	u := c.base.String() + "/v1/documents/" + url.PathEscape(id) + "/content"
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+	path, err := c.contentPath(id)
+	if err != nil {
+		return false, drivesync.Classify(fmt.Errorf("%s: %w", op, err), drivesync.Permanent, CodeInvalidArgument)
+	}
+	u := *c.base
+	u.RawPath = path
+	u.Path, _ = url.PathUnescape(path)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
 	if err != nil {
 		return false, drivesync.Classify(fmt.Errorf("%s: %w", op, err), drivesync.Permanent, CodeInvalidArgument)
 	}

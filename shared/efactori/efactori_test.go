@@ -229,13 +229,14 @@ func TestListDocumentsReportsInvalidDocuments(t *testing.T) {
 		docs[1]["kind"] = "receipt"
 		docs[2]["contentUrl"] = "http://169.254.169.254/computeMetadata/v1/"
 		docs[3]["revision"] = "three"
+		docs[4]["contentUrl"] = docs[5]["contentUrl"] // another document's content
 	}), standin.CompanySpec{ID: "small", Documents: 6})
 	page, err := f.client.ListDocuments(t.Context(), "small", "", 100)
 	if err != nil {
 		t.Fatalf("ListDocuments: %v", err)
 	}
 	all := documents(t, f.server, "small")
-	if diff := cmp.Diff([]drivesync.Document{all[0], all[4], all[5]}, page.Documents); diff != "" {
+	if diff := cmp.Diff([]drivesync.Document{all[0], all[5]}, page.Documents); diff != "" {
 		t.Errorf("valid documents (-want +got):\n%s", diff)
 	}
 	var ids []string
@@ -245,7 +246,7 @@ func TestListDocumentsReportsInvalidDocuments(t *testing.T) {
 			t.Errorf("invalid %s: class %v, want permanent", inv.ID, got)
 		}
 	}
-	if diff := cmp.Diff([]string{all[1].ID, all[2].ID, all[3].ID}, ids); diff != "" {
+	if diff := cmp.Diff([]string{all[1].ID, all[2].ID, all[3].ID, all[4].ID}, ids); diff != "" {
 		t.Errorf("invalid ids (-want +got):\n%s", diff)
 	}
 }
@@ -379,6 +380,7 @@ func TestOpenContentErrors(t *testing.T) {
 			name: "unknown document",
 			setup: func(t *testing.T, s *standin.Server, doc drivesync.Document) drivesync.Document {
 				doc.ContentURL = strings.Replace(doc.ContentURL, doc.ID, "acme-999999", 1)
+				doc.ID = "acme-999999"
 				return doc
 			},
 			want: classified{drivesync.Permanent, efactori.CodeContentGone, 0}, wantRequests: 1,
@@ -387,6 +389,7 @@ func TestOpenContentErrors(t *testing.T) {
 			name: "revision not replicated yet",
 			setup: func(t *testing.T, s *standin.Server, doc drivesync.Document) drivesync.Document {
 				doc.ContentURL = strings.Replace(doc.ContentURL, "revision=1", "revision=2", 1)
+				doc.Revision = 2
 				return doc
 			},
 			want: classified{drivesync.Retryable, efactori.CodeUnknownRevision, 0}, wantRequests: 1,
@@ -435,6 +438,26 @@ func TestOpenContentErrors(t *testing.T) {
 		{name: "ssrf file scheme", setup: contentURL("file:///etc/passwd"),
 			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
 		{name: "ssrf not a url", setup: contentURL("http://[::1"),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		// On eFactori's API but not this document's content: a message could otherwise copy
+		// another document (of another company) into this one's Drive under this one's name.
+		{name: "another document's content", setup: rewriteURL(func(u string) string { return strings.Replace(u, "acme-000001", "acme-000002", 1) }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "another endpoint", setup: rewriteURL(func(u string) string { return u[:strings.Index(u, "/v1/")] + "/v1/companies/acme/documents" }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "extra segment", setup: rewriteURL(func(u string) string { return strings.Replace(u, "/content", "/x/content", 1) }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "escaped slash in the id", setup: rewriteURL(func(u string) string { return strings.Replace(u, "acme-000001", "acme-000001%2F..%2Facme-000002", 1) }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "dot segments", setup: rewriteURL(func(u string) string { return strings.Replace(u, "/v1/documents/", "/v1/documents/acme-000002/../", 1) }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "another revision", setup: rewriteURL(func(u string) string { return strings.Replace(u, "revision=1", "revision=7", 1) }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "revision twice", setup: rewriteURL(func(u string) string { return u + "&revision=1" }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "another query parameter", setup: rewriteURL(func(u string) string { return u + "&companyId=other" }),
+			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
+		{name: "fragment", setup: rewriteURL(func(u string) string { return u + "#x" }),
 			want: classified{drivesync.Permanent, efactori.CodeForeignURL, 0}},
 	}
 	for _, tt := range tests {
@@ -733,5 +756,58 @@ func TestListDocumentsReadsDocumentsStrictly(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{standinDocs[1].ID, standinDocs[2].ID, standinDocs[3].ID, standinDocs[4].ID}, ids); diff != "" {
 		t.Errorf("invalid ids (-want +got):\n%s", diff)
+	}
+}
+
+// The contentUrl of the document itself is accepted however its id is escaped, and with or
+// without the revision query.
+func TestOpenContentAcceptsItsOwnURL(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, standin.CompanySpec{ID: "acme", Documents: 1})
+	doc := documents(t, f.server, "acme")[0]
+	for name, u := range map[string]string{
+		"as listed":         doc.ContentURL,
+		"without revision":  strings.TrimSuffix(doc.ContentURL, "?revision=1"),
+		"escaped character": strings.Replace(doc.ContentURL, "acme-", "acme%2D", 1),
+	} {
+		d := doc
+		d.ContentURL = u
+		body, err := f.client.OpenContent(t.Context(), d)
+		if err != nil {
+			t.Errorf("%s (%s): %v", name, u, err)
+			continue
+		}
+		if _, _, err := readAll(body); err != nil {
+			t.Errorf("%s: read: %v", name, err)
+		}
+		body.Close()
+	}
+}
+
+func TestDocumentGone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, standin.CompanySpec{ID: "acme", Documents: 2})
+	docs := documents(t, f.server, "acme")
+	if _, err := f.server.Delete("acme", docs[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		id   string
+		want bool
+	}{{docs[0].ID, false}, {docs[1].ID, true}, {"acme-999999", true}, {"a/b", true}} {
+		got, err := f.client.DocumentGone(t.Context(), tt.id)
+		if err != nil || got != tt.want {
+			t.Errorf("DocumentGone(%q) = %v, %v; want %v", tt.id, got, err, tt.want)
+		}
+	}
+	before := f.server.Requests(standin.EndpointContent)
+	for _, id := range []string{"", ".", ".."} {
+		_, err := f.client.DocumentGone(t.Context(), id)
+		if diff := cmp.Diff(classified{drivesync.Permanent, efactori.CodeInvalidArgument, 0}, classOf(t, err)); diff != "" {
+			t.Errorf("DocumentGone(%q) (-want +got):\n%s", id, diff)
+		}
+	}
+	if got := f.server.Requests(standin.EndpointContent) - before; got != 0 {
+		t.Errorf("%d requests for ids that name no document", got)
 	}
 }

@@ -24,6 +24,13 @@ const (
 	CodeTooManyChanges = "file_keeps_changing"    // the file vanished again while being re-created
 )
 
+// maxMismatches is how many deliveries in a row may find a revision's content other than the
+// size or SHA-256 eFactori announced (each after its inline attempts) before the revision is
+// recorded failed with that code. A replica catching up serves the right bytes within a few
+// of Pub/Sub's retries; content that stays wrong would only be retried until it is
+// dead-lettered. A new revision, or a new run, tries again.
+const maxMismatches = 5
+
 // errFolderGone marks a Drive refusal because the parent folder is gone: the folders are looked
 // up again and the write is tried once more.
 var errFolderGone = errors.New("parent folder gone from drive")
@@ -394,6 +401,7 @@ func (w *work) synced(ctx context.Context, f drive.File, parent, name string) er
 	err := w.finish(ctx, func(m *store.Mapping) {
 		m.FileID, m.Created, m.Revision, m.SHA256 = f.ID, true, w.doc.Revision, w.doc.SHA256
 		m.FolderID, m.Name, m.State, m.Code, m.Deleted = parent, name, store.MappingSynced, "", false
+		m.Mismatches, m.MismatchRevision = 0, 0
 	})
 	if err == nil {
 		w.log.InfoContext(ctx, "document copied", "fileId", f.ID, "version", f.Version)
@@ -463,7 +471,33 @@ func (w *work) settle(ctx context.Context, err error) error {
 		}
 		return w.failed(ctx, code)
 	}
+	if code == efactori.CodeSizeMismatch || code == efactori.CodeChecksumMismatch {
+		return w.mismatch(ctx, code, err)
+	}
 	w.log.WarnContext(ctx, "document not copied yet; retry", "errorCode", code, "class", drivesync.ClassOf(err).String(), "err", err)
+	return err
+}
+
+// mismatch counts, on the mapping, a delivery that found the content other than eFactori
+// announced, and records the revision failed once maxMismatches deliveries in a row have.
+func (w *work) mismatch(ctx context.Context, code string, err error) error {
+	n := 1
+	if w.m.MismatchRevision == w.doc.Revision {
+		n = w.m.Mismatches + 1
+	}
+	if n >= maxMismatches {
+		w.log.ErrorContext(ctx, "document content keeps differing from what eFactori announced; recorded failed",
+			"errorCode", code, "deliveries", n, "err", err)
+		return w.finish(ctx, func(m *store.Mapping) {
+			m.Revision, m.SHA256, m.State, m.Code = w.doc.Revision, w.doc.SHA256, store.MappingFailed, code
+			m.MismatchRevision, m.Mismatches = w.doc.Revision, n
+		})
+	}
+	if serr := w.save(ctx, func(m *store.Mapping) { m.MismatchRevision, m.Mismatches = w.doc.Revision, n }); serr != nil {
+		return serr
+	}
+	w.log.WarnContext(ctx, "document content differs from what eFactori announced; retry",
+		"errorCode", code, "deliveries", n, "err", err)
 	return err
 }
 

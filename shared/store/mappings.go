@@ -43,6 +43,10 @@ type Mapping struct {
 	// RunID is the last initial-copy run that visited the document; progress counts by it.
 	RunID     string
 	UpdatedAt time.Time
+	// Mismatches counts the deliveries in a row of MismatchRevision whose content was not the
+	// size or SHA-256 eFactori announced; past a few, the revision is recorded failed.
+	Mismatches       int
+	MismatchRevision int64
 
 	// version is the update time of the stored document this mapping was read from or written
 	// as: every change is a single write conditional on it, instead of a transaction, and a
@@ -71,19 +75,24 @@ type mappingDoc struct {
 	UpdatedAt   time.Time `firestore:"updatedAt"`
 	LeaseHolder string    `firestore:"leaseHolder"`
 	LeaseUntil  time.Time `firestore:"leaseUntil"`
+	// Absent from mappings written before they existed, which read them as zero.
+	Mismatches       int   `firestore:"mismatches"`
+	MismatchRevision int64 `firestore:"mismatchRevision"`
 }
 
 func (d mappingDoc) mapping(version time.Time) Mapping {
 	return Mapping{DocumentID: d.DocumentID, FileID: d.FileID, Created: d.Created, Revision: d.Revision,
 		SHA256: d.SHA256, FolderID: d.FolderID, Name: d.Name, State: MappingState(d.State), Code: d.Code,
 		Deleted: d.Deleted, RunID: d.RunID, UpdatedAt: d.UpdatedAt,
+		Mismatches: d.Mismatches, MismatchRevision: d.MismatchRevision,
 		version: version, leaseHolder: d.LeaseHolder, leaseUntil: d.LeaseUntil}
 }
 
 func docOf(m Mapping) mappingDoc {
 	return mappingDoc{DocumentID: m.DocumentID, FileID: m.FileID, Created: m.Created, Revision: m.Revision,
 		SHA256: m.SHA256, FolderID: m.FolderID, Name: m.Name, State: string(m.State), Code: m.Code,
-		Deleted: m.Deleted, RunID: m.RunID, UpdatedAt: m.UpdatedAt, LeaseHolder: m.leaseHolder, LeaseUntil: m.leaseUntil}
+		Deleted: m.Deleted, RunID: m.RunID, UpdatedAt: m.UpdatedAt, LeaseHolder: m.leaseHolder, LeaseUntil: m.leaseUntil,
+		Mismatches: m.Mismatches, MismatchRevision: m.MismatchRevision}
 }
 
 // updates lists every field of d, for an Update: unlike Set, it takes a precondition.
@@ -94,6 +103,7 @@ func (d mappingDoc) updates() []firestore.Update {
 		{Path: "name", Value: d.Name}, {Path: "state", Value: d.State}, {Path: "code", Value: d.Code},
 		{Path: "deleted", Value: d.Deleted}, {Path: "runId", Value: d.RunID}, {Path: "updatedAt", Value: d.UpdatedAt},
 		{Path: "leaseHolder", Value: d.LeaseHolder}, {Path: "leaseUntil", Value: d.LeaseUntil},
+		{Path: "mismatches", Value: d.Mismatches}, {Path: "mismatchRevision", Value: d.MismatchRevision},
 	}
 }
 
