@@ -12,6 +12,8 @@ import (
 
 const doc = `openapi: 3.1.0
 info: {title: t, version: '1'}
+servers:
+  - url: https://api.example
 paths:
   /things/{id}:
     get:
