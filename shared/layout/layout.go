@@ -59,13 +59,6 @@ func Folders(doc drivesync.Document, l drivesync.FolderLayout, loc drivesync.Loc
 	return names
 }
 
-// FolderKey returns the key of the innermost folder of doc's path, e.g. "y:2024",
-// "y:2024/m:03" or "y:2024/k:sales_invoice". It does not depend on the locale (see Folder.Key).
-func FolderKey(doc drivesync.Document, l drivesync.FolderLayout) string {
-	p := Path(doc, l, drivesync.LocaleFR)
-	return p[len(p)-1].Key
-}
-
 // kindLabels are the kind folder names per locale.
 var kindLabels = map[drivesync.Locale]map[drivesync.Kind]string{
 	drivesync.LocaleFR: {

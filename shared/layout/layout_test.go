@@ -59,9 +59,6 @@ func TestPath(t *testing.T) {
 			if diff := cmp.Diff(names, Folders(tt.doc, tt.layout, tt.locale)); diff != "" {
 				t.Errorf("Folders (-want +got):\n%s", diff)
 			}
-			if got, want := FolderKey(tt.doc, tt.layout), tt.want[len(tt.want)-1].Key; got != want {
-				t.Errorf("FolderKey = %q, want %q", got, want)
-			}
 		})
 	}
 }

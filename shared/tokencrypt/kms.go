@@ -42,9 +42,9 @@ var cryptoKeyName = regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/keyRings
 // kmsTimeout bounds each KMS call made through the context-free tink.AEAD methods.
 const kmsTimeout = 30 * time.Second
 
-// KMS is a key-encryption key held in Cloud KMS, usable as Options.KEK and by
-// GenerateEncryptedKeyset. Every call sends CRC32C checksums of its inputs and verifies those of
-// the response, as Cloud KMS recommends, so corruption in transit is caught.
+// KMS is a key-encryption key held in Cloud KMS, usable as Options.KEK. Every call sends CRC32C
+// checksums of its inputs and verifies those of the response, as Cloud KMS recommends, so
+// corruption in transit is caught.
 //
 // KMS is not exercised by this package's tests: there is no Cloud KMS emulator, and the tests use
 // a local Tink AEAD as the KEK instead. Its errors are classified: drivesync.Retryable for
