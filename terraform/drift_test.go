@@ -1,10 +1,11 @@
 // Package terraform_test keeps the deployment in terraform/ in step with what the code declares:
 // the entry points drivesync.go registers, the environment variables shared/config reads, the
 // Pub/Sub topics shared/config names, the Firestore indexes and TTL policies shared/store needs,
-// and the IAM each function's service account may hold (the policy tables below). Terraform
-// providers cannot be downloaded on the development machines, so this reads the .tf files with
-// the HCL parser instead of planning them; references (google_pubsub_topic.x.id, local.y) are
-// resolved by resource name, literals evaluated, anything else reported as unreadable.
+// and the IAM each function's service account may hold (the policy tables below). It reads the
+// .tf files with the HCL parser, so it runs with go test alone; references
+// (google_pubsub_topic.x.id, local.y) are resolved by resource name, literals evaluated, anything
+// else reported as unreadable. tests/*.tftest.hcl, run by scripts/test with the real providers,
+// check the evaluated plan (service accounts and roles, public functions, secrets).
 package terraform_test
 
 import (

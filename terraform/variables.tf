@@ -106,6 +106,11 @@ variable "efactori_publishers" {
   description = "IAM members (for example serviceAccount:publisher@efactori-prod.iam.gserviceaccount.com) allowed to publish document events."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = length(setintersection(var.efactori_publishers, ["allUsers", "allAuthenticatedUsers"])) == 0
+    error_message = "Document events drive what is written to customers' Drives: name eFactori's publishers, never allUsers or allAuthenticatedUsers."
+  }
 }
 
 variable "alert_notification_channels" {

@@ -1,19 +1,21 @@
-# The deployment of drivesync. Providers cannot be downloaded on the development machines, so
-# scripts/test checks formatting here and a Go test (drift_test.go) checks that this configuration
-# and the code agree; `terraform init` and `plan` run where the provider registry is reachable,
-# through scripts/deploy.
+# The deployment of drivesync. scripts/deploy runs init, plan and apply against the provider
+# registry; scripts/test validates and tests this configuration with the same providers, from the
+# registry or an offline mirror (tests/*.tftest.hcl), and drift_test.go checks that it and the
+# code agree.
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.11" # tests/*.tftest.hcl mock values during plan (override_during)
 
   required_providers {
+    # Major versions are bounded: a new major changes resource schemas and defaults, and is
+    # taken deliberately (scripts/test, then a plan in every environment).
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0"
+      version = "~> 7.0"
     }
     # Zips the module root for upload; 2.4 added glob patterns in `excludes`.
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4"
+      version = "~> 2.4"
     }
   }
 
