@@ -199,5 +199,3 @@ func BenchmarkReconcile(b *testing.B) {
 		})
 	}
 }
-
-
