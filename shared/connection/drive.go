@@ -158,7 +158,7 @@ func (s *Service) Folders(ctx context.Context, companyID, id, parent, pageToken 
 	if err != nil {
 		return FolderListing{}, s.driveFailed(ctx, rec, op, err)
 	}
-	page, err := dc.ListFolders(ctx, info.ID, pageToken, folderPageSize)
+	page, err := dc.ListFolders(ctx, info.DriveID, info.ID, pageToken, folderPageSize)
 	if err != nil {
 		return FolderListing{}, s.driveFailed(ctx, rec, op, err)
 	}
@@ -273,7 +273,7 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 			return err
 		}
 		var err error
-		cf, err = dc.EnsureFolder(ctx, info.ID, folderName(companyName, companyID), companyFolderKey(companyID))
+		cf, err = dc.EnsureFolder(ctx, info.DriveID, info.ID, folderName(companyName, companyID), companyFolderKey(companyID))
 		if err != nil {
 			return s.folderError(ctx, rec, op, "folderId", err)
 		}

@@ -35,6 +35,9 @@ const (
 	CodeNotFolder       = "not_folder"       // Folder was asked about a file
 	CodePathTooDeep     = "path_too_deep"    // more ancestors than Drive allows
 	CodeUnexpected      = "unexpected"       // an error this package does not know
+	// CodeIncompleteSearch: Drive answered a list with incompleteSearch (some items may be
+	// missing). Retryable: acting on a partial listing could duplicate folders or files.
+	CodeIncompleteSearch = "incomplete_search"
 
 	CodeTargetNotFound  = "target_not_found"  // the target folder is gone or not visible
 	CodeTargetNotFolder = "target_not_folder" // the target is a file
@@ -87,6 +90,8 @@ func (c *Client) classify(op string, err error) error {
 		re *oauth2.RetrieveError
 	)
 	switch {
+	case errors.Is(err, errIncompleteSearch):
+		return drivesync.Classify(fmt.Errorf("%s: %w", op, err), drivesync.Retryable, CodeIncompleteSearch)
 	case errors.As(err, &ge):
 		return c.classifyAPI(op, ge, err)
 	case errors.As(err, &re):

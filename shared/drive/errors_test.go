@@ -60,7 +60,7 @@ func TestClassifiesDriveFailures(t *testing.T) {
 		{"500 internalError", fail("about.get", 1, driveemu.FaultInternalError), 0, about,
 			class{drivesync.Retryable, "internalError"}},
 		{"429 rateLimitExceeded", fail("files.list", 1, driveemu.FaultRateLimit429), 0,
-			func(ctx context.Context, c *Client) error { _, err := c.ListFolders(ctx, RootID, "", 10); return err },
+			func(ctx context.Context, c *Client) error { _, err := c.ListFolders(ctx, "", RootID, "", 10); return err },
 			class{drivesync.Retryable, "rateLimitExceeded"}},
 		{"403 rateLimitExceeded", fail("files.get", 1, driveemu.FaultRateLimit403), 0,
 			func(ctx context.Context, c *Client) error { _, err := c.CheckTarget(ctx, RootID); return err },
@@ -111,7 +111,7 @@ func TestClassifiesDriveFailures(t *testing.T) {
 		{
 			name: "bad page token",
 			call: func(ctx context.Context, c *Client) error {
-				_, err := c.ListFolders(ctx, RootID, "not-a-token", 10)
+				_, err := c.ListFolders(ctx, "", RootID, "not-a-token", 10)
 				return err
 			},
 			want: class{drivesync.Permanent, "invalid"},
@@ -198,7 +198,7 @@ func TestRevokedGrantNeedsReauthorization(t *testing.T) {
 			_, tok := s.client(t)
 			s.emu.OAuth.RevokeAll(alice, clientID)
 			c := s.clientFor(t, tt.source(s, tok))
-			_, err := c.ListFolders(t.Context(), RootID, "", 10)
+			_, err := c.ListFolders(t.Context(), "", RootID, "", 10)
 			if got := classOf(err); got != tt.want {
 				t.Errorf("error %v is %+v, want %+v", err, got, tt.want)
 			}

@@ -137,10 +137,11 @@ func (c *Client) TrashFile(ctx context.Context, id string) error {
 }
 
 // FindByAppProperty returns the files, oldest first, whose private app property key is value,
-// under parentID when it is not empty, anywhere in the account's drives otherwise. Trashed files
-// are included (File.Trashed says which): a rebuilt mapping must know the customer trashed a
-// copy rather than believe there is none.
-func (c *Client) FindByAppProperty(ctx context.Context, parentID, key, value string) ([]File, error) {
+// under parentID when it is not empty, anywhere in the drive driveID otherwise (a shared drive,
+// or My Drive when driveID is empty; parentID must be in that drive). Trashed files are included
+// (File.Trashed says which): a rebuilt mapping must know the customer trashed a copy rather
+// than believe there is none.
+func (c *Client) FindByAppProperty(ctx context.Context, driveID, parentID, key, value string) ([]File, error) {
 	op := fmt.Sprintf("find files with %s=%q", key, value)
 	if key == "" {
 		return nil, invalidArgument(op + ": empty key")
@@ -152,22 +153,9 @@ func (c *Client) FindByAppProperty(ctx context.Context, parentID, key, value str
 	}
 	listFields := googleapi.Field("files(" + googleapi.CombineFields(fileFields) + ")")
 	files := []File{}
-	for pageToken := ""; ; {
-		call := c.svc.Files.List().Q(q).OrderBy("createdTime").PageSize(maxPageSize).
-			Corpora("allDrives").IncludeItemsFromAllDrives(true).SupportsAllDrives(true).
-			Fields("nextPageToken", listFields).Context(ctx)
-		if pageToken != "" {
-			call = call.PageToken(pageToken)
-		}
-		l, err := call.Do()
-		if err != nil {
-			return nil, c.classify(op, err)
-		}
-		for _, f := range l.Files {
-			files = append(files, fileOf(f))
-		}
-		if pageToken = l.NextPageToken; pageToken == "" {
-			return files, nil
-		}
+	err := c.listAll(ctx, driveID, q, "createdTime", listFields, func(f *drivev3.File) { files = append(files, fileOf(f)) })
+	if err != nil {
+		return nil, c.classify(op, err)
 	}
+	return files, nil
 }

@@ -187,7 +187,7 @@ func TestFindByAppProperty(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := c.FindByAppProperty(t.Context(), tt.parent, key, tt.value)
+			got, err := c.FindByAppProperty(t.Context(), "", tt.parent, key, tt.value)
 			if err != nil {
 				t.Fatalf("FindByAppProperty: %v", err)
 			}
@@ -196,7 +196,7 @@ func TestFindByAppProperty(t *testing.T) {
 			}
 		})
 	}
-	if _, err := c.FindByAppProperty(t.Context(), "", "", "x"); classOf(err) != (class{drivesync.Permanent, CodeInvalidArgument}) {
+	if _, err := c.FindByAppProperty(t.Context(), "", "", "", "x"); classOf(err) != (class{drivesync.Permanent, CodeInvalidArgument}) {
 		t.Errorf("FindByAppProperty with no key: error %v, want %s", err, CodeInvalidArgument)
 	}
 }
@@ -221,7 +221,7 @@ func TestRebuildFromLayoutProperties(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateFile(%q): %v", nf.Name, err)
 		}
-		found, err := c.FindByAppProperty(t.Context(), "", layout.PropDocumentID, layout.DocumentIDValue(d.ID))
+		found, err := c.FindByAppProperty(t.Context(), "", "", layout.PropDocumentID, layout.DocumentIDValue(d.ID))
 		if err != nil {
 			t.Fatalf("FindByAppProperty: %v", err)
 		}

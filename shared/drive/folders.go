@@ -65,27 +65,66 @@ func childFoldersQuery(parentID string) string {
 	return quote(parentID) + " in parents and mimeType = " + quote(FolderMimeType) + " and trashed = false"
 }
 
-// listFiles runs files.list over every drive the account can see. It includes shared drive
-// items so parents inside shared drives work.
-func (c *Client) listFiles(ctx context.Context, q, orderBy, pageToken string, pageSize int) (*drivev3.FileList, error) {
-	call := c.svc.Files.List().Q(q).OrderBy(orderBy).PageSize(int64(pageSize)).
-		Corpora("allDrives").IncludeItemsFromAllDrives(true).SupportsAllDrives(true).
-		Fields("nextPageToken", "files(id,name)")
+// errIncompleteSearch is what a list reports when Drive says its answer may miss items; it is
+// classified Retryable with CodeIncompleteSearch.
+var errIncompleteSearch = errors.New("drive answered incompleteSearch: the listing may miss items")
+
+// listPage runs one files.list over the drive that holds what is listed: the shared drive
+// driveID (corpora=drive), or My Drive when driveID is empty (corpora=user). Drive may answer a
+// search over every drive the account can see (corpora=allDrives) with incompleteSearch and
+// items of some shared drives left out, which would make EnsureFolder create a second folder
+// and a reconcile believe files missing; one drive is searched whole. An incomplete answer is
+// refused all the same (errIncompleteSearch).
+func (c *Client) listPage(ctx context.Context, driveID, q, orderBy string, fields googleapi.Field, pageToken string, pageSize int) (*drivev3.FileList, error) {
+	call := c.svc.Files.List().Q(q).PageSize(int64(pageSize)).SupportsAllDrives(true).
+		Fields("nextPageToken", "incompleteSearch", fields).Context(ctx)
+	if driveID == "" {
+		call = call.Corpora("user")
+	} else {
+		call = call.Corpora("drive").DriveId(driveID).IncludeItemsFromAllDrives(true)
+	}
+	if orderBy != "" {
+		call = call.OrderBy(orderBy)
+	}
 	if pageToken != "" {
 		call = call.PageToken(pageToken)
 	}
-	return call.Context(ctx).Do()
+	l, err := call.Do()
+	if err != nil {
+		return nil, err
+	}
+	if l.IncompleteSearch {
+		return nil, errIncompleteSearch
+	}
+	return l, nil
+}
+
+// listAll runs listPage over every page of maxPageSize, handing each file to each.
+func (c *Client) listAll(ctx context.Context, driveID, q, orderBy string, fields googleapi.Field, each func(*drivev3.File)) error {
+	for pageToken := ""; ; {
+		l, err := c.listPage(ctx, driveID, q, orderBy, fields, pageToken, maxPageSize)
+		if err != nil {
+			return err
+		}
+		for _, f := range l.Files {
+			each(f)
+		}
+		if pageToken = l.NextPageToken; pageToken == "" {
+			return nil
+		}
+	}
 }
 
 // ListFolders lists the folders directly under parentID (RootID for My Drive, a shared drive's
 // ID for its root) that are not in the trash, ordered by name, a page of at most pageSize
-// (1..1000) at a time. Pass the previous page's NextPageToken, or "" for the first page.
-func (c *Client) ListFolders(ctx context.Context, parentID, pageToken string, pageSize int) (Page, error) {
+// (1..1000) at a time. driveID is the shared drive that holds parentID (FolderInfo.DriveID),
+// empty for My Drive. Pass the previous page's NextPageToken, or "" for the first page.
+func (c *Client) ListFolders(ctx context.Context, driveID, parentID, pageToken string, pageSize int) (Page, error) {
 	op := "list folders under " + parentID
 	if parentID == "" || pageSize < 1 || pageSize > maxPageSize {
 		return Page{}, invalidArgument(fmt.Sprintf("%s: need a parent and a page size in 1..%d, got %d", op, maxPageSize, pageSize))
 	}
-	l, err := c.listFiles(ctx, childFoldersQuery(parentID), "name", pageToken, pageSize)
+	l, err := c.listPage(ctx, driveID, childFoldersQuery(parentID), "name", "files(id,name)", pageToken, pageSize)
 	if err != nil {
 		return Page{}, c.classify(op, err)
 	}
@@ -175,19 +214,21 @@ func (c *Client) CreateFolder(ctx context.Context, parentID, name string, appPro
 // EnsureFolder returns the folder under parentID that carries key in its AppPropertyKey app
 // property, creating it (named name) when there is none. The lookup is by key, not name, so a
 // folder the customer renamed is still found; one they trashed is not, and a new one is made.
+// driveID is the shared drive that holds parentID, empty for My Drive: the lookup searches that
+// drive whole, never a possibly incomplete search of every drive.
 //
 // EnsureFolder is idempotent when calls are sequential but not race-free: two concurrent calls
 // can both miss and both create. Callers serialise per key (drivesync holds a Firestore lock
 // around it); should duplicates exist anyway, the oldest is returned, so every caller converges
 // on the same folder.
-func (c *Client) EnsureFolder(ctx context.Context, parentID, name, key string) (Folder, error) {
+func (c *Client) EnsureFolder(ctx context.Context, driveID, parentID, name, key string) (Folder, error) {
 	op := fmt.Sprintf("ensure folder %q under %s", name, parentID)
 	if parentID == "" || name == "" || key == "" {
 		return Folder{}, invalidArgument(op + ": need a parent, a name and a key")
 	}
 	q := childFoldersQuery(parentID) +
 		" and appProperties has { key=" + quote(AppPropertyKey) + " and value=" + quote(key) + " }"
-	l, err := c.listFiles(ctx, q, "createdTime", "", 1)
+	l, err := c.listPage(ctx, driveID, q, "createdTime", "files(id,name)", "", 1)
 	if err != nil {
 		return Folder{}, c.classify(op, err)
 	}

@@ -73,7 +73,7 @@ func TestListFolders(t *testing.T) {
 	var got []Folder
 	var tokens []bool
 	for pageToken := ""; ; {
-		p, err := c.ListFolders(ctx, RootID, pageToken, 100)
+		p, err := c.ListFolders(ctx, "", RootID, pageToken, 100)
 		if err != nil {
 			t.Fatalf("ListFolders(root, page %d): %v", len(tokens), err)
 		}
@@ -93,7 +93,7 @@ func TestListFolders(t *testing.T) {
 		t.Errorf("files.list calls = %d, want %d", got, want)
 	}
 
-	p, err := c.ListFolders(ctx, sub, "", 10)
+	p, err := c.ListFolders(ctx, "", sub, "", 10)
 	if err != nil {
 		t.Fatalf("ListFolders(sub): %v", err)
 	}
@@ -101,7 +101,7 @@ func TestListFolders(t *testing.T) {
 		t.Errorf("folders under a subfolder (-want +got):\n%s, next page %q", diff, p.NextPageToken)
 	}
 
-	if _, err := c.ListFolders(ctx, RootID, "", 0); classOf(err) != (class{drivesync.Permanent, CodeInvalidArgument}) {
+	if _, err := c.ListFolders(ctx, "", RootID, "", 0); classOf(err) != (class{drivesync.Permanent, CodeInvalidArgument}) {
 		t.Errorf("ListFolders with page size 0: error %v, want %s", err, CodeInvalidArgument)
 	}
 }
@@ -124,7 +124,7 @@ func TestListFoldersInSharedDrive(t *testing.T) {
 	}
 	mkdir(t, c, driveID, "2026")
 	mkdir(t, c, driveID, "2025")
-	p, err := c.ListFolders(t.Context(), driveID, "", 100)
+	p, err := c.ListFolders(t.Context(), driveID, driveID, "", 100)
 	if err != nil {
 		t.Fatalf("ListFolders(shared drive): %v", err)
 	}
@@ -248,11 +248,11 @@ func TestEnsureFolder(t *testing.T) {
 			// A folder with the same name but no key is the customer's own, not ours.
 			mkdir(t, c, parent.ID, tt.name+" (mine)")
 
-			first, err := c.EnsureFolder(ctx, parent.ID, tt.name, tt.key)
+			first, err := c.EnsureFolder(ctx, "", parent.ID, tt.name, tt.key)
 			if err != nil {
 				t.Fatalf("first EnsureFolder: %v", err)
 			}
-			second, err := c.EnsureFolder(ctx, parent.ID, tt.name, tt.key)
+			second, err := c.EnsureFolder(ctx, "", parent.ID, tt.name, tt.key)
 			if err != nil {
 				t.Fatalf("second EnsureFolder: %v", err)
 			}
@@ -274,7 +274,7 @@ func TestEnsureFolder(t *testing.T) {
 			if err := s.emu.Drive.RenameAsUser(alice, first.ID, "Renamed by Alice"); err != nil {
 				t.Fatal(err)
 			}
-			renamed, err := c.EnsureFolder(ctx, parent.ID, tt.name, tt.key)
+			renamed, err := c.EnsureFolder(ctx, "", parent.ID, tt.name, tt.key)
 			if err != nil {
 				t.Fatalf("EnsureFolder after rename: %v", err)
 			}
@@ -283,7 +283,7 @@ func TestEnsureFolder(t *testing.T) {
 			}
 
 			// Another key under the same parent is another folder, even with the same name.
-			other, err := c.EnsureFolder(ctx, parent.ID, tt.name, tt.key+"-other")
+			other, err := c.EnsureFolder(ctx, "", parent.ID, tt.name, tt.key+"-other")
 			if err != nil {
 				t.Fatalf("EnsureFolder with another key: %v", err)
 			}
@@ -295,7 +295,7 @@ func TestEnsureFolder(t *testing.T) {
 			if err := s.emu.Drive.TrashAsUser(alice, first.ID); err != nil {
 				t.Fatal(err)
 			}
-			fresh, err := c.EnsureFolder(ctx, parent.ID, tt.name, tt.key)
+			fresh, err := c.EnsureFolder(ctx, "", parent.ID, tt.name, tt.key)
 			if err != nil {
 				t.Fatalf("EnsureFolder after trash: %v", err)
 			}

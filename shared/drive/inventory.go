@@ -9,7 +9,6 @@ import (
 	"time"
 
 	drivev3 "google.golang.org/api/drive/v3"
-	"google.golang.org/api/googleapi"
 )
 
 // TreeFolder is a folder found below a root by FolderTree.
@@ -42,8 +41,9 @@ const maxTreeDepth = 6
 
 // FolderTree lists the folders below rootID that are not in the trash, level by level: one query
 // per level and per parentsPerQuery folders of the level above (a company folder with ten
-// years of months takes about six calls), down to six levels.
-func (c *Client) FolderTree(ctx context.Context, rootID string) ([]TreeFolder, error) {
+// years of months takes about six calls), down to six levels. driveID is the shared drive that
+// holds rootID, empty for My Drive; only that drive is searched.
+func (c *Client) FolderTree(ctx context.Context, driveID, rootID string) ([]TreeFolder, error) {
 	op := "list folders below " + rootID
 	if rootID == "" {
 		return nil, invalidArgument(op + ": empty root")
@@ -59,7 +59,7 @@ func (c *Client) FolderTree(ctx context.Context, rootID string) ([]TreeFolder, e
 				terms[i] = quote(id) + " in parents"
 			}
 			q := "(" + strings.Join(terms, " or ") + ") and mimeType = " + quote(FolderMimeType) + " and trashed = false"
-			err := c.listAll(ctx, q, "files(id,name,parents,appProperties)", func(f *drivev3.File) {
+			err := c.listAll(ctx, driveID, q, "", "files(id,name,parents,appProperties)", func(f *drivev3.File) {
 				tf := TreeFolder{ID: f.Id, Name: f.Name, Key: f.AppProperties[AppPropertyKey]}
 				for _, p := range f.Parents {
 					if slices.Contains(batch, p) {
@@ -81,15 +81,16 @@ func (c *Client) FolderTree(ctx context.Context, rootID string) ([]TreeFolder, e
 
 // DocumentFiles lists, a thousand per call, the files not in the trash whose private app
 // property key is value (drivesync marks every document file with its company), anywhere in
-// the account's drives; the caller keeps those under its folders.
-func (c *Client) DocumentFiles(ctx context.Context, key, value string) ([]InventoryFile, error) {
+// the drive driveID (a shared drive, or My Drive when empty: the drive of the connection's
+// folder); the caller keeps those under its folders.
+func (c *Client) DocumentFiles(ctx context.Context, driveID, key, value string) ([]InventoryFile, error) {
 	op := fmt.Sprintf("list files with %s=%q", key, value)
 	if key == "" || value == "" {
 		return nil, invalidArgument(op + ": empty key or value")
 	}
 	q := "appProperties has { key=" + quote(key) + " and value=" + quote(value) + " } and trashed = false and mimeType != " + quote(FolderMimeType)
 	var out []InventoryFile
-	err := c.listAll(ctx, q, "files(id,name,parents,size,createdTime,appProperties)", func(f *drivev3.File) {
+	err := c.listAll(ctx, driveID, q, "", "files(id,name,parents,size,createdTime,appProperties)", func(f *drivev3.File) {
 		created, _ := time.Parse(time.RFC3339Nano, f.CreatedTime)
 		out = append(out, InventoryFile{ID: f.Id, Name: f.Name, Parents: f.Parents, Size: f.Size,
 			CreatedTime: created, AppProperties: maps.Clone(f.AppProperties)})
@@ -98,26 +99,4 @@ func (c *Client) DocumentFiles(ctx context.Context, key, value string) ([]Invent
 		return nil, c.classify(op, err)
 	}
 	return out, nil
-}
-
-// listAll runs files.list over every drive the account can see, every page of maxPageSize.
-func (c *Client) listAll(ctx context.Context, q, fields string, each func(*drivev3.File)) error {
-	for pageToken := ""; ; {
-		call := c.svc.Files.List().Q(q).PageSize(maxPageSize).
-			Corpora("allDrives").IncludeItemsFromAllDrives(true).SupportsAllDrives(true).
-			Fields("nextPageToken", googleapi.Field(fields)).Context(ctx)
-		if pageToken != "" {
-			call = call.PageToken(pageToken)
-		}
-		l, err := call.Do()
-		if err != nil {
-			return err
-		}
-		for _, f := range l.Files {
-			each(f)
-		}
-		if pageToken = l.NextPageToken; pageToken == "" {
-			return nil
-		}
-	}
 }

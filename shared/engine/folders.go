@@ -106,7 +106,7 @@ func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, d
 			if err := e.pace(ctx, rec.ID); err != nil {
 				return "", err
 			}
-			made, err := dc.EnsureFolder(ctx, parent, f.Name, f.Key)
+			made, err := dc.EnsureFolder(ctx, rec.Target.DriveID, parent, f.Name, f.Key)
 			if err != nil {
 				// Let the next delivery claim it at once rather than after the lease.
 				if ferr := e.store.ForgetFolder(context.WithoutCancel(ctx), k, parent, f.Key, ""); ferr != nil {

@@ -51,10 +51,12 @@ func (e *Engine) inventory(ctx context.Context, rec store.ConnectionRecord, dc *
 	if inv.companyFolder == "" {
 		return inv, drivesync.Classify(fmt.Errorf("connection %s has no company folder", rec.ID), drivesync.NeedsCustomer, drive.CodeTargetNotFound)
 	}
-	if _, err := dc.CheckTarget(ctx, inv.companyFolder); err != nil {
+	cf, err := dc.CheckTarget(ctx, inv.companyFolder)
+	if err != nil {
 		return inv, err
 	}
-	tree, err := dc.FolderTree(ctx, inv.companyFolder)
+	// Only the drive that holds the company folder is listed (see drive.Client.listPage).
+	tree, err := dc.FolderTree(ctx, cf.DriveID, inv.companyFolder)
 	if err != nil {
 		return inv, err
 	}
@@ -71,7 +73,7 @@ func (e *Engine) inventory(ctx context.Context, rec store.ConnectionRecord, dc *
 			inv.children[f.Parent][f.Key] = f.ID
 		}
 	}
-	files, err := dc.DocumentFiles(ctx, layout.PropCompanyID, layout.CompanyIDValue(rec.CompanyID))
+	files, err := dc.DocumentFiles(ctx, cf.DriveID, layout.PropCompanyID, layout.CompanyIDValue(rec.CompanyID))
 	if err != nil {
 		return inv, err
 	}

@@ -280,6 +280,7 @@ func (e *Emulator) adminHandler() http.Handler {
 		Probability float64  `json:"probability"`
 		Methods     []string `json:"methods"`
 		Kinds       []string `json:"kinds"`
+		On          bool     `json:"on"`
 	}
 	post := func(path string, fn func(req) (any, error)) {
 		mux.HandleFunc("POST /emulator/drive/"+path, func(w http.ResponseWriter, r *http.Request) {
@@ -314,6 +315,7 @@ func (e *Emulator) adminHandler() http.Handler {
 	post("write-rate", func(in req) (any, error) { return nil, e.SetWriteRate(in.Account, in.PerSecond, in.Burst) })
 	post("quota", func(in req) (any, error) { return nil, e.SetQuota(in.Account, in.Bytes) })
 	post("folder-child-limit", func(in req) (any, error) { e.SetFolderChildLimit(in.Limit); return nil, nil })
+	post("incomplete-search", func(in req) (any, error) { return nil, e.SetIncompleteSearch(in.Account, in.On) })
 	post("counters/reset", func(in req) (any, error) { e.ResetCounters(in.Account); return nil, nil })
 	post("faults", func(in req) (any, error) {
 		return nil, e.FailNext(in.Method, in.Count, Fault{Kind: FaultKind(in.Kind), Delay: time.Duration(in.DelayMillis) * time.Millisecond})

@@ -384,6 +384,21 @@ func (e *Emulator) SetQuota(accountEmail string, bytes int64) error {
 	return nil
 }
 
+// SetIncompleteSearch makes files.list searches of account over every drive (corpora=allDrives)
+// answer as Drive may when it could not search every corpus: incompleteSearch true, with the
+// items of every shared drive left out. Searches of one drive (corpora=user or drive) stay
+// complete, as Drive recommends them.
+func (e *Emulator) SetIncompleteSearch(accountEmail string, on bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	acct := e.accounts[accountEmail]
+	if acct == nil {
+		return fmt.Errorf("set incomplete search: unknown account %s", accountEmail)
+	}
+	acct.incompleteSearch = on
+	return nil
+}
+
 // SetFolderChildLimit sets how many items a folder other than a root may hold directly.
 func (e *Emulator) SetFolderChildLimit(n int) {
 	e.mu.Lock()

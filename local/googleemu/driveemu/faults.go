@@ -15,7 +15,8 @@ type FaultKind string
 
 // The faults the emulator can inject. The status faults reply exactly as Drive does for that
 // failure; FaultConnectionReset drops the connection with no reply; FaultSlow delays the reply
-// by Fault.Delay and then serves the call normally.
+// by Fault.Delay and then serves the call normally; FaultIncompleteSearch (files.list only)
+// answers 200 with no files and incompleteSearch true, whatever the corpora.
 const (
 	FaultBackendError500      FaultKind = "backendError500"
 	FaultBackendError503      FaultKind = "backendError503"
@@ -26,6 +27,7 @@ const (
 	FaultStorageQuotaExceeded FaultKind = "storageQuotaExceeded"
 	FaultConnectionReset      FaultKind = "connectionReset"
 	FaultSlow                 FaultKind = "slow"
+	FaultIncompleteSearch     FaultKind = "incompleteSearch"
 )
 
 // Fault is one injected failure.
@@ -44,9 +46,14 @@ func (f Fault) validate() error {
 			return fmt.Errorf("fault %s needs a positive delay", f.Kind)
 		}
 		return nil
+	case FaultIncompleteSearch:
+		return nil
 	}
 	return fmt.Errorf("unknown fault kind %q", f.Kind)
 }
+
+// listOnly reports whether f can only answer files.list.
+func (f Fault) listOnly() bool { return f.Kind == FaultIncompleteSearch }
 
 func (f Fault) apiError() *apiError {
 	switch f.Kind {
@@ -76,6 +83,9 @@ type RandomFaults struct {
 	Faults      []Fault  // one is picked uniformly for each failing call
 }
 
+// methodFilesList is the counter name of files.list, the only method some faults apply to.
+const methodFilesList = "files.list"
+
 type scriptedFault struct {
 	method    string
 	remaining int
@@ -99,6 +109,9 @@ func (e *Emulator) FailNext(method string, n int, f Fault) error {
 	if n < 1 || method == "" {
 		return fmt.Errorf("fail next %q: need a method and n >= 1", method)
 	}
+	if f.listOnly() && method != methodFilesList {
+		return fmt.Errorf("fail next %q: fault %s only answers %s", method, f.Kind, methodFilesList)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.faults.scripted = append(e.faults.scripted, &scriptedFault{method: method, remaining: n, fault: f})
@@ -110,6 +123,9 @@ func (e *Emulator) SetRandomFaults(cfg RandomFaults) error {
 	for _, f := range cfg.Faults {
 		if err := f.validate(); err != nil {
 			return fmt.Errorf("set random faults: %w", err)
+		}
+		if f.listOnly() && !slices.Equal(cfg.Methods, []string{methodFilesList}) {
+			return fmt.Errorf("set random faults: fault %s needs methods [%s]", f.Kind, methodFilesList)
 		}
 	}
 	if cfg.Probability < 0 || cfg.Probability > 1 || (cfg.Probability > 0 && len(cfg.Faults) == 0) {
@@ -235,6 +251,9 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault) b
 		}
 	case FaultConnectionReset:
 		e.dropConnection(w, true)
+		return true
+	case FaultIncompleteSearch:
+		writeJSON(w, http.StatusOK, map[string]any{"kind": "drive#fileList", "incompleteSearch": true, "files": []any{}})
 		return true
 	}
 	// Read the body first so the client sees the reply rather than a write error on a large

@@ -179,6 +179,10 @@ func (e *Emulator) filesList(w http.ResponseWriter, r *http.Request, c *call) *a
 		e.mu.Unlock()
 		return errDriveNotFound(driveID)
 	}
+	// A search over several corpora may come back incomplete in Drive: with SetIncompleteSearch,
+	// an allDrives search leaves out every shared drive's items and says so. A search of one
+	// corpus (user: My Drive; drive: one shared drive) is always complete.
+	incomplete := corpora == "allDrives" && a.incompleteSearch
 	ctx := &queryCtx{acct: a, client: c.principal.ClientID}
 	var matched []*file
 	for _, f := range a.files {
@@ -187,7 +191,10 @@ func (e *Emulator) filesList(w http.ResponseWriter, r *http.Request, c *call) *a
 			continue
 		case corpora == "drive" && f.DriveID != driveID:
 			continue
-		case f.DriveID != "" && !include:
+		case corpora == "user" && f.DriveID != "":
+			// The user corpus is My Drive (and what is shared with the user), not shared drives.
+			continue
+		case f.DriveID != "" && (!include || incomplete):
 			continue
 		}
 		if a.visible(c.principal, f, supports) && filter.match(ctx, f) {
@@ -204,7 +211,7 @@ func (e *Emulator) filesList(w http.ResponseWriter, r *http.Request, c *call) *a
 		}
 		matched = matched[i:]
 	}
-	res := map[string]any{"kind": "drive#fileList", "incompleteSearch": false}
+	res := map[string]any{"kind": "drive#fileList", "incompleteSearch": incomplete}
 	if len(matched) > pageSize {
 		res["nextPageToken"] = encodeToken(pageToken{Q: q.Get("q"), Order: q.Get("orderBy"), After: pointOf(matched[pageSize-1])})
 		matched = matched[:pageSize]

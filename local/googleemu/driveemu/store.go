@@ -53,6 +53,8 @@ type account struct {
 	drives      []*sharedDrive
 	limiter     *rate.Limiter
 	counters    map[string]int64
+	// incompleteSearch makes allDrives searches leave out shared drives (SetIncompleteSearch).
+	incompleteSearch bool
 }
 
 func newAccount(a Account, now time.Time) *account {
