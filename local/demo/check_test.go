@@ -3,6 +3,7 @@ package demo
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/efactori/drivesync/local/devstack"
 	"github.com/efactori/drivesync/local/googleemu/driveemu"
@@ -61,5 +62,27 @@ func TestCheck(t *testing.T) {
 				t.Errorf("check = %q, want one problem containing %q", problems, tt.want)
 			}
 		})
+	}
+}
+
+// TestCopyTimeoutScales: the initial copy runs at devstack.DriveWritesPerSecond, so the time the
+// demo allows it grows with the company (scripts/demo --documents 500 used to time out at 2 min).
+func TestCopyTimeoutScales(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		documents int
+		want      time.Duration
+	}{
+		{0, 2 * time.Minute},
+		{41, 2 * time.Minute},
+		{500, 5*time.Minute + 10*time.Second},
+		{10_000, time.Minute + 5000*time.Second},
+	} {
+		if got := CopyTimeout(tt.documents); got != tt.want {
+			t.Errorf("CopyTimeout(%d) = %v, want %v", tt.documents, got, tt.want)
+		}
+		if least := time.Duration(tt.documents) * time.Second / devstack.DriveWritesPerSecond; CopyTimeout(tt.documents) < least*3/2 {
+			t.Errorf("CopyTimeout(%d) = %v, shorter than 1.5 × the %v the writes alone take", tt.documents, CopyTimeout(tt.documents), least)
+		}
 	}
 }

@@ -55,7 +55,7 @@ type Options struct {
 	// is written each time another tenth of the documents is copied.
 	LiveProgress bool
 	// CopyTimeout bounds the initial copy and the reconnection's run, SyncTimeout each later
-	// change; zero means 2 minutes and 1 minute.
+	// change; zero means CopyTimeout(the company's size) and 1 minute.
 	CopyTimeout, SyncTimeout time.Duration
 	// BeforeCheck, when set, runs after the reconnection and before the final check; tests
 	// tamper with the Drive there.
@@ -110,13 +110,22 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	fmt.Fprintf(out, "up in %.1f s.\n\n", time.Since(began).Seconds())
 
 	s := &story{stack: stack, out: out, company: company, began: began,
-		copyTimeout: cmp.Or(opts.CopyTimeout, 2*time.Minute), syncTimeout: cmp.Or(opts.SyncTimeout, time.Minute),
+		copyTimeout: cmp.Or(opts.CopyTimeout, CopyTimeout(company.Size())), syncTimeout: cmp.Or(opts.SyncTimeout, time.Minute),
 		live: opts.LiveProgress, notes: map[string]string{}}
 	res, err = s.play(ctx, opts.BeforeCheck)
 	if opts.AfterStory != nil {
 		err = errors.Join(err, opts.AfterStory(ctx, stack))
 	}
 	return res, err
+}
+
+// CopyTimeout is how long the demo waits for the initial copy of a company of n documents. The
+// functions write to Drive at devstack.DriveWritesPerSecond per connection, as in production, so
+// the copy takes at least n/3 s, plus its folders and the large showcase PDFs: the timeout
+// allows 1.5 times n/3 s and a minute more, and never less than 2 minutes (500 documents: 5m10s).
+func CopyTimeout(n int) time.Duration {
+	perDocument := time.Duration(1.5 * float64(time.Second) / devstack.DriveWritesPerSecond)
+	return max(2*time.Minute, time.Minute+time.Duration(n)*perDocument)
 }
 
 // story holds what the steps share.
@@ -304,7 +313,9 @@ func (s *story) pickFolder(ctx context.Context) error {
 
 // 5.
 func (s *story) initialCopy(ctx context.Context) error {
-	s.say("5. drivesync copies every document into %s / %s:", TargetFolder, s.company.Name)
+	s.say("5. drivesync copies every document into %s / %s, writing to Drive at most %d times a",
+		TargetFolder, s.company.Name, devstack.DriveWritesPerSecond)
+	s.say("   second as in production (the demo waits up to %v for it):", s.copyTimeout)
 	start := time.Now()
 	ic, err := s.watchRun(ctx, "copied")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,10 @@ const (
 	GoogleAccount = "marie.dupont@example.com"
 	OtherAccount  = "comptable@example.com"
 )
+
+// DriveWritesPerSecond is the functions' DRIVE_WRITES_PER_SECOND, as in production
+// (terraform/syncdocument.tf): a copy of N documents takes at least N/3 s.
+const DriveWritesPerSecond = 3
 
 // Options configure Start. A zero port picks a free one.
 type Options struct {
@@ -170,6 +175,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"OAUTH_REDIRECT_URL="+s.OAuthCallbackURL,
 		"TOKEN_KEYSET="+string(keyset),
 		"TOKEN_KEYSET_CLEARTEXT=true",
+		"DRIVE_WRITES_PER_SECOND="+strconv.Itoa(DriveWritesPerSecond),
 		"GOOGLE_EMULATOR_URL="+s.GoogleURL,
 	)
 	if err := <-built; err != nil {

@@ -26,6 +26,17 @@ type CompanySpec struct {
 	Showcase bool
 }
 
+// ShowcaseDocuments is how many documents Showcase adds.
+var ShowcaseDocuments = len(showcase())
+
+// Size returns how many documents the company starts with.
+func (c CompanySpec) Size() int {
+	if c.Showcase {
+		return ShowcaseDocuments + c.Documents
+	}
+	return c.Documents
+}
+
 // MaxCompanyDocuments bounds a generated company; document ids carry six digits so that id
 // order is creation order.
 const MaxCompanyDocuments = 999_999

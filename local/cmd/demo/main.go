@@ -34,9 +34,6 @@ func main() {
 	}
 }
 
-// showcaseDocuments is how many fixed, awkward documents efactori.Acme starts with.
-const showcaseDocuments = 13
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -46,11 +43,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opts.Stack.CallbackPort, "callback-port", 0, "port of the OAuthCallback function (0: a free one)")
 	fs.IntVar(&opts.Stack.GooglePort, "google-port", 0, "port of the Google OAuth + Drive emulator (0: a free one)")
 	fs.IntVar(&opts.Stack.EFactoriPort, "efactori-port", 0, "port of the eFactori stand-in (0: a free one)")
-	documents := fs.Int("documents", -1, fmt.Sprintf("number of documents of the sample company %q; from %d on they include its %d showcase documents (three large PDFs among them); default %d",
-		efactori.Acme.Name, showcaseDocuments, showcaseDocuments, showcaseDocuments+efactori.Acme.Documents))
+	documents := fs.Int("documents", efactori.Acme.Size(), fmt.Sprintf("number of documents of the sample company %q; from %d on they include its %d showcase documents (three large PDFs among them)",
+		efactori.Acme.Name, efactori.ShowcaseDocuments, efactori.ShowcaseDocuments))
 	keep := fs.Bool("keep", false, "leave the stack running after the story, until Ctrl-C")
 	dir := fs.String("dir", "", "folder for built binaries and the Drive emulator's files (default: a new temporary folder, removed at the end)")
-	fs.DurationVar(&opts.CopyTimeout, "copy-timeout", 2*time.Minute, "how long the initial copy may take")
+	fs.DurationVar(&opts.CopyTimeout, "copy-timeout", 0, fmt.Sprintf("how long the initial copy may take (default: 2m, or 1m plus 1.5 × documents ÷ %d writes per second when longer)",
+		devstack.DriveWritesPerSecond))
 	fs.DurationVar(&opts.SyncTimeout, "sync-timeout", time.Minute, "how long each later change may take to reach Drive")
 	verbose := fs.Bool("v", false, "show the logs of every part of the stack on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -61,13 +59,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	opts.Company = efactori.Acme
 	switch n := *documents; {
-	case n == -1:
 	case n < 0 || n > efactori.MaxCompanyDocuments:
 		return fmt.Errorf("--documents %d: want 0 to %d", n, efactori.MaxCompanyDocuments)
-	case n < showcaseDocuments:
+	case n < efactori.ShowcaseDocuments:
 		opts.Company.Showcase, opts.Company.Documents = false, n
 	default:
-		opts.Company.Documents = n - showcaseDocuments
+		opts.Company.Documents = n - efactori.ShowcaseDocuments
 	}
 	if *verbose {
 		opts.Stack.Output = stderr
