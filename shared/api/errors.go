@@ -80,6 +80,8 @@ var customerMessages = map[string]string{
 	"storageQuotaExceeded":              "The Google account's storage is full; free up space or buy more storage.",
 	"insufficientFilePermissions":       "This Google account cannot write there; choose another folder or ask for edit access.",
 	"numChildrenInNonRootLimitExceeded": "The folder holds as many items as Google Drive allows; choose another folder.",
+	"teamDriveFileLimitExceeded":        "The shared drive holds as many files as Google Drive allows; delete files from it or choose a folder in another drive.",
+	"domainPolicy":                      "The Google Workspace administrator of this Google account has blocked apps from using Google Drive; ask them to allow this app.",
 }
 
 // response is what a failed request is answered with.

@@ -23,6 +23,9 @@ const (
 	msgQuota       = "The Google Drive of this connection is full; free some space or buy more storage, and the copy resumes."
 	msgPermissions = "The Google account of this connection can no longer write to the chosen folder; choose a folder again or restore its access."
 	msgFolderFull  = "A folder of this connection holds too many items for Google Drive; choose a folder again."
+	// Drive's reasons teamDriveFileLimitExceeded and domainPolicy.
+	msgSharedDriveFull = "The shared drive of this connection holds as many files as Google Drive allows; delete files from it or choose a folder in another drive."
+	msgDomainPolicy    = "The Google Workspace administrator of this Google account has blocked apps from using Google Drive; ask them to allow this app, then sync again."
 )
 
 // driveEntry is a cached Drive client, valid while the connection keeps the same stored grant.
@@ -112,6 +115,10 @@ func (s *Service) MarkNeedsCustomer(ctx context.Context, companyID, id string, c
 		msg = msgPermissions
 	case "numChildrenInNonRootLimitExceeded":
 		msg = msgFolderFull
+	case "teamDriveFileLimitExceeded":
+		msg = msgSharedDriveFull
+	case "domainPolicy":
+		msg = msgDomainPolicy
 	}
 	s.log.WarnContext(ctx, "connection needs the customer", "companyId", companyID, "connectionId", id, "errorCode", code, "err", cause)
 	_, err := s.store.UpdateConnection(ctx, companyID, id, func(r *store.ConnectionRecord) error {

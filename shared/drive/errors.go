@@ -45,18 +45,24 @@ const (
 	CodeTargetReadOnly  = "target_read_only"  // the grant cannot add files to the target
 )
 
-// Drive's reasons that decide a class on their own.
+// Drive's reasons that decide a class on their own (Drive's "Resolve errors" guide).
 var (
 	retryableReasons = map[string]bool{
 		"rateLimitExceeded":     true,
 		"userRateLimitExceeded": true,
 		"backendError":          true,
 		"internalError":         true,
+		// The project's daily quota (403): the documents are fine and the quota comes back, so
+		// it is waited out and never recorded as a document's failure.
+		"dailyLimitExceeded": true,
 	}
+	// Reasons only the customer can fix, in Drive or in their Google Workspace admin console.
 	customerReasons = map[string]bool{
 		"storageQuotaExceeded":              true,
 		"insufficientFilePermissions":       true,
-		"numChildrenInNonRootLimitExceeded": true,
+		"numChildrenInNonRootLimitExceeded": true, // the folder holds as many items as Drive allows
+		"teamDriveFileLimitExceeded":        true, // the shared drive holds as many items as Drive allows
+		"domainPolicy":                      true, // the domain's administrators disabled Drive apps
 	}
 )
 

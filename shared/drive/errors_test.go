@@ -60,7 +60,10 @@ func TestClassifiesDriveFailures(t *testing.T) {
 		{"500 internalError", fail("about.get", 1, driveemu.FaultInternalError), 0, about,
 			class{drivesync.Retryable, "internalError"}},
 		{"429 rateLimitExceeded", fail("files.list", 1, driveemu.FaultRateLimit429), 0,
-			func(ctx context.Context, c *Client) error { _, err := c.ListFolders(ctx, "", RootID, "", 10); return err },
+			func(ctx context.Context, c *Client) error {
+				_, err := c.ListFolders(ctx, "", RootID, "", 10)
+				return err
+			},
 			class{drivesync.Retryable, "rateLimitExceeded"}},
 		{"403 rateLimitExceeded", fail("files.get", 1, driveemu.FaultRateLimit403), 0,
 			func(ctx context.Context, c *Client) error { _, err := c.CheckTarget(ctx, RootID); return err },
@@ -69,6 +72,17 @@ func TestClassifiesDriveFailures(t *testing.T) {
 			class{drivesync.Retryable, "userRateLimitExceeded"}},
 		{"403 storageQuotaExceeded", fail("files.create", 1, driveemu.FaultStorageQuotaExceeded), 0, create,
 			class{drivesync.NeedsCustomer, "storageQuotaExceeded"}},
+		// What only the customer can fix (a folder or shared drive full, an administrator who
+		// disabled Drive apps), and the project's daily quota, which is waited out.
+		{"403 numChildrenInNonRootLimitExceeded", fail("files.create", 1, driveemu.FaultFolderChildLimit), 0, create,
+			class{drivesync.NeedsCustomer, "numChildrenInNonRootLimitExceeded"}},
+		{"403 teamDriveFileLimitExceeded", fail("files.create", 1, driveemu.FaultSharedDriveFileLimit), 0, create,
+			class{drivesync.NeedsCustomer, "teamDriveFileLimitExceeded"}},
+		{"403 domainPolicy", fail("files.list", 1, driveemu.FaultDomainPolicy), 0,
+			func(ctx context.Context, c *Client) error { _, err := c.FolderTree(ctx, "", RootID); return err },
+			class{drivesync.NeedsCustomer, "domainPolicy"}},
+		{"403 dailyLimitExceeded", fail("files.create", 1, driveemu.FaultDailyLimit), 0, create,
+			class{drivesync.Retryable, "dailyLimitExceeded"}},
 		// Go's transport resends an idempotent request once on a reused connection that was
 		// reset, so the fault has to outlast that.
 		{"connection reset", fail("drives.list", 5, driveemu.FaultConnectionReset), 0,

@@ -134,6 +134,25 @@ func errChildLimit() *apiError {
 		Message: "The limit for this folder's number of children (files and folders) has been exceeded."}
 }
 
+// errSharedDriveFileLimit is Drive's answer when a shared drive holds as many items as it
+// allows (400,000 to 500,000 depending on the guide's edition).
+func errSharedDriveFileLimit() *apiError {
+	return &apiError{Code: 403, Reason: "teamDriveFileLimitExceeded",
+		Message: "The file limit for this shared drive has been exceeded."}
+}
+
+// errDomainPolicy is Drive's answer when the domain's administrators disabled Drive apps.
+func errDomainPolicy() *apiError {
+	return &apiError{Code: 403, Reason: "domainPolicy",
+		Message: "The domain administrators have disabled Drive apps."}
+}
+
+// errDailyLimit is Drive's answer when the project's daily API quota is spent.
+func errDailyLimit() *apiError {
+	return &apiError{Code: 403, Reason: "dailyLimitExceeded", Domain: "usageLimits",
+		Message: "Daily Limit Exceeded"}
+}
+
 func errFileIDInUse() *apiError {
 	return &apiError{Code: 409, Reason: "fileIdInUse", Message: "A file already exists with the provided ID."}
 }

@@ -28,6 +28,15 @@ const (
 	FaultConnectionReset      FaultKind = "connectionReset"
 	FaultSlow                 FaultKind = "slow"
 	FaultIncompleteSearch     FaultKind = "incompleteSearch"
+	// The project's daily quota is spent (403 dailyLimitExceeded, domain usageLimits).
+	FaultDailyLimit FaultKind = "dailyLimitExceeded"
+	// The customer's Google Workspace administrators disabled Drive apps (403 domainPolicy).
+	FaultDomainPolicy FaultKind = "domainPolicy"
+	// The parent folder holds as many items as Drive allows (403
+	// numChildrenInNonRootLimitExceeded); SetFolderChildLimit produces it for real.
+	FaultFolderChildLimit FaultKind = "numChildrenInNonRootLimitExceeded"
+	// The shared drive holds as many items as Drive allows (403 teamDriveFileLimitExceeded).
+	FaultSharedDriveFileLimit FaultKind = "teamDriveFileLimitExceeded"
 )
 
 // Fault is one injected failure.
@@ -39,7 +48,8 @@ type Fault struct {
 func (f Fault) validate() error {
 	switch f.Kind {
 	case FaultBackendError500, FaultBackendError503, FaultInternalError, FaultRateLimit429,
-		FaultRateLimit403, FaultUserRateLimit, FaultStorageQuotaExceeded, FaultConnectionReset:
+		FaultRateLimit403, FaultUserRateLimit, FaultStorageQuotaExceeded, FaultConnectionReset,
+		FaultDailyLimit, FaultDomainPolicy, FaultFolderChildLimit, FaultSharedDriveFileLimit:
 		return nil
 	case FaultSlow:
 		if f.Delay <= 0 {
@@ -71,6 +81,14 @@ func (f Fault) apiError() *apiError {
 		return errUserRateLimit()
 	case FaultStorageQuotaExceeded:
 		return errStorageQuota()
+	case FaultDailyLimit:
+		return errDailyLimit()
+	case FaultDomainPolicy:
+		return errDomainPolicy()
+	case FaultFolderChildLimit:
+		return errChildLimit()
+	case FaultSharedDriveFileLimit:
+		return errSharedDriveFileLimit()
 	}
 	return nil
 }

@@ -26,6 +26,10 @@ func TestInjectedErrors(t *testing.T) {
 		{FaultRateLimit403, 403, "rateLimitExceeded"},
 		{FaultUserRateLimit, 403, "userRateLimitExceeded"},
 		{FaultStorageQuotaExceeded, 403, "storageQuotaExceeded"},
+		{FaultDailyLimit, 403, "dailyLimitExceeded"},
+		{FaultDomainPolicy, 403, "domainPolicy"},
+		{FaultFolderChildLimit, 403, "numChildrenInNonRootLimitExceeded"},
+		{FaultSharedDriveFileLimit, 403, "teamDriveFileLimitExceeded"},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.kind), func(t *testing.T) {
@@ -335,5 +339,39 @@ func TestPersistence(t *testing.T) {
 	}
 	if _, err := w.service(t, tokAliceDrive).Files.Create(&drive.File{Id: gen.Ids[0], Name: "x"}).Do(); err != nil {
 		t.Errorf("create with an id generated before the reload: %v", err)
+	}
+}
+
+// The reasons a customer or the project's quota causes answer in Drive's JSON error shape, with
+// the messages of Drive's "Resolve errors" guide.
+func TestCustomerAndQuotaFaultsHaveDrivesShape(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		kind            FaultKind
+		domain, message string
+	}{
+		{FaultDailyLimit, "usageLimits", "Daily Limit Exceeded"},
+		{FaultDomainPolicy, "global", "The domain administrators have disabled Drive apps."},
+		{FaultFolderChildLimit, "global", "The limit for this folder's number of children (files and folders) has been exceeded."},
+		{FaultSharedDriveFileLimit, "global", "The file limit for this shared drive has been exceeded."},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			t.Parallel()
+			v := newEnv(t)
+			if err := v.emu.FailNext("files.list", 1, Fault{Kind: tc.kind}); err != nil {
+				t.Fatal(err)
+			}
+			res, body := v.raw(t, "GET", "/drive/v3/files", tokAliceDrive, nil, nil)
+			want := map[string]any{"error": map[string]any{
+				"code": 403.0, "message": tc.message,
+				"errors": []any{map[string]any{"domain": tc.domain, "reason": string(tc.kind), "message": tc.message}}}}
+			if res.StatusCode != 403 {
+				t.Errorf("status %d, want 403", res.StatusCode)
+			}
+			if diff := cmp.Diff(want, decodeJSON(t, body)); diff != "" {
+				t.Errorf("error body (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
