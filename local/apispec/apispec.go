@@ -34,7 +34,6 @@ import (
 
 // Spec is a loaded OpenAPI document.
 type Spec struct {
-	model     *v3.Document
 	validator validator.Validator
 	router    router.Router
 	ops       map[string]op // "METHOD /path" → operation
@@ -79,7 +78,7 @@ func Load(path string) (*Spec, error) {
 			}
 		}
 	}
-	s := &Spec{model: &model.Model, validator: v, router: router.NewRouter(&model.Model, router.WithPathOnlyMatching()), ops: map[string]op{}}
+	s := &Spec{validator: v, router: router.NewRouter(&model.Model, router.WithPathOnlyMatching()), ops: map[string]op{}}
 	if model.Model.Paths != nil {
 		for p, item := range model.Model.Paths.PathItems.FromOldest() {
 			for m, o := range item.GetOperations().FromOldest() {
@@ -87,7 +86,7 @@ func Load(path string) (*Spec, error) {
 				if o.OperationId == "" {
 					errs = append(errs, fmt.Errorf("%s has no operationId", key))
 				}
-				if o.Responses == nil || o.Responses.Codes.Len() == 0 && o.Responses.Default == nil {
+				if o.Responses == nil || orderedmap.Len(o.Responses.Codes) == 0 && o.Responses.Default == nil {
 					errs = append(errs, fmt.Errorf("%s has no responses", key))
 				}
 				s.ops[key] = op{path: p, item: item, op: o}
