@@ -66,6 +66,8 @@ const I18N = {
     'problem.needs_reauthorization': "Google n'accepte plus l'accès d'eFactori à ce Drive (l'autorisation a été retirée ou a expiré). Cliquez sur « Reconnecter » pour l'autoriser à nouveau : rien n'est perdu.",
     'problem.quota': "Le stockage du compte Google est plein. Libérez de l'espace dans Google Drive (ou achetez plus de stockage), puis cliquez sur « Réessayer ».",
     'problem.folder': "Le dossier choisi n'est plus utilisable (supprimé, mis à la corbeille ou sans droit d'écriture). Choisissez un autre dossier.",
+    'problem.full': "Le dossier ou le drive partagé choisi contient autant d'éléments que Google Drive le permet. Choisissez un dossier ailleurs (ou faites de la place dans le drive partagé).",
+    'problem.domainPolicy': "L'administrateur Google Workspace de ce compte a bloqué l'accès des applications à Google Drive. Demandez-lui d'autoriser cette application, puis cliquez sur « Réessayer ».",
     'result.ok': 'Google Drive connecté avec le compte {email}.',
     'result.okPick': 'Google Drive connecté avec le compte {email}. Choisissez maintenant le dossier de destination.',
     'result.denied': "Vous avez annulé l'autorisation sur l'écran de Google. La connexion « {name} » attend toujours votre autorisation : cliquez sur « Reconnecter » pour réessayer.",
@@ -144,6 +146,8 @@ const I18N = {
     'problem.needs_reauthorization': 'Google aanvaardt de toegang van eFactori tot deze Drive niet meer (ingetrokken of verlopen). Klik op "Opnieuw koppelen": er gaat niets verloren.',
     'problem.quota': 'De opslag van het Google-account is vol. Maak ruimte vrij in Google Drive (of koop extra opslag) en klik dan op "Opnieuw proberen".',
     'problem.folder': 'De gekozen map is niet meer bruikbaar (verwijderd, in de prullenbak of zonder schrijfrechten). Kies een andere map.',
+    'problem.full': 'De gekozen map of gedeelde drive bevat zoveel items als Google Drive toestaat. Kies een map elders (of maak ruimte vrij in de gedeelde drive).',
+    'problem.domainPolicy': 'De Google Workspace-beheerder van dit account heeft apps de toegang tot Google Drive ontzegd. Vraag de beheerder deze app toe te staan en klik dan op "Opnieuw proberen".',
     'result.ok': 'Google Drive gekoppeld met het account {email}.',
     'result.okPick': 'Google Drive gekoppeld met het account {email}. Kies nu de doelmap.',
     'result.denied': 'U hebt de toestemming geannuleerd op het scherm van Google. De koppeling "{name}" wacht nog op uw toestemming: klik op "Opnieuw koppelen" om het opnieuw te proberen.',
@@ -222,6 +226,8 @@ const I18N = {
     'problem.needs_reauthorization': 'Google no longer accepts eFactori\'s access to this Drive (it was removed or expired). Click "Reconnect" to authorize it again: nothing is lost.',
     'problem.quota': 'The Google account\'s storage is full. Free up space in Google Drive (or buy more storage), then click "Try again".',
     'problem.folder': 'The chosen folder can no longer be used (deleted, in the trash, or read-only). Choose another folder.',
+    'problem.full': 'The chosen folder or shared drive holds as many items as Google Drive allows. Choose a folder elsewhere (or make room in the shared drive).',
+    'problem.domainPolicy': 'The Google Workspace administrator of this account has blocked apps from using Google Drive. Ask them to allow this app, then click "Try again".',
     'result.ok': 'Google Drive connected with the account {email}.',
     'result.okPick': 'Google Drive connected with the account {email}. Now choose the destination folder.',
     'result.denied': 'You cancelled on Google\'s consent screen. The connection "{name}" is still waiting for your authorization: click "Reconnect" to try again.',
@@ -543,8 +549,14 @@ function problemFor(c) {
     case 'awaiting_folder':
       return { text: t('problem.awaiting_folder'), label: t('chooseTheFolder'), act: () => showPicker(c.id) };
     case 'error':
-      if (c.lastError && c.lastError.code === 'storageQuotaExceeded') {
-        return { text: t('problem.quota'), label: t('retry'), act: () => resync(c) };
+      switch (c.lastError && c.lastError.code) {
+        case 'storageQuotaExceeded':
+          return { text: t('problem.quota'), label: t('retry'), act: () => resync(c) };
+        case 'domainPolicy':
+          return { text: t('problem.domainPolicy'), label: t('retry'), act: () => resync(c) };
+        case 'teamDriveFileLimitExceeded':
+        case 'numChildrenInNonRootLimitExceeded':
+          return { text: t('problem.full'), label: t('chooseFolder'), act: () => showPicker(c.id) };
       }
       return { text: t('problem.folder'), label: t('chooseFolder'), act: () => showPicker(c.id) };
     default:
