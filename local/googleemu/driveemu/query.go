@@ -207,7 +207,7 @@ func lexQuery(s string) ([]token, error) {
 				i++
 			}
 			if op == "!" {
-				return nil, errors.New("bad operator !")
+				return nil, errors.New(`bad operator "!"; did you mean "!="`)
 			}
 			toks = append(toks, token{tokOp, op})
 			i++
