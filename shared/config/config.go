@@ -109,7 +109,6 @@ var Variables = []Variable{
 }
 
 var (
-	httpFunctions   = []string{FunctionConnections, FunctionOAuthCallback}
 	allFunctions    = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
 	googleFunctions = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
 	copyFunctions   = []string{FunctionSyncDocument, FunctionInitialCopy}
