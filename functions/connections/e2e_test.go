@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -63,6 +64,9 @@ type stack struct {
 	fs       *firestore.Client
 	copies   *pubsub.Subscriber // on the copy-request topic
 	spec     *apispec.Spec      // every answer is checked against it
+	// browser is the customer's browser: it keeps cookies and follows no redirect. The API's
+	// calls go through it too, as the frontend's do.
+	browser *http.Client
 	// logs holds what the functions logged.
 	logs *syncBuffer
 
@@ -127,7 +131,7 @@ func newStack(t *testing.T, inProcess bool, extraEnv ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{fs: emulators.Firestore(tb), logs: logs, spec: spec}
+	s := &stack{fs: emulators.Firestore(tb), logs: logs, spec: spec, browser: newBrowser()}
 	project := emulators.ProjectID(tb)
 
 	// The copy-request topic the service publishes to, with a subscription to read it.
@@ -263,15 +267,31 @@ type response struct {
 	body   []byte
 }
 
-// noRedirects is a browser that stops at the first redirect, so the test sees where it leads.
+// noRedirects is a browser without cookies that stops at the first redirect, so the test sees
+// where it leads.
 var noRedirects = &http.Client{
 	Timeout:       30 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// send makes one request as a browser would (no redirects followed) and checks the answer
-// against the OpenAPI document.
+// newBrowser returns a browser of its own: it keeps cookies and stops at the first redirect.
+func newBrowser() *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err) // cookiejar.New with nil options never fails
+	}
+	return &http.Client{Jar: jar, Timeout: noRedirects.Timeout, CheckRedirect: noRedirects.CheckRedirect}
+}
+
+// send makes one request in the customer's browser (no redirects followed) and checks the
+// answer against the OpenAPI document.
 func (s *stack) send(t *testing.T, method, target, token, accept string, body any) response {
+	t.Helper()
+	return s.sendFrom(t, s.browser, method, target, token, accept, body)
+}
+
+// sendFrom is send from browser.
+func (s *stack) sendFrom(t *testing.T, browser *http.Client, method, target, token, accept string, body any) response {
 	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
@@ -298,7 +318,7 @@ func (s *stack) send(t *testing.T, method, target, token, accept string, body an
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
-	resp, err := noRedirects.Do(req)
+	resp, err := browser.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, target, err)
 	}
@@ -307,7 +327,10 @@ func (s *stack) send(t *testing.T, method, target, token, accept string, body an
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	op := "GET /" // the callback function answers on every path
+	op := "GET /" // the callback function answers on every path but the start link's
+	if strings.HasSuffix(req.URL.Path, "/start") {
+		op = "GET /start"
+	}
 	if strings.HasPrefix(target, s.api) {
 		var ok bool
 		if op, ok = s.spec.Match(method, req.URL.Path); !ok {
@@ -394,11 +417,34 @@ type listingJSON struct {
 	NextPageToken *string      `json:"nextPageToken"`
 }
 
-// consent does what the customer's browser does with an authorization URL: Google's consent
-// page (allow or cancel), then the redirect to our callback, which it returns unfollowed.
+// consent does what the customer's browser does with an authorization URL: drivesync's start
+// link (which sets the browser's cookie and sends it on to Google), Google's consent page
+// (allow or cancel), then the redirect to our callback, which it returns unfollowed.
 func (s *stack) consent(t *testing.T, authURL string, allow bool) *url.URL {
 	t.Helper()
-	loc, err := s.google.OAuth.Consent(t.Context(), authURL, alice, allow)
+	return s.consentIn(t, s.browser, authURL, allow)
+}
+
+// consentIn is consent in browser.
+func (s *stack) consentIn(t *testing.T, browser *http.Client, authURL string, allow bool) *url.URL {
+	t.Helper()
+	if want := s.redirect + "/start?"; !strings.HasPrefix(authURL, want) {
+		t.Fatalf("authorization URL %s is not drivesync's start link %s…", authURL, want)
+	}
+	r := s.sendFrom(t, browser, "GET", authURL, "", "text/html", nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("start link: status %d, want 303; body %s", r.status, r.body)
+	}
+	for _, c := range browser.Jar.Cookies(mustParse(t, s.redirect)) {
+		s.secret("browser secret", c.Value)
+	}
+	return s.consentAt(t, r.header.Get("Location"), allow)
+}
+
+// consentAt consents (or cancels) on Google's page at googleURL, as the browser that is there.
+func (s *stack) consentAt(t *testing.T, googleURL string, allow bool) *url.URL {
+	t.Helper()
+	loc, err := s.google.OAuth.Consent(t.Context(), googleURL, alice, allow)
 	if err != nil {
 		t.Fatalf("consent: %v", err)
 	}
@@ -410,6 +456,15 @@ func (s *stack) consent(t *testing.T, authURL string, allow bool) *url.URL {
 		s.secret("authorization code", c)
 	}
 	return loc
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // wantFrontend checks that r sends the browser back to the frontend with connection and result.
@@ -1122,4 +1177,87 @@ func TestConflicts(t *testing.T) {
 	wantFrontend(t, s.send(t, "GET", s.consent(t, created.AuthorizationURL, true).String(), "", "text/html", nil), id, "ok")
 	detail("resync before a target", s.send(t, "POST", s.api+"/v1/connections/"+id+"/resync", boss, "", nil),
 		409, "no-target", "choose one")
+}
+
+// TestConsentInAnotherBrowser checks RFC 6749 §10.12 through the real functions: the consent
+// can only be finished in the browser that opened the authorization link. Google's page copied
+// into another browser comes back without the cookie and changes nothing (a page says to
+// connect from eFactori in that browser); the link opened again elsewhere is refused; the
+// customer's own browser still finishes.
+func TestConsentInAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, true)
+	boss := s.token(t, acme, acmeName, []string{manageRole})
+	var created struct {
+		Connection       connectionJSON `json:"connection"`
+		AuthorizationURL string         `json:"authorizationUrl"`
+	}
+	s.call(t, "POST", "/v1/connections", boss, map[string]any{"name": "Compta", "folderLayout": "year"}, 201, &created)
+	id := created.Connection.ID
+
+	// The customer's browser opens the link: a cookie for the callback, then Google.
+	start := s.send(t, "GET", created.AuthorizationURL, "", "text/html", nil)
+	if start.status != http.StatusSeeOther {
+		t.Fatalf("start link: %d %s", start.status, start.body)
+	}
+	google := start.header.Get("Location")
+	cookies := s.browser.Jar.Cookies(mustParse(t, s.redirect))
+	if len(cookies) != 1 || !strings.HasPrefix(cookies[0].Name, "drivesync-consent-") {
+		t.Fatalf("the customer's browser holds cookies %v for the callback, want one drivesync-consent-…", cookies)
+	}
+	s.secret("browser secret", cookies[0].Value)
+	if sc := start.header.Get("Set-Cookie"); !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") ||
+		!strings.Contains(sc, "Path=/oauth/callback") || strings.Contains(sc, "Secure") {
+		t.Errorf("Set-Cookie %q: want HttpOnly, SameSite=Lax, Path=/oauth/callback, not Secure on plain http", sc)
+	}
+
+	// The same link opened in another browser: already opened, no cookie there.
+	other := newBrowser()
+	again := s.sendFrom(t, other, "GET", created.AuthorizationURL, "", "text/html", nil)
+	if again.status != http.StatusBadRequest || len(other.Jar.Cookies(mustParse(t, s.redirect))) != 0 {
+		t.Errorf("the link opened a second time, elsewhere: %d, cookies %v; want 400 and none", again.status,
+			other.Jar.Cookies(mustParse(t, s.redirect)))
+	}
+
+	// Google's page, copied into another browser, consented there: the callback has no cookie.
+	elsewhere := s.consentAt(t, google, true)
+	for _, accept := range []string{"text/html", "application/json"} {
+		r := s.sendFrom(t, other, "GET", elsewhere.String(), "", accept, nil)
+		if r.status != http.StatusForbidden {
+			t.Fatalf("callback in another browser (%s): %d %s; want 403", accept, r.status, r.body)
+		}
+		if accept == "text/html" && !strings.Contains(string(r.body), "in this browser") {
+			t.Errorf("the other-browser page does not say what to do:\n%s", r.body)
+		}
+		if accept == "application/json" {
+			wantProblem(t, "callback in another browser", r, 403, "authorization-other-browser")
+		}
+	}
+	var conn connectionJSON
+	s.call(t, "GET", "/v1/connections/"+id, boss, nil, 200, &conn)
+	if conn.Status != "awaiting_authorization" || conn.GoogleAccountEmail != nil {
+		t.Fatalf("after a callback in another browser: status %q, account %v; want unchanged", conn.Status, conn.GoogleAccountEmail)
+	}
+	// Another browser with a cookie of its own for the same name: still not the state's secret.
+	forged := newBrowser()
+	forged.Jar.SetCookies(mustParse(t, s.redirect), []*http.Cookie{{Name: cookies[0].Name, Value: "forged", Path: "/oauth/callback"}})
+	if r := s.sendFrom(t, forged, "GET", elsewhere.String(), "", "application/json", nil); r.status != http.StatusForbidden {
+		t.Errorf("callback with a forged cookie: %d %s; want 403", r.status, r.body)
+	}
+
+	// The customer's browser, which started it, finishes; its cookie is cleared.
+	mine := s.consentAt(t, google, true)
+	wantFrontend(t, s.send(t, "GET", mine.String(), "", "text/html", nil), id, "ok")
+	if left := s.browser.Jar.Cookies(mustParse(t, s.redirect)); len(left) != 0 {
+		t.Errorf("cookies left after the consent: %v", left)
+	}
+	s.call(t, "GET", "/v1/connections/"+id, boss, nil, 200, &conn)
+	if conn.Status != "awaiting_folder" {
+		t.Errorf("after the consent in the customer's browser: status %q", conn.Status)
+	}
+	// The state is spent: the other browser's callback is now an expired link.
+	if r := s.sendFrom(t, other, "GET", elsewhere.String(), "", "application/json", nil); r.status != http.StatusBadRequest {
+		t.Errorf("the other browser's callback after the consent: %d; want 400", r.status)
+	}
+	noSecretsLogged(t, s)
 }

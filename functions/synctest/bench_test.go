@@ -217,11 +217,7 @@ func newEngineWorld(b testing.TB, company efactori.CompanySpec) *engineWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	loc, err := w.google.OAuth.Consent(ctx, authURL, w.account, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := w.svc.Callback(ctx, loc.Query().Get("state"), loc.Query().Get("code"), ""); err != nil {
+	if err := consentAs(ctx, w.svc, w.google, authURL, w.account); err != nil {
 		b.Fatal(err)
 	}
 	if w.conn, err = w.svc.SetTarget(ctx, company.ID, conn.ID, "root"); err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -351,15 +352,32 @@ func (s *stack) reconsent(company, id, account string) {
 // callback has account grant the consent at authURL and plays the OAuth callback.
 func (s *stack) callback(authURL, account string) {
 	s.t.Helper()
-	ctx := context.Background()
-	loc, err := s.google.OAuth.Consent(ctx, authURL, account, true)
+	if err := consentAs(context.Background(), s.svc, s.google, authURL, account); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// consentAs plays the browser of account: it opens the authorization link (the start link,
+// which gives the browser its secret), allows on Google's consent page and comes back to the
+// callback with that secret.
+func consentAs(ctx context.Context, svc *connection.Service, google *googleemu.Emulator, link, account string) error {
+	u, err := url.Parse(link)
 	if err != nil {
-		s.t.Fatalf("Consent: %v", err)
+		return fmt.Errorf("authorization link: %w", err)
+	}
+	start, err := svc.StartConsent(ctx, u.Query().Get("state"))
+	if err != nil {
+		return fmt.Errorf("StartConsent: %w", err)
+	}
+	loc, err := google.OAuth.Consent(ctx, start.GoogleURL, account, true)
+	if err != nil {
+		return fmt.Errorf("Consent: %w", err)
 	}
 	q := loc.Query()
-	if res, err := s.svc.Callback(ctx, q.Get("state"), q.Get("code"), q.Get("error")); err != nil || res.Result != connection.ResultOK {
-		s.t.Fatalf("Callback = %+v, %v", res, err)
+	if res, err := svc.Callback(ctx, q.Get("state"), start.Browser, q.Get("code"), q.Get("error")); err != nil || res.Result != connection.ResultOK {
+		return fmt.Errorf("Callback = %+v, %v", res, err)
 	}
+	return nil
 }
 
 // target chooses folderID as conn's target, which publishes the copy request of a new run.

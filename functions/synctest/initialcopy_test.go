@@ -7,7 +7,6 @@ import (
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/googleemu/driveemu"
-	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drivesync"
 )
 
@@ -178,13 +177,8 @@ func TestRevokedGrantMidCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, err := s.google.OAuth.Consent(ctx, authURL, accounts[0], true)
-	if err != nil {
+	if err := consentAs(ctx, s.svc, s.google, authURL, accounts[0]); err != nil {
 		t.Fatal(err)
-	}
-	q := loc.Query()
-	if res, err := s.svc.Callback(ctx, q.Get("state"), q.Get("code"), q.Get("error")); err != nil || res.Result != connection.ResultOK {
-		t.Fatalf("Callback = %+v, %v", res, err)
 	}
 	done := s.waitDone(company.ID, conn.ID, 10*time.Minute)
 	checkDone(t, done, n)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"time"
 )
@@ -59,17 +60,23 @@ type (
 	}
 )
 
-// apiClient calls the Connections function with an eFactori token, as the frontend does.
+// apiClient calls the Connections function with an eFactori token, as the frontend does, and
+// plays the customer's browser on drivesync's OAuth pages: it keeps their cookie.
 type apiClient struct {
 	base, token string
 	hc          *http.Client
 }
 
 func newAPIClient(base, token string) *apiClient {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err) // cookiejar.New with nil options never fails
+	}
 	return &apiClient{base: strings.TrimSuffix(base, "/"), token: token, hc: &http.Client{
 		Timeout: time.Minute,
-		// The OAuth callback answers a redirect to the frontend, which the story reads rather
-		// than follows.
+		Jar:     jar,
+		// The start link and the OAuth callback answer redirects (to Google, to the frontend),
+		// which the story reads rather than follows.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
@@ -117,7 +124,8 @@ func (c *apiClient) call(ctx context.Context, method, path string, in, out any, 
 	return nil
 }
 
-// follow GETs u, where a browser would go next, and returns the redirect it answers.
+// follow GETs u, where a browser would go next, with the cookies the browser holds, and returns
+// the redirect it answers.
 func (c *apiClient) follow(ctx context.Context, u string) (status int, location string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -126,7 +134,7 @@ func (c *apiClient) follow(ctx context.Context, u string) (status int, location 
 	req.Header.Set("Accept", "text/html")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("GET callback: %w", err)
+		return 0, "", fmt.Errorf("GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))

@@ -240,7 +240,7 @@ func (s *story) createConnection(ctx context.Context) error {
 	}
 	s.conn = got.Connection
 	s.say("   POST /v1/connections → 201: connection %s, %s.", s.conn.ID, s.conn.Status)
-	s.say("   The frontend sends her browser to Google: %s…", truncate(got.AuthorizationURL, 70))
+	s.say("   The frontend sends her browser to the authorization link, which goes on to Google: %s…", truncate(got.AuthorizationURL, 70))
 	s.authURL = got.AuthorizationURL
 	return nil
 }
@@ -251,10 +251,19 @@ func (s *story) consent(ctx context.Context) error {
 	return s.allow(ctx)
 }
 
-// allow consents on the Google emulator's screen with devstack.GoogleAccount and follows the
-// redirect to drivesync's callback, which must send the browser back with result=ok.
+// allow opens the authorization link (drivesync's start link, which gives the browser its
+// cookie and sends it on to Google), consents on the Google emulator's screen with
+// devstack.GoogleAccount and follows the redirect to drivesync's callback, which must send the
+// browser back with result=ok.
 func (s *story) allow(ctx context.Context) error {
-	next, err := s.stack.Google.OAuth.Consent(ctx, s.authURL, devstack.GoogleAccount, true)
+	status, google, err := s.api.follow(ctx, s.authURL)
+	if err != nil {
+		return fmt.Errorf("authorization link: %w", err)
+	}
+	if status != 303 || !strings.HasPrefix(google, s.stack.GoogleURL) {
+		return fmt.Errorf("authorization link answered %d to %q, want 303 to Google's consent page at %s", status, google, s.stack.GoogleURL)
+	}
+	next, err := s.stack.Google.OAuth.Consent(ctx, google, devstack.GoogleAccount, true)
 	if err != nil {
 		return fmt.Errorf("consent: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/logging"
 	"github.com/efactori/drivesync/shared/problem"
+	"github.com/efactori/drivesync/shared/store"
 )
 
 // maxCallbackParam bounds state, code and error: Google's are well under 512 bytes, and a
@@ -26,15 +28,30 @@ type CallbackOptions struct {
 	Logger    *slog.Logger
 	// FrontendURL is the eFactori page the browser returns to, with ?connection=&result=.
 	FrontendURL string
+	// RedirectURL is the OAuth redirect URI, the public URL of this handler: the browser's
+	// cookie is scoped to its path, and marked Secure unless it is plain http (local only).
+	RedirectURL string
 }
 
-// Callback serves the OAuth redirect URI: Google sends the browser there after its consent
-// screen, with ?state=&code= or ?state=&error=. The answer is a 303 back to the frontend, or a
-// page saying the link expired when the state is not one we issued and have not used yet.
+// Callback serves the OAuth redirect URI and the start link under it.
+//
+// The start link (<redirect URI>/start?state=, connection.StartPath), which the API hands the
+// frontend as the authorization URL, ties the state to the browser that opens it: it sets a
+// short-lived HttpOnly, SameSite=Lax cookie holding a secret only that browser has, and sends it
+// on to Google's consent page with a 303.
+//
+// Google sends the browser back to the redirect URI after its consent screen, with
+// ?state=&code= or ?state=&error=. The answer is a 303 back to the frontend; a page saying the
+// link expired when the state is not one we issued and have not used yet; or a page saying the
+// consent must be finished in the browser that started it when the cookie is not there or not
+// the state's (RFC 6749 §10.12: a link forwarded to someone else cannot tie their Drive to the
+// company's connection).
 type Callback struct {
-	opts     CallbackOptions
-	frontend *url.URL
-	handler  http.Handler
+	opts       CallbackOptions
+	frontend   *url.URL
+	cookiePath string
+	secure     bool
+	handler    http.Handler
 }
 
 // NewCallback returns the callback handler; every option is required.
@@ -50,10 +67,21 @@ func NewCallback(opts CallbackOptions) (*Callback, error) {
 	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		errs = append(errs, fmt.Errorf("frontend URL %q is not an absolute http(s) URL", opts.FrontendURL))
 	}
+	redirect, err := url.Parse(opts.RedirectURL)
+	switch {
+	case err != nil || !redirect.IsAbs() || redirect.Host == "" || (redirect.Scheme != "http" && redirect.Scheme != "https"):
+		errs = append(errs, fmt.Errorf("redirect URL %q is not an absolute http(s) URL", opts.RedirectURL))
+	case isStart(redirect.Path):
+		errs = append(errs, fmt.Errorf("redirect URL %q ends with %s, the start link's path", opts.RedirectURL, connection.StartPath))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new callback: %w", err)
 	}
-	c := &Callback{opts: opts, frontend: u}
+	c := &Callback{opts: opts, frontend: u, secure: redirect.Scheme == "https",
+		cookiePath: strings.TrimSuffix(redirect.Path, "/")}
+	if c.cookiePath == "" {
+		c.cookiePath = "/"
+	}
 	c.handler = logging.Middleware(http.HandlerFunc(c.serve))
 	return c, nil
 }
@@ -72,6 +100,10 @@ func (c *Callback) serve(w http.ResponseWriter, r *http.Request) {
 		c.problem(w, r, problem.MethodNotAllowed)
 		return
 	}
+	if isStart(r.URL.Path) {
+		c.start(w, r)
+		return
+	}
 	q := r.URL.Query()
 	state, code, errParam := q.Get("state"), q.Get("code"), q.Get("error")
 	if state == "" || len(state) > maxCallbackParam || len(code) > maxCallbackParam || len(errParam) > maxCallbackParam ||
@@ -80,10 +112,21 @@ func (c *Callback) serve(w http.ResponseWriter, r *http.Request) {
 		c.problem(w, r, problemExpiredLink)
 		return
 	}
-	res, err := c.opts.Callbacks.Callback(r.Context(), state, code, errParam)
+	var browser string
+	if ck, err := r.Cookie(c.cookieName(state)); err == nil {
+		browser = ck.Value
+	}
+	res, err := c.opts.Callbacks.Callback(r.Context(), state, browser, code, errParam)
 	switch {
+	case errors.Is(err, drivesync.ErrWrongBrowser):
+		// The state is kept: the browser that started the consent can still finish it.
+		c.opts.Logger.InfoContext(r.Context(), "oauth callback refused", "reason", "not the browser that opened the link",
+			"cookie", browser != "")
+		c.problem(w, r, problemOtherBrowser)
+		return
 	case errors.Is(err, drivesync.ErrInvalidState):
 		c.opts.Logger.InfoContext(r.Context(), "oauth callback refused", "reason", "invalid state")
+		c.clearCookie(w, state)
 		c.problem(w, r, problemExpiredLink)
 		return
 	case err != nil && res.ConnectionID == "":
@@ -102,7 +145,62 @@ func (c *Callback) serve(w http.ResponseWriter, r *http.Request) {
 		res.Result = connection.ResultError
 	}
 	c.opts.Logger.InfoContext(r.Context(), "oauth callback", "connectionId", res.ConnectionID, "result", res.Result)
+	c.clearCookie(w, state)
 	http.Redirect(w, r, c.frontendURL(res.ConnectionID, res.Result), http.StatusSeeOther)
+}
+
+// isStart reports whether path is the start link's. The redirect URI's own path may or may not
+// reach the function (Cloud Functions strips the function's name from a cloudfunctions.net
+// URL), so only the last segment is compared; NewCallback refuses a redirect URI that ends so.
+func isStart(path string) bool { return strings.HasSuffix(path, connection.StartPath) }
+
+// start serves the start link: it binds the state to this browser with a cookie and sends the
+// browser on to Google's consent page.
+func (c *Callback) start(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if state == "" || len(state) > maxCallbackParam {
+		c.opts.Logger.InfoContext(r.Context(), "consent start refused", "reason", "missing or oversized state")
+		c.problem(w, r, problemExpiredLink)
+		return
+	}
+	st, err := c.opts.Callbacks.StartConsent(r.Context(), state)
+	switch {
+	case errors.Is(err, drivesync.ErrInvalidState):
+		c.opts.Logger.InfoContext(r.Context(), "consent start refused", "reason", "unknown, expired or already opened")
+		c.problem(w, r, problemExpiredLink)
+		return
+	case err != nil:
+		c.opts.Logger.ErrorContext(r.Context(), "consent start failed", "err", err)
+		c.problem(w, r, problem.Internal)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: c.cookieName(state), Value: st.Browser, Path: c.cookiePath,
+		MaxAge:   max(1, int(math.Ceil(st.Lifetime.Seconds()))),
+		HttpOnly: true, Secure: c.secure,
+		// Lax: sent on the top-level GET Google's consent screen redirects to, never on a
+		// cross-site subrequest.
+		SameSite: http.SameSiteLaxMode,
+	})
+	c.opts.Logger.InfoContext(r.Context(), "consent started")
+	http.Redirect(w, r, st.GoogleURL, http.StatusSeeOther)
+}
+
+// cookieName is the name of the cookie that binds state to a browser: one per state, so that
+// consents started in two tabs do not undo each other. The __Secure- prefix makes browsers
+// refuse it unless it is Secure, which it is except on plain http (local only).
+func (c *Callback) cookieName(state string) string {
+	name := "drivesync-consent-" + store.StateID(state)[:16]
+	if c.secure {
+		name = "__Secure-" + name
+	}
+	return name
+}
+
+// clearCookie asks the browser to drop the cookie of state, which is of no more use.
+func (c *Callback) clearCookie(w http.ResponseWriter, state string) {
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(state), Value: "", Path: c.cookiePath, MaxAge: -1,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // frontendURL is FrontendURL with connection and result added to whatever query it has.
@@ -115,8 +213,13 @@ func (c *Callback) frontendURL(connectionID, result string) string {
 	return u.String()
 }
 
-var problemExpiredLink = problem.New("invalid-authorization-state", http.StatusBadRequest, "Link expired",
-	"This authorization link has expired or was already used. Go back to eFactori and connect Google Drive again.")
+var (
+	problemExpiredLink = problem.New("invalid-authorization-state", http.StatusBadRequest, "Link expired",
+		"This authorization link has expired or was already used. Go back to eFactori and connect Google Drive again.")
+	problemOtherBrowser = problem.New("authorization-other-browser", http.StatusForbidden, "Opened in another browser",
+		"This Google authorization was started in another browser, or this browser does not keep cookies. "+
+			"Nothing was changed. Connect Google Drive from eFactori in this browser, with cookies allowed, and finish there.")
+)
 
 // problem answers p as problem+json to clients that ask for JSON, and as a small HTML page to
 // browsers, which is what lands here after Google's consent screen.

@@ -1,18 +1,21 @@
 package api_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/efactori/drivesync/local/apispec"
 	"github.com/efactori/drivesync/shared/api"
 	"github.com/efactori/drivesync/shared/connection"
+	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/problem"
 )
 
@@ -30,7 +33,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	s := newAPI(t)
 
-	// Served routes ⇔ documented operations. "/" is the OAuthCallback function.
+	// Served routes ⇔ documented operations. "/" and "/start" are the OAuthCallback function.
 	var served, documented []string
 	for _, r := range s.srv.Routes() {
 		for _, m := range r.Methods {
@@ -38,7 +41,7 @@ func TestOpenAPI(t *testing.T) {
 		}
 	}
 	for _, op := range spec.Operations() {
-		if op != "GET /" {
+		if op != "GET /" && op != "GET /start" {
 			documented = append(documented, op)
 		}
 	}
@@ -102,25 +105,35 @@ func TestOpenAPI(t *testing.T) {
 		}
 	}
 
-	// The callback: a redirect, and the expired-link page in both media types.
+	// The OAuthCallback function: the start link's redirect and its expired-link page, the
+	// callback's redirect, its expired-link and other-browser pages, in both media types.
+	start := connection.ConsentStart{GoogleURL: "https://accounts.google.com/o/oauth2/auth?state=s", Browser: "b", Lifetime: time.Minute}
 	for _, tt := range []struct {
-		res    connection.CallbackResult
-		err    error
-		accept string
+		op, path string
+		startErr error
+		res      connection.CallbackResult
+		err      error
+		accept   string
 	}{
-		{res: connection.CallbackResult{ConnectionID: "c1", Result: connection.ResultOK}},
-		{err: errInvalidState(), accept: "text/html"},
-		{err: errInvalidState(), accept: "application/problem+json"},
+		{op: "GET /start", path: "/start?state=s"},
+		{op: "GET /start", path: "/start?state=s", startErr: errInvalidState(), accept: "text/html"},
+		{op: "GET /start", path: "/start?state=s", startErr: errInvalidState(), accept: "application/problem+json"},
+		{op: "GET /", path: "/?state=s&code=c", res: connection.CallbackResult{ConnectionID: "c1", Result: connection.ResultOK}},
+		{op: "GET /", path: "/?state=s&code=c", err: errInvalidState(), accept: "text/html"},
+		{op: "GET /", path: "/?state=s&code=c", err: errInvalidState(), accept: "application/problem+json"},
+		{op: "GET /", path: "/?state=s&code=c", err: drivesync.ErrWrongBrowser, accept: "text/html"},
+		{op: "GET /", path: "/?state=s&code=c", err: drivesync.ErrWrongBrowser, accept: "application/problem+json"},
 	} {
-		cb, err := api.NewCallback(api.CallbackOptions{Callbacks: &stubCallbacks{res: tt.res, err: tt.err},
-			Logger: slog.New(slog.DiscardHandler), FrontendURL: frontendURL})
+		cb, err := api.NewCallback(api.CallbackOptions{
+			Callbacks: &stubCallbacks{start: start, startErr: tt.startErr, res: tt.res, err: tt.err},
+			Logger:    slog.New(slog.DiscardHandler), FrontendURL: frontendURL, RedirectURL: redirectURL})
 		if err != nil {
 			t.Fatalf("NewCallback: %v", err)
 		}
-		req := httptest.NewRequest(http.MethodGet, "/?state=s&code=c", nil)
+		req := httptest.NewRequest(http.MethodGet, tt.path, nil)
 		req.Header.Set("Accept", tt.accept)
 		rec := httptest.NewRecorder()
 		cb.ServeHTTP(rec, req)
-		check("GET /", "callback "+tt.accept, rec)
+		check(tt.op, fmt.Sprintf("%s %d %s", tt.path, rec.Code, tt.accept), rec)
 	}
 }

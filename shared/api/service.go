@@ -32,10 +32,14 @@ type Service interface {
 
 var _ Service = (*connection.Service)(nil)
 
-// Callbacks finishes an OAuth consent. It returns drivesync.ErrInvalidState for a state that is
-// missing, unknown, expired, replayed or tampered with, having changed nothing.
+// Callbacks starts and finishes an OAuth consent in one browser. StartConsent binds a state to
+// the browser that opened its authorization link; Callback finishes the consent, given that
+// browser's secret. Both return drivesync.ErrInvalidState for a state that is missing, unknown,
+// expired, replayed (StartConsent: already started) or tampered with, having changed nothing;
+// Callback returns drivesync.ErrWrongBrowser when the secret is not the state's.
 type Callbacks interface {
-	Callback(ctx context.Context, state, code, errParam string) (connection.CallbackResult, error)
+	StartConsent(ctx context.Context, state string) (connection.ConsentStart, error)
+	Callback(ctx context.Context, state, browser, code, errParam string) (connection.CallbackResult, error)
 }
 
 var _ Callbacks = (*connection.Service)(nil)

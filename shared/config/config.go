@@ -79,7 +79,7 @@ var Variables = []Variable{
 	{Name: "OAUTH_CLIENT_SECRET", Required: true, Secret: true, Functions: googleFunctions,
 		Description: "Google OAuth client secret; from Secret Manager in production."},
 	{Name: "OAUTH_REDIRECT_URL", Required: true, Functions: googleFunctions,
-		Description: "URL of the OAuthCallback function, registered as an authorized redirect URI on the OAuth client."},
+		Description: "URL of the OAuthCallback function, registered as an authorized redirect URI on the OAuth client; the authorization links the API returns are this URL followed by /start."},
 	{Name: "DRIVE_SCOPE", Default: "drive", Functions: googleFunctions,
 		Description: "drive (browse and pick folders in the app; a restricted scope that needs Google's verification) or drive.file (folders picked with the Google Picker)."},
 	{Name: "TOKEN_KEYSET", Required: true, Secret: true, Functions: googleFunctions,

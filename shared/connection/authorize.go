@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/oauth"
@@ -26,8 +29,24 @@ const (
 	codeReauthorization = "invalid_grant"
 )
 
-// Authorize starts a (new) consent for a connection and returns the URL of Google's consent
-// page. It is how a connection whose grant is gone is reconnected.
+// StartPath is the path, under the OAuth redirect URI, of the link that starts a consent:
+// <redirect URI>/start?state=<state>. The OAuthCallback function serves it (StartConsent).
+const StartPath = "/start"
+
+// ConsentStart is where StartConsent sends the browser that opened a consent's authorization
+// link, and the secret that browser must keep for Callback.
+type ConsentStart struct {
+	// GoogleURL is Google's consent page for the state.
+	GoogleURL string
+	// Browser is a random secret the browser keeps (in a short-lived cookie) and presents to
+	// Callback; only its hash is stored.
+	Browser string
+	// Lifetime is how long the state stays usable.
+	Lifetime time.Duration
+}
+
+// Authorize starts a (new) consent for a connection and returns its authorization link (see
+// authorize). It is how a connection whose grant is gone is reconnected.
 func (s *Service) Authorize(ctx context.Context, companyID, id string) (string, error) {
 	rec, err := s.store.Connection(ctx, companyID, id)
 	if err != nil {
@@ -37,7 +56,11 @@ func (s *Service) Authorize(ctx context.Context, companyID, id string) (string, 
 }
 
 // authorize saves a new state with its PKCE verifier, encrypted and bound to the state's ID, and
-// returns the consent URL carrying them.
+// returns the consent's authorization link: not Google's page itself but drivesync's start link
+// (StartPath under the OAuth redirect URI), which ties the state to the browser that opens it
+// and then sends it to Google. The consent can only be completed in that browser (RFC 6749
+// §10.12): a link forwarded to someone else, or Google's URL copied into another browser, fails
+// at the callback.
 func (s *Service) authorize(ctx context.Context, conn drivesync.Connection) (string, error) {
 	state, verifier := oauth.NewState(), oauth.NewVerifier()
 	ct, err := s.cipher.Encrypt([]byte(verifier), []byte(store.StateID(state)))
@@ -49,18 +72,57 @@ func (s *Service) authorize(ctx context.Context, conn drivesync.Connection) (str
 	}); err != nil {
 		return "", fmt.Errorf("authorize connection %s: %w", conn.ID, err)
 	}
-	return s.oauth.AuthorizationURL(state, verifier), nil
+	return startURL(s.oauth.RedirectURL(), state)
 }
 
-// Callback completes a consent from the parameters Google sent the browser back with. A state
-// that is unknown, expired, already used, tampered with, or whose connection is gone is
-// drivesync.ErrInvalidState, and changes nothing. A refusal (error=access_denied) is
+// startURL is the start link of state under redirectURI: the redirect URI's path with StartPath
+// added, and state in the query.
+func startURL(redirectURI, state string) (string, error) {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return "", fmt.Errorf("start link: redirect URI: %w", err)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + StartPath
+	u.RawPath, u.Fragment = "", ""
+	q := u.Query()
+	q.Set("state", state)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// StartConsent is what the start link does: it ties state to the browser that opened it, with
+// a new random secret that browser must keep and present to Callback, and returns Google's
+// consent page for the state. A state is started once: an unknown, expired or already started
+// state is drivesync.ErrInvalidState and changes nothing.
+func (s *Service) StartConsent(ctx context.Context, state string) (ConsentStart, error) {
+	browser := oauth.NewState() // 256 random bits, URL-safe: fit for a cookie value
+	st, err := s.store.BindOAuthState(ctx, state, browser)
+	if err != nil {
+		return ConsentStart{}, err
+	}
+	verifier, err := s.cipher.Decrypt(st.Verifier, []byte(store.StateID(state)))
+	if err != nil {
+		return ConsentStart{}, fmt.Errorf("start consent: verifier: %w: %w", drivesync.ErrInvalidState, err)
+	}
+	return ConsentStart{
+		GoogleURL: s.oauth.AuthorizationURL(state, string(verifier)),
+		Browser:   browser,
+		Lifetime:  st.ExpireAt.Sub(s.now()),
+	}, nil
+}
+
+// Callback completes a consent from the parameters Google sent the browser back with, and
+// browser, the secret of the browser that came back (ConsentStart.Browser). A browser other than
+// the one that opened the authorization link (another secret, or none) is
+// drivesync.ErrWrongBrowser: nothing changes and the state stays usable by the right browser
+// until it expires. A state that is unknown, expired, already used, tampered with, or whose
+// connection is gone is drivesync.ErrInvalidState, and changes nothing. A refusal (error=access_denied) is
 // ResultDenied and leaves the connection as it was. A failed code exchange is ResultError with
 // the connection's LastError set. On success the refresh token is stored encrypted with the
 // account's email and the connection waits for its folder, or, when it was reconnected after
 // losing its grant and has a target, is active again.
-func (s *Service) Callback(ctx context.Context, state, code, errParam string) (CallbackResult, error) {
-	st, err := s.store.ConsumeOAuthState(ctx, state)
+func (s *Service) Callback(ctx context.Context, state, browser, code, errParam string) (CallbackResult, error) {
+	st, err := s.store.ConsumeOAuthState(ctx, state, browser)
 	if err != nil {
 		return CallbackResult{}, err
 	}

@@ -66,18 +66,30 @@ func TestConnectionSetUp(t *testing.T) {
 	if got := len(conn.ID); got < 20 {
 		t.Errorf("connection ID %q has %d characters, want 20 or more", conn.ID, got)
 	}
-	u, err := url.Parse(authURL)
+	// The authorization link is drivesync's start link under the redirect URI; it leads on to
+	// Google's consent page for the same state.
+	if want := redirectURL + connection.StartPath + "?state="; !strings.HasPrefix(authURL, want) {
+		t.Errorf("authorization link %s, want %s…", authURL, want)
+	}
+	u, err := url.Parse(e.start(t, authURL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"state", "code_challenge", "client_id"} {
 		if u.Query().Get(p) == "" {
-			t.Errorf("consent URL lacks %s: %s", p, authURL)
+			t.Errorf("consent URL lacks %s: %s", p, u)
 		}
 	}
+	if got, want := u.Query().Get("state"), linkState(t, authURL); got != want {
+		t.Errorf("Google's URL carries state %q, the link %q", got, want)
+	}
 
-	state, code, _ := e.consent(t, authURL, alice, true)
-	res, err := e.svc.Callback(ctx, state, code, "")
+	loc, err := e.emu.OAuth.Consent(ctx, u.String(), alice, true)
+	if err != nil {
+		t.Fatalf("Consent: %v", err)
+	}
+	state, code := loc.Query().Get("state"), loc.Query().Get("code")
+	res, err := e.callback(state, code, "")
 	if err != nil {
 		t.Fatalf("Callback: %v", err)
 	}
@@ -248,9 +260,12 @@ func TestConnectionSetUp(t *testing.T) {
 					t.Errorf("document %s holds a token", path)
 				}
 			}
-			for _, s := range []string{state, code} {
+			e.mu.Lock()
+			browser := e.browsers[state]
+			e.mu.Unlock()
+			for _, s := range []string{state, code, browser} {
 				if strings.Contains(data, s) {
-					t.Errorf("document %s holds the OAuth state or code", path)
+					t.Errorf("document %s holds the OAuth state, code or browser secret", path)
 				}
 			}
 		}
@@ -427,7 +442,7 @@ func TestCallbackRefusals(t *testing.T) {
 		if got, want := errParam, "access_denied"; got != want {
 			t.Fatalf("Google sent error=%q, want %q", got, want)
 		}
-		res, err := e.svc.Callback(ctx, state, code, errParam)
+		res, err := e.callback(state, code, errParam)
 		if err != nil {
 			t.Fatalf("Callback: %v", err)
 		}
@@ -439,14 +454,14 @@ func TestCallbackRefusals(t *testing.T) {
 	t.Run("replayed state", func(t *testing.T) {
 		conn, authURL := create(t, "replay")
 		state, code, _ := e.consent(t, authURL, alice, true)
-		if res, err := e.svc.Callback(ctx, state, code, ""); err != nil || res.Result != connection.ResultOK {
+		if res, err := e.callback(state, code, ""); err != nil || res.Result != connection.ResultOK {
 			t.Fatalf("Callback = %+v, %v", res, err)
 		}
 		want, err := e.svc.Get(ctx, acme, conn.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Callback(ctx, state, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
+		if _, err := e.callback(state, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
 			t.Errorf("replay: err = %v, want ErrInvalidState", err)
 		}
 		unchanged(t, want)
@@ -455,7 +470,7 @@ func TestCallbackRefusals(t *testing.T) {
 		conn, authURL := create(t, "tampered")
 		state, code, _ := e.consent(t, authURL, alice, true)
 		for _, s := range []string{state + "x", strings.ToUpper(state), ""} {
-			if _, err := e.svc.Callback(ctx, s, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
+			if _, err := e.callback(s, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
 				t.Errorf("Callback(%q): err = %v, want ErrInvalidState", s, err)
 			}
 		}
@@ -467,7 +482,7 @@ func TestCallbackRefusals(t *testing.T) {
 		if err := e.svc.Delete(ctx, acme, conn.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Callback(ctx, state, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
+		if _, err := e.callback(state, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
 			t.Errorf("err = %v, want ErrInvalidState", err)
 		}
 		if _, err := e.svc.Get(ctx, acme, conn.ID); !errors.Is(err, drivesync.ErrNotFound) {
@@ -477,7 +492,7 @@ func TestCallbackRefusals(t *testing.T) {
 	t.Run("exchange fails", func(t *testing.T) {
 		conn, authURL := create(t, "bad code")
 		state, _, _ := e.consent(t, authURL, alice, true)
-		res, err := e.svc.Callback(ctx, state, "not-a-code", "")
+		res, err := e.callback(state, "not-a-code", "")
 		if err != nil {
 			t.Fatalf("Callback: %v", err)
 		}
@@ -504,7 +519,7 @@ func TestCallbackExpiredState(t *testing.T) {
 	}
 	state, code, _ := e.consent(t, authURL, alice, true)
 	e.clock.Advance(store.OAuthStateTTL + time.Second)
-	if _, err := e.svc.Callback(e.ctx, state, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
+	if _, err := e.callback(state, code, ""); !errors.Is(err, drivesync.ErrInvalidState) {
 		t.Errorf("err = %v, want ErrInvalidState", err)
 	}
 	got, err := e.svc.Get(e.ctx, acme, conn.ID)
@@ -641,7 +656,7 @@ func TestRevokedGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	state, code, _ := e.consent(t, authURL, alice, true)
-	if res, err := e.svc.Callback(ctx, state, code, ""); err != nil || res.Result != connection.ResultOK {
+	if res, err := e.callback(state, code, ""); err != nil || res.Result != connection.ResultOK {
 		t.Fatalf("Callback = %+v, %v", res, err)
 	}
 	got, err = e.svc.Get(ctx, acme, conn.ID)
@@ -1226,5 +1241,76 @@ func TestNewRejectsNegativeMaxConnections(t *testing.T) {
 	t.Parallel()
 	if _, err := connection.New(connection.Options{MaxConnections: -1}); err == nil || !strings.Contains(err.Error(), "max connections") {
 		t.Errorf("New with MaxConnections -1: err = %v", err)
+	}
+}
+
+// TestConsentInAnotherBrowser checks that a consent is finished only in the browser that opened
+// its authorization link (RFC 6749 §10.12): a callback without that browser's secret, or with
+// another one, changes nothing and leaves the state to the right browser; the link opens once;
+// and a state whose link was never opened cannot be completed.
+func TestConsentInAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive")
+	conn, link, err := e.svc.Create(e.ctx, acme, acmeName, connection.CreateInput{Name: "Compta", FolderLayout: drivesync.LayoutYear})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, code, _ := e.consent(t, link, alice, true) // the browser that opened the link consents
+
+	// The callback URL played in other browsers: no cookie, another browser's secret.
+	other, err := e.svc.StartConsent(e.ctx, linkState(t, link))
+	if !errors.Is(err, drivesync.ErrInvalidState) {
+		t.Errorf("the link opened a second time: %+v, %v; want ErrInvalidState", other, err)
+	}
+	for _, browser := range []string{"", "another-browser-secret"} {
+		if res, err := e.svc.Callback(e.ctx, state, browser, code, ""); !errors.Is(err, drivesync.ErrWrongBrowser) {
+			t.Errorf("callback in a browser with secret %q = %+v, %v; want ErrWrongBrowser", browser, res, err)
+		}
+	}
+	got, err := e.svc.Get(e.ctx, acme, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(conn, got); diff != "" {
+		t.Errorf("a callback in another browser changed the connection (-want +got):\n%s", diff)
+	}
+	// The browser that started it can still finish.
+	if res, err := e.callback(state, code, ""); err != nil || res.Result != connection.ResultOK {
+		t.Fatalf("callback in the browser that opened the link = %+v, %v", res, err)
+	}
+
+	// A state whose link no browser opened: Google's URL cannot have come from drivesync.
+	link2, err := e.svc.Authorize(e.ctx, acme, conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Callback(e.ctx, linkState(t, link2), "", "some-code", ""); !errors.Is(err, drivesync.ErrWrongBrowser) {
+		t.Errorf("callback of a state never started: err = %v, want ErrWrongBrowser", err)
+	}
+}
+
+// TestStartConsentExpired has an environment of its own because it moves the clock.
+func TestStartConsentExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive")
+	_, link, err := e.svc.Create(e.ctx, acme, acmeName, connection.CreateInput{Name: "Compta", FolderLayout: drivesync.LayoutYear})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	st, err := e.svc.StartConsent(e.ctx, linkState(t, link))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.Lifetime, store.OAuthStateTTL-time.Minute; got != want {
+		t.Errorf("Lifetime = %v, want %v (what is left of the state's)", got, want)
+	}
+	_, link, err = e.svc.Create(e.ctx, acme, acmeName, connection.CreateInput{Name: "Late", FolderLayout: drivesync.LayoutYear})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(store.OAuthStartWindow + time.Second)
+	if _, err := e.svc.StartConsent(e.ctx, linkState(t, link)); !errors.Is(err, drivesync.ErrInvalidState) {
+		t.Errorf("StartConsent after the link's start window: err = %v, want ErrInvalidState", err)
 	}
 }

@@ -103,7 +103,7 @@ func TestReconsentRestartsTheCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	state, code, _ := e.consent(t, authURL, alice, true)
-	if _, err := e.svc.Callback(e.ctx, state, code, ""); err != nil {
+	if _, err := e.callback(state, code, ""); err != nil {
 		t.Fatal(err)
 	}
 	calls := e.copies.calls()

@@ -6,13 +6,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -48,21 +47,6 @@ const (
 	globex        = "globex"
 	acmeName      = "ACME SRL"
 )
-
-// signingKey is shared so that each test does not pay for RSA key generation under -race.
-var signingKey = func() func() *rsa.PrivateKey {
-	var once sync.Once
-	var k *rsa.PrivateKey
-	return func() *rsa.PrivateKey {
-		once.Do(func() {
-			var err error
-			if k, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-				panic(err)
-			}
-		})
-		return k
-	}
-}()
 
 // starter records the copies the service asks for.
 type starter struct {
@@ -152,6 +136,9 @@ type env struct {
 	ctx     context.Context
 	fixture *drivev3.Service // a separate OAuth client's view of alice's Drive, for fixtures
 	opts    connection.Options
+
+	mu       sync.Mutex
+	browsers map[string]string // state → the secret of the browser that opened its link
 }
 
 // instance returns another Service on the same dependencies, as a second function instance.
@@ -239,15 +226,52 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// consent plays the browser on Google's consent page and returns what Google sends back.
-func (e *env) consent(t *testing.T, authURL, account string, allow bool) (state, code, errParam string) {
+// linkState returns the state of an authorization link (connection.StartPath?state=).
+func linkState(t *testing.T, link string) string {
 	t.Helper()
-	loc, err := e.emu.OAuth.Consent(e.ctx, authURL, account, allow)
+	u, err := url.Parse(link)
+	if err != nil || !strings.HasSuffix(u.Path, connection.StartPath) || u.Query().Get("state") == "" {
+		t.Fatalf("authorization link %q is not a start link with a state (%v)", link, err)
+	}
+	return u.Query().Get("state")
+}
+
+// start plays the browser that opens the authorization link link: the start link binds the
+// state to it, and e remembers the browser's secret for callback. It returns Google's URL.
+func (e *env) start(t *testing.T, link string) string {
+	t.Helper()
+	state := linkState(t, link)
+	st, err := e.svc.StartConsent(e.ctx, state)
+	if err != nil {
+		t.Fatalf("StartConsent: %v", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.browsers == nil {
+		e.browsers = map[string]string{}
+	}
+	e.browsers[state] = st.Browser
+	return st.GoogleURL
+}
+
+// consent plays the browser that opens the authorization link and consents on Google's page,
+// and returns what Google sends back.
+func (e *env) consent(t *testing.T, link, account string, allow bool) (state, code, errParam string) {
+	t.Helper()
+	loc, err := e.emu.OAuth.Consent(e.ctx, e.start(t, link), account, allow)
 	if err != nil {
 		t.Fatalf("Consent: %v", err)
 	}
 	q := loc.Query()
 	return q.Get("state"), q.Get("code"), q.Get("error")
+}
+
+// callback plays Google's redirect to the callback in the browser that opened the state's link.
+func (e *env) callback(state, code, errParam string) (connection.CallbackResult, error) {
+	e.mu.Lock()
+	browser := e.browsers[state]
+	e.mu.Unlock()
+	return e.svc.Callback(e.ctx, state, browser, code, errParam)
 }
 
 // connect creates a connection for company and completes its consent as account.
@@ -258,7 +282,7 @@ func (e *env) connect(t *testing.T, company, name, account string) drivesync.Con
 		t.Fatalf("Create: %v", err)
 	}
 	state, code, _ := e.consent(t, authURL, account, true)
-	res, err := e.svc.Callback(e.ctx, state, code, "")
+	res, err := e.callback(state, code, "")
 	if err != nil || res.Result != connection.ResultOK {
 		t.Fatalf("Callback = %+v, %v; want ok", res, err)
 	}

@@ -132,3 +132,9 @@ var (
 	// its folder became unusable); the customer must choose one first.
 	ErrNoTarget = fmt.Errorf("%w: no target folder", ErrConflict)
 )
+
+// ErrWrongBrowser marks an OAuth callback that reached a browser other than the one that opened
+// the consent's authorization link (RFC 6749 §10.12): the link was forwarded, or its callback
+// replayed elsewhere. The consent is not completed and its state stays usable by the browser
+// that started it until it expires.
+var ErrWrongBrowser = errors.New("oauth callback from another browser than the one that started the consent")

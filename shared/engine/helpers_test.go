@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -235,15 +236,24 @@ func (e *env) newEngine(t *testing.T) *engine.Engine {
 	return en
 }
 
-// consent plays the browser on Google's consent page and completes the callback.
+// consent plays the browser that opens the authorization link, consents on Google's page and
+// comes back to the callback with the secret the link gave it.
 func (e *env) consent(t *testing.T, authURL string) {
 	t.Helper()
-	loc, err := e.emu.OAuth.Consent(e.ctx, authURL, alice, true)
+	link, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := e.svc.StartConsent(e.ctx, link.Query().Get("state"))
+	if err != nil {
+		t.Fatalf("StartConsent: %v", err)
+	}
+	loc, err := e.emu.OAuth.Consent(e.ctx, start.GoogleURL, alice, true)
 	if err != nil {
 		t.Fatalf("Consent: %v", err)
 	}
 	q := loc.Query()
-	res, err := e.svc.Callback(e.ctx, q.Get("state"), q.Get("code"), q.Get("error"))
+	res, err := e.svc.Callback(e.ctx, q.Get("state"), start.Browser, q.Get("code"), q.Get("error"))
 	if err != nil || res.Result != connection.ResultOK {
 		t.Fatalf("Callback = %+v, %v; want ok", res, err)
 	}

@@ -197,6 +197,9 @@ func (c *Config) AuthorizationURL(state, verifier string) string {
 	)
 }
 
+// RedirectURL returns the redirect URI the Config sends Google (Options.RedirectURL).
+func (c *Config) RedirectURL() string { return c.oauth2.RedirectURL }
+
 // NewState returns an unguessable state parameter: 32 random bytes, base64url without padding.
 func NewState() string {
 	b := make([]byte, 32)

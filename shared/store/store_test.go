@@ -288,37 +288,80 @@ func TestOAuthState(t *testing.T) {
 	t.Parallel()
 	s, fs, _ := newStore(t)
 	ctx := t.Context()
-	save := func(t *testing.T, state string) store.OAuthState {
+	// save saves a state and binds it to browser (unless "").
+	save := func(t *testing.T, state, browser string) store.OAuthState {
 		t.Helper()
 		st, err := s.SaveOAuthState(ctx, state, store.OAuthState{CompanyID: "acme", ConnectionID: "c1", Verifier: []byte("ct")})
 		if err != nil {
 			t.Fatalf("SaveOAuthState: %v", err)
 		}
-		return st
+		if browser == "" {
+			return st
+		}
+		bound, err := s.BindOAuthState(ctx, state, browser)
+		if err != nil {
+			t.Fatalf("BindOAuthState: %v", err)
+		}
+		st.Started = true
+		if diff := cmp.Diff(st, bound); diff != "" {
+			t.Errorf("bound state (-want +got):\n%s", diff)
+		}
+		return bound
 	}
 
 	t.Run("single use", func(t *testing.T) {
-		saved := save(t, "state-once")
+		saved := save(t, "state-once", "browser-1")
 		if got, want := saved.ExpireAt.Sub(saved.CreatedAt), store.OAuthStateTTL; got != want {
 			t.Errorf("lifetime = %v, want %v", got, want)
 		}
-		got, err := s.ConsumeOAuthState(ctx, "state-once")
+		got, err := s.ConsumeOAuthState(ctx, "state-once", "browser-1")
 		if err != nil {
 			t.Fatalf("ConsumeOAuthState: %v", err)
 		}
 		if diff := cmp.Diff(saved, got); diff != "" {
 			t.Errorf("consumed state (-want +got):\n%s", diff)
 		}
-		if _, err := s.ConsumeOAuthState(ctx, "state-once"); !errors.Is(err, drivesync.ErrInvalidState) {
+		if _, err := s.ConsumeOAuthState(ctx, "state-once", "browser-1"); !errors.Is(err, drivesync.ErrInvalidState) {
 			t.Errorf("replay: err = %v, want ErrInvalidState", err)
 		}
 	})
+	t.Run("bound once", func(t *testing.T) {
+		save(t, "state-bound", "browser-1")
+		if _, err := s.BindOAuthState(ctx, "state-bound", "browser-2"); !errors.Is(err, drivesync.ErrInvalidState) {
+			t.Errorf("second bind: err = %v, want ErrInvalidState", err)
+		}
+		if _, err := s.BindOAuthState(ctx, "state-bound", "browser-1"); !errors.Is(err, drivesync.ErrInvalidState) {
+			t.Errorf("second bind, same browser: err = %v, want ErrInvalidState", err)
+		}
+		if _, err := s.ConsumeOAuthState(ctx, "state-bound", "browser-1"); err != nil {
+			t.Errorf("consume by the first browser: %v", err)
+		}
+	})
+	t.Run("other browser", func(t *testing.T) {
+		save(t, "state-other", "browser-1")
+		for _, browser := range []string{"browser-2", "", "browser-1x"} {
+			if _, err := s.ConsumeOAuthState(ctx, "state-other", browser); !errors.Is(err, drivesync.ErrWrongBrowser) {
+				t.Errorf("consume by %q: err = %v, want ErrWrongBrowser", browser, err)
+			}
+		}
+		if _, err := s.ConsumeOAuthState(ctx, "state-other", "browser-1"); err != nil {
+			t.Errorf("consume by the browser that opened the link, after the others: %v", err)
+		}
+	})
+	t.Run("never opened", func(t *testing.T) {
+		save(t, "state-unopened", "")
+		for _, browser := range []string{"", "browser-1"} {
+			if _, err := s.ConsumeOAuthState(ctx, "state-unopened", browser); !errors.Is(err, drivesync.ErrWrongBrowser) {
+				t.Errorf("consume by %q of a state no browser opened: err = %v, want ErrWrongBrowser", browser, err)
+			}
+		}
+	})
 	t.Run("concurrent consumes", func(t *testing.T) {
-		save(t, "state-race")
+		save(t, "state-race", "browser-1")
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		for i := range errs {
-			wg.Go(func() { _, errs[i] = s.ConsumeOAuthState(ctx, "state-race") })
+			wg.Go(func() { _, errs[i] = s.ConsumeOAuthState(ctx, "state-race", "browser-1") })
 		}
 		wg.Wait()
 		ok, invalid := 0, 0
@@ -336,21 +379,52 @@ func TestOAuthState(t *testing.T) {
 			t.Errorf("%d consumed, %d refused; want 1 and 1", ok, invalid)
 		}
 	})
-	t.Run("unknown", func(t *testing.T) {
-		for _, state := range []string{"never-saved", ""} {
-			if _, err := s.ConsumeOAuthState(ctx, state); !errors.Is(err, drivesync.ErrInvalidState) {
-				t.Errorf("ConsumeOAuthState(%q): err = %v, want ErrInvalidState", state, err)
+	t.Run("concurrent binds", func(t *testing.T) {
+		save(t, "state-bind-race", "")
+		errs := make([]error, 3)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = s.BindOAuthState(ctx, "state-bind-race", fmt.Sprint("browser-", i)) })
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner < 0:
+				winner = i
+			case errors.Is(err, drivesync.ErrInvalidState):
+			default:
+				t.Errorf("bind %d: err = %v", i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no bind succeeded")
+		}
+		for i := range errs {
+			_, err := s.ConsumeOAuthState(ctx, "state-bind-race", fmt.Sprint("browser-", i))
+			if i == winner && err != nil || i != winner && !errors.Is(err, drivesync.ErrWrongBrowser) {
+				t.Errorf("consume by browser %d (winner %d): err = %v", i, winner, err)
 			}
 		}
 	})
-	t.Run("raw state never stored", func(t *testing.T) {
-		save(t, "state-raw-secret")
+	t.Run("unknown", func(t *testing.T) {
+		for _, state := range []string{"never-saved", ""} {
+			if _, err := s.ConsumeOAuthState(ctx, state, "browser-1"); !errors.Is(err, drivesync.ErrInvalidState) {
+				t.Errorf("ConsumeOAuthState(%q): err = %v, want ErrInvalidState", state, err)
+			}
+			if _, err := s.BindOAuthState(ctx, state, "browser-1"); !errors.Is(err, drivesync.ErrInvalidState) {
+				t.Errorf("BindOAuthState(%q): err = %v, want ErrInvalidState", state, err)
+			}
+		}
+	})
+	t.Run("raw secrets never stored", func(t *testing.T) {
+		save(t, "state-raw-secret", "browser-raw-secret")
 		snap, err := fs.Collection("oauthStates").Doc(store.StateID("state-raw-secret")).Get(ctx)
 		if err != nil {
 			t.Fatalf("state document not under its hash: %v", err)
 		}
-		if s := fmt.Sprint(snap.Data()); strings.Contains(s, "state-raw-secret") {
-			t.Errorf("state document holds the raw state: %s", s)
+		if s := fmt.Sprint(snap.Data()); strings.Contains(s, "state-raw-secret") || strings.Contains(s, "browser-raw-secret") {
+			t.Errorf("state document holds the raw state or browser secret: %s", s)
 		}
 	})
 }
@@ -372,12 +446,37 @@ func TestOAuthStateExpiry(t *testing.T) {
 		if _, err := s.SaveOAuthState(ctx, state, store.OAuthState{CompanyID: "acme", ConnectionID: "c1"}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := s.BindOAuthState(ctx, state, "browser"); err != nil {
+			t.Fatal(err)
+		}
 		c.Advance(tc.age)
-		if _, err := s.ConsumeOAuthState(ctx, state); !errors.Is(err, tc.wantErr) {
+		if _, err := s.ConsumeOAuthState(ctx, state, "browser"); !errors.Is(err, tc.wantErr) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.wantErr)
 		}
-		if _, err := s.ConsumeOAuthState(ctx, state); !errors.Is(err, drivesync.ErrInvalidState) {
+		if _, err := s.ConsumeOAuthState(ctx, state, "browser"); !errors.Is(err, drivesync.ErrInvalidState) {
 			t.Errorf("%s: second consume: err = %v, want ErrInvalidState (consumed either way)", tc.name, err)
+		}
+	}
+	// A link opened at the end of its start window, and one opened after it.
+	for _, tc := range []struct {
+		age     time.Duration
+		wantErr error
+	}{
+		{store.OAuthStartWindow, nil},
+		{store.OAuthStartWindow + time.Second, drivesync.ErrInvalidState},
+	} {
+		state := fmt.Sprint("state-opened-after-", tc.age)
+		if _, err := s.SaveOAuthState(ctx, state, store.OAuthState{CompanyID: "acme", ConnectionID: "c1"}); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(tc.age)
+		if _, err := s.BindOAuthState(ctx, state, "browser"); !errors.Is(err, tc.wantErr) {
+			t.Errorf("bind after %v: err = %v, want %v", tc.age, err, tc.wantErr)
+		}
+		if tc.wantErr != nil {
+			if _, err := s.ConsumeOAuthState(ctx, state, "browser"); !errors.Is(err, drivesync.ErrInvalidState) {
+				t.Errorf("consume after a late bind: err = %v, want ErrInvalidState (deleted)", err)
+			}
 		}
 	}
 }

@@ -62,7 +62,8 @@ func OAuthCallback(ctx context.Context, cfg config.OAuthCallback, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("wire oauth callback: %w", err)
 	}
-	cb, err := api.NewCallback(api.CallbackOptions{Callbacks: svc, Logger: log, FrontendURL: cfg.FrontendURL})
+	cb, err := api.NewCallback(api.CallbackOptions{Callbacks: svc, Logger: log, FrontendURL: cfg.FrontendURL,
+		RedirectURL: cfg.OAuthRedirectURL})
 	if err != nil {
 		return nil, fmt.Errorf("wire oauth callback: %w", err)
 	}
