@@ -13,9 +13,11 @@ data "archive_file" "source" {
   source_dir  = "${path.module}/.."
   output_path = "${path.module}/.terraform/drivesync-source.zip"
 
-  # Only what the buildpack needs: go.mod, go.sum, the root package, functions/ and shared/.
-  # Tests, the local stand-ins, the deployment itself and generated folders are left out, so a
-  # change to them neither redeploys the functions nor ships test code.
+  # Only what the buildpack needs: go.mod, go.sum, the root package, functions/, shared/ and
+  # docs/api (the OpenAPI document the Connections function embeds and serves; the rest of docs/
+  # is prose). Tests, the local stand-ins, the deployment itself and generated folders are left
+  # out, so a change to them neither redeploys the functions nor ships test code.
+  # source_test.go checks that every file the build needs is kept.
   excludes = [
     ".git/**",
     ".ci/**",
@@ -23,7 +25,7 @@ data "archive_file" "source" {
     ".github/**",
     ".idea/**",
     ".vscode/**",
-    "docs/**",
+    "docs/**/*.md",
     "local/**",
     "results/**",
     "scripts/**",

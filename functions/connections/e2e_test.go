@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -590,6 +591,17 @@ func noSecretsLogged(t *testing.T, s *stack) {
 }
 
 func journey(t *testing.T, s *stack) {
+	// The API's contract, as the function serves it: the document in docs/api, no token needed.
+	contract := s.send(t, "GET", s.api+"/v1/openapi.yaml", "", "", nil)
+	want, err := os.ReadFile("../../docs/api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contract.status != 200 || contract.header.Get("Content-Type") != "application/yaml" || string(contract.body) != string(want) {
+		t.Errorf("GET /v1/openapi.yaml: %d %q, %d bytes; want 200 application/yaml and docs/api/openapi.yaml",
+			contract.status, contract.header.Get("Content-Type"), len(contract.body))
+	}
+
 	boss := s.token(t, acme, acmeName, []string{manageRole})
 	clerk := s.token(t, acme, acmeName, []string{"documents:read"})
 	rival := s.token(t, globex, "Globex", []string{manageRole})

@@ -62,7 +62,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		s.route(mux, rt.Path, rt.handlers)
+		s.route(mux, rt)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { problem.Write(w, r, problem.NotFound) })
 	s.handler = logging.Middleware(s.cors(mux))
@@ -91,17 +91,30 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c auth.Caller) err
 
 // route registers the methods of one path, answering other methods with a 405 problem rather
 // than ServeMux's plain-text one.
-func (s *Server) route(mux *http.ServeMux, path string, methods map[string]handlerFunc) {
-	allowed := make([]string, 0, len(methods))
-	for m, h := range methods {
+func (s *Server) route(mux *http.ServeMux, rt route) {
+	allowed := make([]string, 0, len(rt.handlers))
+	for m, h := range rt.handlers {
 		allowed = append(allowed, m)
-		mux.HandleFunc(m+" "+path, s.authenticated(h))
+		if rt.public {
+			mux.HandleFunc(m+" "+rt.Path, s.anonymous(h))
+		} else {
+			mux.HandleFunc(m+" "+rt.Path, s.authenticated(h))
+		}
 	}
 	slices.Sort(allowed)
-	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(rt.Path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		problem.Write(w, r, problem.MethodNotAllowed)
 	})
+}
+
+// anonymous serves a route that needs no token; h gets no caller.
+func (s *Server) anonymous(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r, auth.Caller{}); err != nil {
+			s.fail(w, r, err)
+		}
+	}
 }
 
 func (s *Server) authenticated(h handlerFunc) http.HandlerFunc {

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
+	"time"
 
+	apidoc "github.com/efactori/drivesync/docs/api"
 	"github.com/efactori/drivesync/shared/auth"
 	"github.com/efactori/drivesync/shared/problem"
 )
@@ -13,38 +18,40 @@ type Route struct {
 	Methods []string // sorted
 }
 
-// route is a Route with its handlers.
+// route is a Route with its handlers. A public route needs no token.
 type route struct {
 	Path     string
 	handlers map[string]handlerFunc
+	public   bool
 }
 
 func (s *Server) routes() []route {
 	return []route{
-		{"/v1/integration", map[string]handlerFunc{
+		{Path: "/v1/openapi.yaml", handlers: map[string]handlerFunc{http.MethodGet: serveOpenAPI}, public: true},
+		{Path: "/v1/integration", handlers: map[string]handlerFunc{
 			http.MethodGet: s.getIntegration,
 			http.MethodPut: manage(s.putIntegration),
 		}},
-		{"/v1/connections", map[string]handlerFunc{
+		{Path: "/v1/connections", handlers: map[string]handlerFunc{
 			http.MethodGet:  s.listConnections,
 			http.MethodPost: manage(s.createConnection),
 		}},
-		{"/v1/connections/{id}", map[string]handlerFunc{
+		{Path: "/v1/connections/{id}", handlers: map[string]handlerFunc{
 			http.MethodGet:    withID(s.getConnection),
 			http.MethodPatch:  manage(withID(s.updateConnection)),
 			http.MethodDelete: manage(withID(s.deleteConnection)),
 		}},
-		{"/v1/connections/{id}/authorization", map[string]handlerFunc{
+		{Path: "/v1/connections/{id}/authorization", handlers: map[string]handlerFunc{
 			http.MethodPost: manage(withID(s.authorize)),
 		}},
-		{"/v1/connections/{id}/folders", map[string]handlerFunc{
+		{Path: "/v1/connections/{id}/folders", handlers: map[string]handlerFunc{
 			http.MethodGet:  withID(s.listFolders),
 			http.MethodPost: manage(withID(s.createFolder)),
 		}},
-		{"/v1/connections/{id}/target", map[string]handlerFunc{
+		{Path: "/v1/connections/{id}/target", handlers: map[string]handlerFunc{
 			http.MethodPut: manage(withID(s.setTarget)),
 		}},
-		{"/v1/connections/{id}/resync", map[string]handlerFunc{
+		{Path: "/v1/connections/{id}/resync", handlers: map[string]handlerFunc{
 			http.MethodPost: manage(withID(s.resync)),
 		}},
 	}
@@ -73,6 +80,25 @@ func withID(h idHandlerFunc) handlerFunc {
 		}
 		return h(w, r, c, id)
 	}
+}
+
+// openAPIETag is the strong validator of the served document: its SHA-256.
+var openAPIETag = func() string {
+	sum := sha256.Sum256(apidoc.OpenAPI)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}()
+
+// serveOpenAPI answers the API's own OpenAPI document, docs/api/openapi.yaml as built in. It is
+// public, like any API's contract; it changes only with a deployment, so clients revalidate
+// with If-None-Match (http.ServeContent answers 304, HEAD and ranges).
+func serveOpenAPI(w http.ResponseWriter, r *http.Request, _ auth.Caller) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/yaml") // RFC 9512; YAML is UTF-8
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", openAPIETag)
+	http.ServeContent(w, r, "openapi.yaml", time.Time{}, bytes.NewReader(apidoc.OpenAPI))
+	return nil
 }
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, c auth.Caller) error {

@@ -1,13 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -422,5 +425,65 @@ func TestBadCompanyIDFromAnyVerifier(t *testing.T) {
 		if calls := svc.Calls(); len(calls) != 0 {
 			t.Errorf("company %.20q: service called: %v", id, calls)
 		}
+	}
+}
+
+// TestOpenAPIServed checks GET /v1/openapi.yaml: docs/api/openapi.yaml as it is on disk, as
+// YAML, without a token, with the CORS of the other routes, revalidated by its ETag.
+func TestOpenAPIServed(t *testing.T) {
+	t.Parallel()
+	want, err := os.ReadFile(openapiPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newAPI(t)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+"/v1/openapi.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", origin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, want) {
+		t.Fatalf("GET /v1/openapi.yaml: %d, %d bytes; want 200 and the %d bytes of %s", resp.StatusCode, len(body), len(want), openapiPath)
+	}
+	for h, v := range map[string]string{
+		"Content-Type": "application/yaml", "X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": origin,
+	} {
+		if got := resp.Header.Get(h); got != v {
+			t.Errorf("%s = %q, want %q", h, got, v)
+		}
+	}
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	if r := do(t, "GET", s.url+"/v1/openapi.yaml", "not-a-token", "", nil); r.status != http.StatusOK {
+		t.Errorf("with a bad token: %d, want 200 (the document needs none)", r.status)
+	}
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+"/v1/openapi.yaml", nil)
+	req.Header.Set("If-None-Match", etag)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation: %d, want 304", resp.StatusCode)
+	}
+	r := do(t, "POST", s.url+"/v1/openapi.yaml", "", "", nil)
+	mustProblem(t, r, http.StatusMethodNotAllowed, "method-not-allowed")
+	if got, want := r.header.Get("Allow"), "GET"; got != want {
+		t.Errorf("Allow = %q, want %q", got, want)
+	}
+	if calls := s.svc.Calls(); len(calls) != 0 {
+		t.Errorf("service called: %v", calls)
 	}
 }
