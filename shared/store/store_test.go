@@ -400,11 +400,16 @@ func TestOAuthState(t *testing.T) {
 		if winner < 0 {
 			t.Fatal("no bind succeeded")
 		}
-		for i := range errs {
-			_, err := s.ConsumeOAuthState(ctx, "state-bind-race", fmt.Sprint("browser-", i))
-			if i == winner && err != nil || i != winner && !errors.Is(err, drivesync.ErrWrongBrowser) {
-				t.Errorf("consume by browser %d (winner %d): err = %v", i, winner, err)
+		for i := range errs { // the losers first: the winner's consume spends the state
+			if i == winner {
+				continue
 			}
+			if _, err := s.ConsumeOAuthState(ctx, "state-bind-race", fmt.Sprint("browser-", i)); !errors.Is(err, drivesync.ErrWrongBrowser) {
+				t.Errorf("consume by browser %d (winner %d): err = %v, want ErrWrongBrowser", i, winner, err)
+			}
+		}
+		if _, err := s.ConsumeOAuthState(ctx, "state-bind-race", fmt.Sprint("browser-", winner)); err != nil {
+			t.Errorf("consume by the winner, browser %d: %v", winner, err)
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
