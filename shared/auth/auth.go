@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/efactori/drivesync/shared/drivesync"
 )
 
 // RoleManage lets a caller create, change and delete connections.
@@ -109,21 +111,7 @@ const MaxCompanyIDLength = 128
 // Drive queries and app properties, so a signed token must not be able to put a slash (a path
 // into another document), a dot, a quote or a reserved name there. A token whose company_id
 // fails this does not verify.
-func ValidCompanyID(id string) bool {
-	if id == "" || len(id) > MaxCompanyIDLength {
-		return false
-	}
-	if len(id) >= 4 && strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__") {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func ValidCompanyID(id string) bool { return drivesync.ValidID(id) }
 
 // BearerToken returns the token of an "Authorization: Bearer" header, or "".
 func BearerToken(r *http.Request) string {

@@ -3,7 +3,6 @@ package drivesync
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -83,8 +82,8 @@ func (r CopyRequest) Validate() error {
 	for _, f := range []struct{ name, v string }{
 		{"companyId", r.CompanyID}, {"connectionId", r.ConnectionID}, {"runId", r.RunID},
 	} {
-		if f.v == "" || len(f.v) > copyRequestIDMaxBytes || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
-			bad(f.name, fmt.Sprintf("must be 1 to %d bytes of UTF-8", copyRequestIDMaxBytes))
+		if !ValidID(f.v) {
+			bad(f.name, idRule)
 		}
 	}
 	if len(r.PageToken) > MaxPageTokenLength || !utf8.ValidString(r.PageToken) {

@@ -198,13 +198,37 @@ func (e Event) Validate() error {
 	if e.OccurredAt.IsZero() {
 		bad("occurredAt", "must be an RFC 3339 timestamp")
 	}
-	if e.CompanyID == "" || len(e.CompanyID) > MaxIDLength || !utf8.ValidString(e.CompanyID) {
-		bad("companyId", fmt.Sprintf("must be 1 to %d bytes of UTF-8", MaxIDLength))
+	if !ValidID(e.CompanyID) {
+		bad("companyId", idRule)
 	}
 	if err := e.Document.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// idRule says what ValidID accepts, for field errors.
+const idRule = "must be 1 to 128 characters of A-Z a-z 0-9 - _, not of the form __…__"
+
+// ValidID reports whether id can name a company, a connection or a run: 1 to MaxIDLength
+// characters of URL-safe base64 (A-Z a-z 0-9 - _), and not of the form __…__, which Firestore
+// reserves. These IDs become Firestore document IDs (companies/{id}/connections/{id}) and values
+// in Drive queries, so no message or token may put a slash (a path into another document), a
+// dot, a quote or a reserved name there.
+func ValidID(id string) bool {
+	if id == "" || len(id) > MaxIDLength {
+		return false
+	}
+	if len(id) >= 4 && strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // FieldError names one invalid field and why it is invalid.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -59,8 +58,8 @@ func (t CopyTask) Validate() error {
 	for _, f := range []struct{ name, v string }{
 		{"companyId", t.CompanyID}, {"connectionId", t.ConnectionID}, {"runId", t.RunID},
 	} {
-		if f.v == "" || len(f.v) > MaxIDLength || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
-			bad(f.name, fmt.Sprintf("must be 1 to %d bytes of UTF-8", MaxIDLength))
+		if !ValidID(f.v) {
+			bad(f.name, idRule)
 		}
 	}
 	if err := t.Document.Validate(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -154,4 +155,30 @@ func FuzzDecodeCopyTask(f *testing.F) {
 			t.Fatalf("round trip changed the task:\n%s", diff)
 		}
 	})
+}
+
+// The IDs of a company, connection and run become Firestore document IDs: a message that could
+// turn one into a path elsewhere (a slash, a dot segment, a reserved name) is invalid, whichever
+// message carries it.
+func TestMessagesRefusePathLikeIDs(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"acme/connections/c1", "..", ".", "__x__", "a b", "é", strings.Repeat("a", 129), ""} {
+		ev := drivesync.Event{SchemaVersion: drivesync.SchemaVersion, EventID: "e1", EventType: drivesync.EventUpserted, OccurredAt: time.Now(), CompanyID: id}
+		if err := ev.Validate(); err == nil || !strings.Contains(err.Error(), "companyId") {
+			t.Errorf("event with companyId %q: %v, want a companyId error", id, err)
+		}
+		task := drivesync.CopyTask{SchemaVersion: drivesync.CopyTaskSchemaVersion, CompanyID: "acme", ConnectionID: id, RunID: "r1"}
+		if err := task.Validate(); err == nil || !strings.Contains(err.Error(), "connectionId") {
+			t.Errorf("task with connectionId %q: %v, want a connectionId error", id, err)
+		}
+		req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: "acme", ConnectionID: "c1", RunID: id}
+		if err := req.Validate(); err == nil || !strings.Contains(err.Error(), "runId") {
+			t.Errorf("request with runId %q: %v, want a runId error", id, err)
+		}
+	}
+	for _, id := range []string{"acme", "A-b_9", "_x_", strings.Repeat("a", 128)} {
+		if !drivesync.ValidID(id) {
+			t.Errorf("ValidID(%q) = false, want true", id)
+		}
+	}
 }

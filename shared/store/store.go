@@ -65,6 +65,9 @@ func (s *Store) company(id string) *firestore.DocumentRef {
 // Integration returns the company's switch and how many connections it has. A company never seen
 // before has the integration disabled.
 func (s *Store) Integration(ctx context.Context, companyID string) (Integration, error) {
+	if err := checkIDs(companyID); err != nil {
+		return Integration{}, fmt.Errorf("get integration: %w", err)
+	}
 	var doc companyDoc
 	snap, err := s.company(companyID).Get(ctx)
 	switch {
@@ -89,6 +92,9 @@ func (s *Store) Integration(ctx context.Context, companyID string) (Integration,
 
 // SetIntegration switches the integration on or off. Connections and mappings are kept either way.
 func (s *Store) SetIntegration(ctx context.Context, companyID string, enabled bool) error {
+	if err := checkIDs(companyID); err != nil {
+		return fmt.Errorf("set integration: %w", err)
+	}
 	_, err := s.company(companyID).Set(ctx, map[string]any{"enabled": enabled, "updatedAt": s.now()}, firestore.MergeAll)
 	if err != nil {
 		return fmt.Errorf("set integration of %s: %w", companyID, err)
