@@ -1,24 +1,12 @@
 package api
 
-// maxIDLength bounds every ID a path or query carries. Drive's file IDs are 33 characters and
-// shared drive IDs 19; drivesync's own are shorter. The margin costs nothing.
-const maxIDLength = 128
+import "github.com/efactori/drivesync/shared/drivesync"
 
-// validID reports whether id could be a connection, folder or drive ID: 1 to maxIDLength
-// characters of URL-safe base64. Checking this before any lookup keeps garbage (slashes, dots,
-// quotes that would reach a Drive query) out of the service and out of Firestore paths.
-func validID(id string) bool {
-	if id == "" || len(id) > maxIDLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// validID reports whether id could be a connection, folder or drive ID: drivesync's ID rule
+// (1 to 128 characters of URL-safe base64; Drive's file IDs are 33 characters and shared drive
+// IDs 19). Checking this before any lookup keeps garbage (slashes, dots, quotes that would reach
+// a Drive query) out of the service and out of Firestore paths.
+func validID(id string) bool { return drivesync.ValidID(id) }
 
 // maxPageTokenLength bounds a folder listing's pageToken, which is Drive's and opaque to us.
 const maxPageTokenLength = 4096

@@ -143,7 +143,7 @@ func TestDecodeSmallBodies(t *testing.T) {
 		{name: "target drives", decode: wrap(decodeTarget), body: `{"folderId":"drives"}`, pointers: []string{"/folderId"}},
 		{name: "target quote", decode: wrap(decodeTarget), body: `{"folderId":"a' or '1'='1"}`, pointers: []string{"/folderId"}},
 		{name: "target missing", decode: wrap(decodeTarget), body: `{}`, pointers: []string{"/folderId"}},
-		{name: "target too long", decode: wrap(decodeTarget), body: `{"folderId":"` + strings.Repeat("a", maxIDLength+1) + `"}`, pointers: []string{"/folderId"}},
+		{name: "target too long", decode: wrap(decodeTarget), body: `{"folderId":"` + strings.Repeat("a", drivesync.MaxIDLength+1) + `"}`, pointers: []string{"/folderId"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
