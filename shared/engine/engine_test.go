@@ -874,18 +874,7 @@ func TestCopyPageFailingForGoodEndsTheRun(t *testing.T) {
 	if err := e.store.SetIntegration(e.ctx, ghost, true); err != nil {
 		t.Fatal(err)
 	}
-	conn, authURL, err := e.svc.Create(e.ctx, ghost, "Ghost", connection.CreateInput{Name: "Compta", FolderLayout: drivesync.LayoutYear})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.consent(t, authURL)
-	root, err := e.emu.Drive.RootID(alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if conn, err = e.svc.SetTarget(e.ctx, ghost, conn.ID, root); err != nil {
-		t.Fatal(err)
-	}
+	conn := e.connectRoot(t, ghost, "Ghost", drivesync.LayoutYear)
 	run := conn.InitialCopy.RunID
 	req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: ghost,
 		ConnectionID: conn.ID, RunID: run}

@@ -211,18 +211,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err := e.store.SetIntegration(e.ctx, company, true); err != nil {
 		t.Fatal(err)
 	}
-	conn, authURL, err := e.svc.Create(e.ctx, company, companyName, connection.CreateInput{Name: "Compta", FolderLayout: o.layout})
-	if err != nil {
-		t.Fatalf("Create: %v", err)
-	}
-	e.consent(t, authURL)
-	root, err := e.emu.Drive.RootID(alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.conn, err = e.svc.SetTarget(e.ctx, company, conn.ID, root); err != nil {
-		t.Fatalf("SetTarget: %v", err)
-	}
+	e.conn = e.connectRoot(t, company, companyName, o.layout)
 	return e
 }
 
@@ -498,4 +487,23 @@ func (e *env) awaitEnd(t *testing.T) {
 	if got := e.get(t).InitialCopy; got.State != drivesync.CopyDone {
 		t.Fatalf("run not done: %+v", got)
 	}
+}
+
+// connectRoot creates a connection "Compta" of companyID with layout l, consents as alice and
+// targets her My Drive, as the API would; the target choice requests the run's copy.
+func (e *env) connectRoot(t *testing.T, companyID, companyName string, l drivesync.FolderLayout) drivesync.Connection {
+	t.Helper()
+	conn, authURL, err := e.svc.Create(e.ctx, companyID, companyName, connection.CreateInput{Name: "Compta", FolderLayout: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.consent(t, authURL)
+	root, err := e.emu.Drive.RootID(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn, err = e.svc.SetTarget(e.ctx, companyID, conn.ID, root); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }

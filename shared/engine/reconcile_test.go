@@ -91,18 +91,7 @@ func TestReconcileAdoptsTheFilesOfAnEarlierConnection(t *testing.T) {
 	if err := e.svc.Delete(e.ctx, company, e.conn.ID); err != nil {
 		t.Fatal(err)
 	}
-	conn, authURL, err := e.svc.Create(e.ctx, company, companyName, connection.CreateInput{Name: "Compta", FolderLayout: drivesync.LayoutYear})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.consent(t, authURL)
-	root, err := e.emu.Drive.RootID(alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.conn, err = e.svc.SetTarget(e.ctx, company, conn.ID, root); err != nil {
-		t.Fatal(err)
-	}
+	e.conn = e.connectRoot(t, company, companyName, drivesync.LayoutYear)
 	calls := e.run(t)
 	if w := writes(calls); w != 0 || calls["upload:multipart"] != 0 {
 		t.Errorf("reconnect made %d Drive writes: %v", w, calls)
