@@ -55,21 +55,10 @@ resource "google_cloudfunctions2_function" "initial_copy" {
     service_account_email          = google_service_account.initial_copy.email
 
     # The variables config.Variables declares for InitialCopy; drift_test.go keeps them in step.
-    environment_variables = {
-      GOOGLE_CLOUD_PROJECT    = var.project
-      LOG_LEVEL               = var.log_level
-      FIRESTORE_DATABASE      = google_firestore_database.main.name
-      OAUTH_CLIENT_ID         = var.oauth_client_id
-      OAUTH_REDIRECT_URL      = local.oauth_redirect_uri
-      DRIVE_SCOPE             = var.drive_scope
-      TOKEN_KEK_URI           = local.token_keyset_kek_uri
-      EFACTORI_DOCUMENTS_URL  = var.efactori_api_url
-      EFACTORI_API_AUDIENCE   = var.efactori_api_url # eFactori checks aud = its API base URL (docs/efactori-contract.md)
-      COPY_PAGE_SIZE          = "500"
-      DOCUMENT_LEASE          = local.document_lease
-      DRIVE_WRITES_PER_SECOND = local.drive_writes_per_second
-      STALL_TIMEOUT           = var.stall_timeout
-    }
+    environment_variables = merge(local.copy_env, {
+      COPY_PAGE_SIZE = "500"
+      STALL_TIMEOUT  = var.stall_timeout
+    })
 
     # As SyncDocument: the OAuth client secret refreshes the connections' access tokens; the
     # keyset decrypts the stored refresh tokens.

@@ -61,20 +61,9 @@ resource "google_cloudfunctions2_function" "sync_document" {
     service_account_email          = google_service_account.sync_document.email
 
     # The variables config.Variables declares for SyncDocument; drift_test.go keeps them in step.
-    environment_variables = {
-      GOOGLE_CLOUD_PROJECT    = var.project
-      LOG_LEVEL               = var.log_level
-      FIRESTORE_DATABASE      = google_firestore_database.main.name
-      OAUTH_CLIENT_ID         = var.oauth_client_id
-      OAUTH_REDIRECT_URL      = local.oauth_redirect_uri
-      DRIVE_SCOPE             = var.drive_scope
-      TOKEN_KEK_URI           = local.token_keyset_kek_uri
-      EFACTORI_DOCUMENTS_URL  = var.efactori_api_url
-      EFACTORI_API_AUDIENCE   = var.efactori_api_url # eFactori checks aud = its API base URL (docs/efactori-contract.md)
-      MAX_EVENT_AGE           = "24h"
-      DOCUMENT_LEASE          = local.document_lease
-      DRIVE_WRITES_PER_SECOND = local.drive_writes_per_second
-    }
+    environment_variables = merge(local.copy_env, {
+      MAX_EVENT_AGE = "24h"
+    })
 
     # The OAuth client secret refreshes the connections' access tokens; the keyset decrypts the
     # stored refresh tokens.
@@ -193,9 +182,22 @@ resource "google_kms_crypto_key_iam_member" "sync_document" {
 }
 
 locals {
-  # Both functions that write to Drive take leases on the same mappings and write as the same
-  # Google accounts, so they share these settings. The lease is how long a delivery that died
-  # keeps a document locked; the rate paces Drive writes per connection and instance.
-  document_lease          = "1m"
-  drive_writes_per_second = "3"
+  # Both functions that write to Drive (SyncDocument, InitialCopy) reach the same Firestore,
+  # Google accounts and eFactori API, take leases on the same mappings and write as the same
+  # Google accounts, so they share these settings. DOCUMENT_LEASE is how long a delivery that
+  # died keeps a document locked; DRIVE_WRITES_PER_SECOND paces Drive writes per connection and
+  # instance.
+  copy_env = {
+    GOOGLE_CLOUD_PROJECT    = var.project
+    LOG_LEVEL               = var.log_level
+    FIRESTORE_DATABASE      = google_firestore_database.main.name
+    OAUTH_CLIENT_ID         = var.oauth_client_id
+    OAUTH_REDIRECT_URL      = local.oauth_redirect_uri
+    DRIVE_SCOPE             = var.drive_scope
+    TOKEN_KEK_URI           = local.token_keyset_kek_uri
+    EFACTORI_DOCUMENTS_URL  = var.efactori_api_url
+    EFACTORI_API_AUDIENCE   = var.efactori_api_url # eFactori checks aud = its API base URL (docs/efactori-contract.md)
+    DOCUMENT_LEASE          = "1m"
+    DRIVE_WRITES_PER_SECOND = "3"
+  }
 }
