@@ -172,8 +172,8 @@ func BenchmarkReconcile(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if c.InitialCopy.State == drivesync.CopyDone {
-					w.resync(b)
+				if c.InitialCopy.State != drivesync.CopyPending {
+					b.Fatalf("the layout change started no run: %+v", c.InitialCopy)
 				}
 				moved := w.measure(b, bc.docs, func(i int) {
 					if i == 0 {

@@ -216,10 +216,8 @@ func TestReconcileMovesFilesAfterALayoutChange(t *testing.T) {
 	if _, err := e.svc.Update(e.ctx, company, e.conn.ID, connection.UpdateInput{FolderLayout: &l}); err != nil {
 		t.Fatal(err)
 	}
-	if e.get(t).InitialCopy.State == drivesync.CopyDone { // until a layout change starts a run itself
-		if _, err := e.svc.Resync(e.ctx, company, e.conn.ID); err != nil {
-			t.Fatal(err)
-		}
+	if got := e.get(t).InitialCopy.State; got != drivesync.CopyPending {
+		t.Fatalf("after the layout change the run is %s, want a new pending run", got)
 	}
 	calls := e.run(t)
 	for k, v := range calls {
