@@ -12,9 +12,11 @@ resource "google_service_account" "initial_copy" {
   display_name = "drivesync InitialCopy function (${var.environment})"
 }
 
+# The identity Pub/Sub pushes copy requests with (subscriptions.tf); it may only invoke the
+# function.
 resource "google_service_account" "initial_copy_trigger" {
   account_id   = "drivesync-initial-copy-trig"
-  display_name = "drivesync InitialCopy trigger (${var.environment})"
+  display_name = "drivesync InitialCopy push (${var.environment})"
 }
 
 resource "google_cloudfunctions2_function" "initial_copy" {
@@ -38,18 +40,19 @@ resource "google_cloudfunctions2_function" "initial_copy" {
     # A reconcile holds the company's inventory in memory: about 300 bytes per document (the
     # eFactori document, its Drive file, its mapping when they disagree), so 512 MiB leaves room
     # for a company of several hundred thousand documents.
-    available_memory                 = "512Mi"
-    available_cpu                    = "1"
-    max_instance_request_concurrency = 10
-    # One delivery lists Drive (a call per 1,000 files) and eFactori (a call per page) and writes
-    # the differences it can fix without an upload; 100,000 documents take a few minutes. Await
-    # requests hold a delivery for 15 s at most.
-    timeout_seconds    = 540
-    min_instance_count = 0
-    # Bounds the listing load on eFactori and Drive when many companies reconcile at once (the
-    # scheduled reconcile starts every active connection).
-    max_instance_count = 5
+    available_memory = "512Mi"
+    available_cpu    = "1"
+    # From delivery.json, as SyncDocument. One delivery lists Drive (a call per 1,000 files) and
+    # eFactori (a call per page) and writes the differences it can fix without an upload;
+    # 100,000 documents take a few minutes, inside the timeout. Await requests hold a delivery
+    # for 15 s at most. The instance count bounds the listing load on eFactori and Drive when
+    # many companies reconcile at once (the scheduled reconcile starts every active connection).
+    max_instance_request_concurrency = local.delivery.functions.InitialCopy.concurrency
+    timeout_seconds                  = local.delivery.functions.InitialCopy.timeout_seconds
+    min_instance_count               = 0
+    max_instance_count               = local.delivery.functions.InitialCopy.max_instances
 
+    # Only Pub/Sub push of this project reaches it, as SyncDocument.
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.initial_copy.email
@@ -76,14 +79,6 @@ resource "google_cloudfunctions2_function" "initial_copy" {
     }
   }
 
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = google_pubsub_topic.copy_requests.id
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.initial_copy_trigger.email
-  }
-
   depends_on = [
     google_project_iam_member.builder,
     google_secret_manager_secret_iam_member.initial_copy,
@@ -95,20 +90,6 @@ resource "google_cloud_run_service_iam_member" "initial_copy_trigger" {
   service  = google_cloudfunctions2_function.initial_copy.name
   role     = "roles/run.invoker"
   member   = google_service_account.initial_copy_trigger.member
-}
-
-resource "terraform_data" "initial_copy_dead_letter" {
-  triggers_replace = [google_cloudfunctions2_function.initial_copy.event_trigger[0].trigger]
-  provisioner "local-exec" {
-    command = <<-EOT
-      set -e
-      sub=$(gcloud eventarc triggers describe "${google_cloudfunctions2_function.initial_copy.event_trigger[0].trigger}" --project "${var.project}" --location "${var.region}" --format='value(transport.pubsub.subscription)')
-      gcloud pubsub subscriptions update "$sub" --dead-letter-topic=${google_pubsub_topic.dead_letter.id} \
-        --max-delivery-attempts=10 --min-retry-delay=10s --max-retry-delay=600s
-      gcloud pubsub subscriptions add-iam-policy-binding "$sub" \
-        --member=${local.pubsub_service_agent} --role=roles/pubsub.subscriber
-    EOT
-  }
 }
 
 # Least privilege: its Firestore documents (run pages, mappings, connection state), its logs,

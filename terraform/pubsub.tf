@@ -31,12 +31,8 @@ resource "google_pubsub_topic" "copy_tasks" {
   name = "drivesync-copy-tasks"
 }
 
-# Dead letters. The Pub/Sub subscriptions that deliver to event functions are created and owned
-# by Eventarc (event_trigger), and neither the function resource nor google_eventarc_trigger can
-# set their dead-letter policy (hashicorp/terraform-provider-google#25069, #17697). Each event
-# function's file therefore sets the policy on its trigger's subscription after creation
-# (README.md, "Adding a function"): after max_delivery_attempts, with Eventarc's exponential
-# backoff (10 s to 600 s) between attempts, Pub/Sub moves the message to this topic.
+# Dead letters. Every subscription that feeds a function (subscriptions.tf) moves a message here
+# after its max_delivery_attempts, with its retry backoff between attempts.
 resource "google_pubsub_topic" "dead_letter" {
   name = "drivesync-dead-letter"
 }

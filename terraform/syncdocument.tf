@@ -1,19 +1,21 @@
 # SyncDocument: copies eFactori documents into the customers' Drives (entry point
-# config.FunctionSyncDocument). One function handles two topics: eFactori's document events
-# (event_trigger below) and drivesync's copy tasks (the google_eventarc_trigger further down).
-# A function resource can hold only one event_trigger; a second Eventarc trigger on the same
-# Cloud Run service keeps one deployment, one service account and one set of instances (so one
-# Drive write pacer per connection per instance) instead of deploying the entry point twice.
+# config.FunctionSyncDocument). One function handles two topics: eFactori's document events and
+# drivesync's copy tasks, each delivered by a push subscription of its own (subscriptions.tf).
+# One deployment keeps one service account and one set of instances for both. The function has
+# no event_trigger: Eventarc would create subscriptions Terraform cannot configure (a 10 s ack
+# deadline, no dead-letter policy), so it is an HTTP-triggered gen2 function that Pub/Sub pushes
+# to, and the functions framework turns each push into the CloudEvent the entry point takes.
 
 resource "google_service_account" "sync_document" {
   account_id   = "drivesync-sync-document"
   display_name = "drivesync SyncDocument function (${var.environment})"
 }
 
-# The identity Eventarc pushes with; it may only invoke the function.
+# The identity Pub/Sub pushes with (the OIDC token of subscriptions.tf); it may only invoke the
+# function. The resource keeps its Eventarc-era name so that the account is not replaced.
 resource "google_service_account" "sync_document_trigger" {
   account_id   = "drivesync-sync-document-trig"
-  display_name = "drivesync SyncDocument triggers (${var.environment})"
+  display_name = "drivesync SyncDocument push (${var.environment})"
 }
 
 resource "google_cloudfunctions2_function" "sync_document" {
@@ -40,22 +42,20 @@ resource "google_cloudfunctions2_function" "sync_document" {
     # sides and the Go runtime; 512 MiB leaves room for the garbage collector to lag behind.
     available_memory = "512Mi"
     available_cpu    = "1"
-    # Deliveries wait on eFactori, Drive and Firestore almost all the time; 8 per instance keeps
-    # the instance busy without letting one instance hold many connections' uploads at once.
-    max_instance_request_concurrency = 8
-    # The longest an event function may run (gen2, Pub/Sub trigger). A 50 MB document takes
-    # seconds; the engine itself gives up on in-place retries long before, and hands the message
-    # back to Pub/Sub.
-    timeout_seconds    = 540
-    min_instance_count = 0
-    # Drive limits writes per Google account (about 3 per second sustained). Each instance paces
-    # each connection to DRIVE_WRITES_PER_SECOND, so N instances may write up to N times that
-    # for one connection during an initial copy; 5 instances bound the overshoot, which the
-    # engine absorbs by backing off on 403 userRateLimitExceeded. Raise it only with many
-    # customers copying at once (Pub/Sub simply queues the rest).
-    max_instance_count = 5
+    # Instances, concurrency and timeout come from delivery.json, which the local stack reads
+    # too, so the fleet bench runs what is deployed. Deliveries wait on eFactori, Drive and
+    # Firestore almost all the time: a few per instance keep it busy without one instance
+    # holding many connections' uploads at once. The timeout bounds one delivery (a 50 MB
+    # document takes seconds; the engine gives up on in-place retries long before and hands the
+    # message back to Pub/Sub); the subscriptions' ack deadline is at least as long, so Pub/Sub
+    # does not redeliver a message that is still being copied. Drive limits writes per Google
+    # account: the instance count bounds how many pacers write for one account at once.
+    max_instance_request_concurrency = local.delivery.functions.SyncDocument.concurrency
+    timeout_seconds                  = local.delivery.functions.SyncDocument.timeout_seconds
+    min_instance_count               = 0
+    max_instance_count               = local.delivery.functions.SyncDocument.max_instances
 
-    # Only Eventarc (Pub/Sub push inside Google) reaches it.
+    # Only Pub/Sub push of this project reaches it (internal ingress; README.md, "Subscriptions").
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.sync_document.email
@@ -81,79 +81,18 @@ resource "google_cloudfunctions2_function" "sync_document" {
     }
   }
 
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = local.document_events_topic
-    retry_policy          = "RETRY_POLICY_RETRY" # failures are retried, then dead-lettered
-    service_account_email = google_service_account.sync_document_trigger.email
-  }
-
   depends_on = [
     google_project_iam_member.builder,
     google_secret_manager_secret_iam_member.sync_document,
   ]
 }
 
-# The second topic: copy tasks of initial copies. Pub/Sub-transported Eventarc triggers always
-# retry failed deliveries (with the subscription's backoff); dead-lettering is set below.
-resource "google_eventarc_trigger" "sync_document_copy_tasks" {
-  name            = "drivesync-sync-document-copy-tasks"
-  location        = var.region
-  service_account = google_service_account.sync_document_trigger.email
-
-  matching_criteria {
-    attribute = "type"
-    value     = "google.cloud.pubsub.topic.v1.messagePublished"
-  }
-  transport {
-    pubsub {
-      topic = google_pubsub_topic.copy_tasks.id
-    }
-  }
-  destination {
-    cloud_run_service {
-      service = google_cloudfunctions2_function.sync_document.name # a gen2 function runs as the Cloud Run service of the same name
-      region  = var.region
-    }
-  }
-}
-
+# The push identity may invoke SyncDocument and nothing else.
 resource "google_cloud_run_service_iam_member" "sync_document_trigger" {
   location = google_cloudfunctions2_function.sync_document.location
   service  = google_cloudfunctions2_function.sync_document.name
   role     = "roles/run.invoker"
   member   = google_service_account.sync_document_trigger.member
-}
-
-# Dead-lettering on the subscriptions Eventarc created (README.md, "Dead letters"); re-run when a
-# trigger is replaced.
-resource "terraform_data" "sync_document_dead_letter" {
-  triggers_replace = [google_cloudfunctions2_function.sync_document.event_trigger[0].trigger]
-  provisioner "local-exec" {
-    command = <<-EOT
-      set -e
-      sub=$(gcloud eventarc triggers describe "${google_cloudfunctions2_function.sync_document.event_trigger[0].trigger}" --project "${var.project}" --location "${var.region}" --format='value(transport.pubsub.subscription)')
-      gcloud pubsub subscriptions update "$sub" --dead-letter-topic=${google_pubsub_topic.dead_letter.id} \
-        --max-delivery-attempts=10 --min-retry-delay=10s --max-retry-delay=600s
-      gcloud pubsub subscriptions add-iam-policy-binding "$sub" \
-        --member=${local.pubsub_service_agent} --role=roles/pubsub.subscriber
-    EOT
-  }
-}
-
-resource "terraform_data" "sync_document_copy_tasks_dead_letter" {
-  triggers_replace = [google_eventarc_trigger.sync_document_copy_tasks.transport[0].pubsub[0].subscription]
-  provisioner "local-exec" {
-    command = <<-EOT
-      set -e
-      sub="${google_eventarc_trigger.sync_document_copy_tasks.transport[0].pubsub[0].subscription}"
-      gcloud pubsub subscriptions update "$sub" --dead-letter-topic=${google_pubsub_topic.dead_letter.id} \
-        --max-delivery-attempts=10 --min-retry-delay=10s --max-retry-delay=600s
-      gcloud pubsub subscriptions add-iam-policy-binding "$sub" \
-        --member=${local.pubsub_service_agent} --role=roles/pubsub.subscriber
-    EOT
-  }
 }
 
 # Least privilege: its Firestore documents (mappings, folder cache, connection status) and its

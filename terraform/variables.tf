@@ -141,3 +141,14 @@ variable "reconcile_time_zone" {
   type        = string
   default     = "Etc/UTC"
 }
+
+variable "document_event_slo_goal" {
+  description = "Share of document events that must reach Drive within 60 s over a rolling 28 days (the SLO of slo.tf)."
+  type        = number
+  default     = 0.99
+
+  validation {
+    condition     = var.document_event_slo_goal > 0 && var.document_event_slo_goal < 1
+    error_message = "The SLO goal is a fraction strictly between 0 and 1, such as 0.99."
+  }
+}

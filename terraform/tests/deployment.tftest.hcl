@@ -112,6 +112,16 @@ mock_provider "google" {
     target = google_cloudfunctions2_function.oauth_callback
     values = { url = "https://europe-west1-drivesync-test.cloudfunctions.net/drivesync-oauth-callback" }
   }
+
+  # Where Cloud Run serves the event functions; the push subscriptions post there.
+  override_resource {
+    target = google_cloudfunctions2_function.sync_document
+    values = { service_config = { uri = "https://drivesync-sync-document-abc123-ew.a.run.app" } }
+  }
+  override_resource {
+    target = google_cloudfunctions2_function.initial_copy
+    values = { service_config = { uri = "https://drivesync-initial-copy-abc123-ew.a.run.app" } }
+  }
 }
 
 mock_provider "archive" {}
@@ -251,17 +261,55 @@ run "service_accounts_and_roles" {
     error_message = "eFactori's publishers are not granted roles/pubsub.publisher on the document events topic."
   }
 
-  # Event functions are triggered by their own trigger accounts, which alone may invoke them.
+  # Event functions are fed by push subscriptions, one per topic, each pushing with the
+  # function's own push account, which alone may invoke it.
   assert {
     condition = (
-      google_cloudfunctions2_function.sync_document.event_trigger[0].service_account_email == google_service_account.sync_document_trigger.email &&
-      google_cloudfunctions2_function.sync_document.event_trigger[0].pubsub_topic == "projects/drivesync-test/topics/efactori-document-events" &&
-      google_eventarc_trigger.sync_document_copy_tasks.service_account == google_service_account.sync_document_trigger.email &&
-      google_eventarc_trigger.sync_document_copy_tasks.transport[0].pubsub[0].topic == "projects/drivesync-test/topics/drivesync-copy-tasks" &&
-      google_cloudfunctions2_function.initial_copy.event_trigger[0].service_account_email == google_service_account.initial_copy_trigger.email &&
-      google_cloudfunctions2_function.initial_copy.event_trigger[0].pubsub_topic == "projects/drivesync-test/topics/drivesync-copy-requests"
+      length(google_cloudfunctions2_function.sync_document.event_trigger) == 0 &&
+      length(google_cloudfunctions2_function.initial_copy.event_trigger) == 0
     )
-    error_message = "An event function is triggered by another account or topic than its own."
+    error_message = "An event function still has an Eventarc event_trigger; its subscription would not be Terraform's."
+  }
+  assert {
+    condition = (
+      google_pubsub_subscription.document_events.topic == "projects/drivesync-test/topics/efactori-document-events" &&
+      google_pubsub_subscription.copy_tasks.topic == "projects/drivesync-test/topics/drivesync-copy-tasks" &&
+      google_pubsub_subscription.copy_requests.topic == "projects/drivesync-test/topics/drivesync-copy-requests" &&
+      google_pubsub_subscription.document_events.push_config[0].push_endpoint == "https://drivesync-sync-document-abc123-ew.a.run.app/projects/drivesync-test/topics/efactori-document-events" &&
+      google_pubsub_subscription.copy_tasks.push_config[0].push_endpoint == "https://drivesync-sync-document-abc123-ew.a.run.app/projects/drivesync-test/topics/drivesync-copy-tasks" &&
+      google_pubsub_subscription.copy_requests.push_config[0].push_endpoint == "https://drivesync-initial-copy-abc123-ew.a.run.app/projects/drivesync-test/topics/drivesync-copy-requests"
+    )
+    error_message = "A subscription does not push its topic to its function's URL with the topic's name as the path."
+  }
+  assert {
+    condition = (
+      google_pubsub_subscription.document_events.push_config[0].oidc_token[0].service_account_email == google_service_account.sync_document_trigger.email &&
+      google_pubsub_subscription.copy_tasks.push_config[0].oidc_token[0].service_account_email == google_service_account.sync_document_trigger.email &&
+      google_pubsub_subscription.copy_requests.push_config[0].oidc_token[0].service_account_email == google_service_account.initial_copy_trigger.email &&
+      google_pubsub_subscription.document_events.push_config[0].oidc_token[0].audience == "https://drivesync-sync-document-abc123-ew.a.run.app" &&
+      google_pubsub_subscription.copy_tasks.push_config[0].oidc_token[0].audience == "https://drivesync-sync-document-abc123-ew.a.run.app" &&
+      google_pubsub_subscription.copy_requests.push_config[0].oidc_token[0].audience == "https://drivesync-initial-copy-abc123-ew.a.run.app"
+    )
+    error_message = "A subscription pushes without the OIDC token of its function's push account, or for another audience than the function's URL."
+  }
+  assert {
+    condition = alltrue([for sub in [
+      google_pubsub_subscription.document_events, google_pubsub_subscription.copy_tasks, google_pubsub_subscription.copy_requests,
+      ] : (
+      sub.dead_letter_policy[0].dead_letter_topic == "projects/drivesync-test/topics/drivesync-dead-letter" &&
+      sub.dead_letter_policy[0].max_delivery_attempts >= 5 &&
+      sub.ack_deadline_seconds >= 540 && sub.ack_deadline_seconds <= 600 &&
+      sub.retry_policy[0].minimum_backoff == "10s" && sub.retry_policy[0].maximum_backoff == "600s"
+    )])
+    error_message = "A subscription lacks the dead-letter topic, waits less than the function's timeout, or retries without backoff."
+  }
+  assert {
+    condition = (
+      google_cloudfunctions2_function.sync_document.service_config[0].timeout_seconds <= google_pubsub_subscription.document_events.ack_deadline_seconds &&
+      google_cloudfunctions2_function.sync_document.service_config[0].timeout_seconds <= google_pubsub_subscription.copy_tasks.ack_deadline_seconds &&
+      google_cloudfunctions2_function.initial_copy.service_config[0].timeout_seconds <= google_pubsub_subscription.copy_requests.ack_deadline_seconds
+    )
+    error_message = "A function may run longer than its subscription's ack deadline: Pub/Sub would redeliver a message still being handled."
   }
   assert {
     condition = (
@@ -272,7 +320,29 @@ run "service_accounts_and_roles" {
       google_cloud_run_service_iam_member.sync_document_trigger.role == "roles/run.invoker" &&
       google_cloud_run_service_iam_member.initial_copy_trigger.role == "roles/run.invoker"
     )
-    error_message = "An event function's invoker is not its trigger account."
+    error_message = "An event function's invoker is not its push account."
+  }
+
+  # Pub/Sub's service agent acknowledges dead-lettered messages on each subscription and mints
+  # the push tokens of the two push accounts, nothing more.
+  assert {
+    condition = (
+      { for k, g in google_pubsub_subscription_iam_member.dead_letter_subscriber : k => [g.role, g.member] } == {
+        document_events = ["roles/pubsub.subscriber", "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"]
+        copy_tasks      = ["roles/pubsub.subscriber", "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"]
+        copy_requests   = ["roles/pubsub.subscriber", "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"]
+      }
+    )
+    error_message = "Pub/Sub's service agent cannot acknowledge dead-lettered messages on every push subscription."
+  }
+  assert {
+    condition = (
+      { for k, g in google_service_account_iam_member.push_token_creator : k => [g.service_account_id, g.role, g.member] } == {
+        sync_document = [google_service_account.sync_document_trigger.id, "roles/iam.serviceAccountTokenCreator", "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"]
+        initial_copy  = [google_service_account.initial_copy_trigger.id, "roles/iam.serviceAccountTokenCreator", "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"]
+      }
+    )
+    error_message = "Pub/Sub's service agent may mint tokens for other accounts than the push accounts."
   }
 }
 
@@ -369,9 +439,9 @@ run "document_events_topic_created_by_efactori" {
   assert {
     condition = (
       length(google_pubsub_topic.document_events) == 0 &&
-      google_cloudfunctions2_function.sync_document.event_trigger[0].pubsub_topic == "projects/drivesync-test/topics/efactori-document-events"
+      google_pubsub_subscription.document_events.topic == "projects/drivesync-test/topics/efactori-document-events"
     )
-    error_message = "With create_document_events_topic = false, SyncDocument must be triggered by eFactori's existing topic."
+    error_message = "With create_document_events_topic = false, SyncDocument must be fed by eFactori's existing topic."
   }
 }
 
@@ -383,4 +453,30 @@ run "document_events_are_not_public" {
   }
 
   expect_failures = [var.efactori_publishers]
+}
+
+# Production signals (slo.tf): the SLO cuts the document events' lag distribution at 60 s over 28
+# days, at a bucket bound, and both burn-rate alerts read that SLO.
+run "signals" {
+  command = plan
+
+  assert {
+    condition = (
+      google_logging_metric.document_event_lag.value_extractor == "EXTRACT(jsonPayload.driveLagMs)" &&
+      google_logging_metric.document_event_lag.metric_descriptor[0].value_type == "DISTRIBUTION" &&
+      contains(google_logging_metric.document_event_lag.bucket_options[0].explicit_buckets[0].bounds, 60000) &&
+      google_monitoring_slo.document_events_in_drive.goal == 0.99 &&
+      google_monitoring_slo.document_events_in_drive.rolling_period_days == 28 &&
+      google_monitoring_slo.document_events_in_drive.request_based_sli[0].distribution_cut[0].range[0].max == 60000
+    )
+    error_message = "The SLO is not 99 % of document events within 60 s over 28 days on the lag metric."
+  }
+  assert {
+    condition = (
+      keys(google_monitoring_alert_policy.document_events_burn_rate) == ["fast", "slow"] &&
+      alltrue([for p in google_monitoring_alert_policy.document_events_burn_rate :
+      p.combiner == "AND" && length(p.conditions) == 2 && alltrue([for c in p.conditions : startswith(c.condition_threshold[0].filter, "select_slo_burn_rate(")])])
+    )
+    error_message = "The burn-rate alerts do not each confirm a long window with a short one on the SLO."
+  }
 }
