@@ -12,6 +12,7 @@ import (
 	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/efactori"
 	"github.com/efactori/drivesync/shared/layout"
+	"github.com/efactori/drivesync/shared/logging"
 	"github.com/efactori/drivesync/shared/store"
 )
 
@@ -43,9 +44,12 @@ type work struct {
 	doc     drivesync.Document
 	deleted bool
 	runID   string
-	holder  string
-	m       store.Mapping
-	log     *slog.Logger
+	// since is when the change began (the event's occurrence, or the run's start for a copy
+	// task); the delivery's lag to Drive is measured from it. Zero when unknown.
+	since  time.Time
+	holder string
+	m      store.Mapping
+	log    *slog.Logger
 	// released is set once a final change of the mapping has ended the lease.
 	released bool
 	// rechecked is set once the folders were looked up in Drive again after a refusal.
@@ -54,18 +58,19 @@ type work struct {
 
 // syncDocument brings doc into rec's Drive once: created, updated, moved, renamed or (for a
 // deletion) trashed as the connection says. seen is doc's mapping in rec as just read; runID is
-// the initial-copy run that asked, or "" for an event. It returns nil when the delivery is to be
+// the initial-copy run that asked, or "" for an event; since is when the change began, for the
+// lag the delivery logs (zero when unknown). It returns nil when the delivery is to be
 // acknowledged, having recorded any failure that needs no retry, and a classified error only
 // when a retry can help.
 //
 // A new document costs three Firestore operations: the read that found seen, the write that
 // takes the lease together with the file ID reserved for it, and the write that records the
 // outcome and ends the lease.
-func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool) error {
+func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool, since time.Time) error {
 	k := keyOf(rec)
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", doc.ID, "revision", doc.Revision)
 	if runID != "" {
-		log = log.With("runId", runID)
+		log = log.With(logging.FieldRunID, runID)
 	}
 	// The common case, a document Drive already holds, costs only the read and no Drive call.
 	if done, err := e.skip(ctx, k, seen, doc, deleted, runID, verify); done {
@@ -99,7 +104,7 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 		return drivesync.Classify(fmt.Errorf("document %s of connection %s is being copied by another delivery", doc.ID, rec.ID),
 			drivesync.Retryable, CodeDocumentBusy)
 	}
-	w := &work{e: e, rec: rec, k: k, doc: doc, deleted: deleted, runID: runID, holder: holder, m: m, log: log}
+	w := &work{e: e, rec: rec, k: k, doc: doc, deleted: deleted, runID: runID, since: since, holder: holder, m: m, log: log}
 	stop := w.keepLease(ctx)
 	defer func() {
 		stop()
@@ -398,13 +403,18 @@ func (w *work) update(ctx context.Context, dc *drive.Client, cur drive.File, par
 
 // synced records that Drive holds the document's revision in f.
 func (w *work) synced(ctx context.Context, f drive.File, parent, name string) error {
+	attrs := []any{"fileId", f.ID, "version", f.Version}
+	if !w.since.IsZero() {
+		// Measured at the Drive write; a clock behind eFactori's reads as no lag, not a negative one.
+		attrs = append(attrs, logging.FieldDriveLagMs, max(w.e.now().Sub(w.since).Milliseconds(), 0))
+	}
 	err := w.finish(ctx, func(m *store.Mapping) {
 		m.FileID, m.Created, m.Revision, m.SHA256 = f.ID, true, w.doc.Revision, w.doc.SHA256
 		m.FolderID, m.Name, m.State, m.Code, m.Deleted = parent, name, store.MappingSynced, "", false
 		m.Mismatches, m.MismatchRevision = 0, 0
 	})
 	if err == nil {
-		w.log.InfoContext(ctx, "document copied", "fileId", f.ID, "version", f.Version)
+		w.log.InfoContext(ctx, "document copied", attrs...)
 	}
 	return err
 }

@@ -40,6 +40,21 @@ const (
 	fieldTraceSampled = "logging.googleapis.com/trace_sampled"
 )
 
+// Fields of drivesync's own log lines that the deployment reads: terraform/slo.tf builds its
+// log-based metrics on them, and terraform/drift_test.go checks that the two agree.
+const (
+	// FieldDriveLagMs is the milliseconds from a change's origin to its Drive write, on the line
+	// of each delivery that wrote a document: from an eFactori event's occurredAt, or from the
+	// start of the initial-copy or reconcile run a copy task belongs to.
+	FieldDriveLagMs = "driveLagMs"
+	// FieldRunID names the initial-copy or reconcile run a line belongs to; its presence tells a
+	// copy task's delivery from a document event's.
+	FieldRunID = "runId"
+	// FieldErrorCode is the reason a delivery was refused or failed: Drive's reason
+	// (userRateLimitExceeded…) or the engine's code (document_busy…).
+	FieldErrorCode = "errorCode"
+)
+
 func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) == 0 {
 		switch a.Key {
