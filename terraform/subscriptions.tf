@@ -136,22 +136,29 @@ resource "google_monitoring_alert_policy" "subscription_backlog" {
   display_name = "drivesync ${var.environment}: deliveries stuck"
   combiner     = "OR"
 
-  dynamic "conditions" {
-    for_each = {
-      document_events = google_pubsub_subscription.document_events.name
-      copy_requests   = google_pubsub_subscription.copy_requests.name
+  conditions {
+    display_name = "Oldest unacknowledged message in ${google_pubsub_subscription.document_events.name} older than 15 minutes"
+    condition_threshold {
+      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.document_events.name}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 900
+      duration        = "300s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
     }
-    content {
-      display_name = "Oldest unacknowledged message in ${conditions.value} older than 15 minutes"
-      condition_threshold {
-        filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${conditions.value}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
-        comparison      = "COMPARISON_GT"
-        threshold_value = 900
-        duration        = "300s"
-        aggregations {
-          alignment_period   = "60s"
-          per_series_aligner = "ALIGN_MAX"
-        }
+  }
+  conditions {
+    display_name = "Oldest unacknowledged message in ${google_pubsub_subscription.copy_requests.name} older than 15 minutes"
+    condition_threshold {
+      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.copy_requests.name}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 900
+      duration        = "300s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
       }
     }
   }
