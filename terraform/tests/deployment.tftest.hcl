@@ -6,10 +6,10 @@
 # with every expression, for_each and default evaluated by Terraform and the real providers'
 # schemas.
 #
-# Run by scripts/test (terraform test in a temp copy of terraform/). Only `plan` runs: an apply
-# would run the local-exec provisioners that call gcloud. A plan leaves computed attributes
-# (e-mails, IDs) unknown, so the mocks below give the resources the assertions compare the
-# values Google would give them.
+# Run by scripts/test (terraform test in a temp copy of terraform/). Only `plan` runs: what the
+# assertions need is known at plan time. A plan leaves computed attributes (e-mails, IDs, function
+# URLs) unknown, so the mocks below give the resources the assertions compare the values Google
+# would give them.
 
 mock_provider "google" {
   override_during = plan
