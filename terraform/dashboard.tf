@@ -62,7 +62,7 @@ locals {
     {
       title = "Oldest unacknowledged message (s)"
       series = [{
-        filter   = "metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND resource.type = \"pubsub_subscription\" AND resource.label.subscription_id = starts_with(\"drivesync-\")"
+        filter   = "metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = starts_with(\"drivesync-\")"
         aligner  = "ALIGN_MAX"
         reducer  = "REDUCE_MAX"
         group_by = ["resource.label.subscription_id"]
@@ -73,7 +73,7 @@ locals {
     {
       title = "Undelivered messages"
       series = [{
-        filter   = "metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type = \"pubsub_subscription\" AND resource.label.subscription_id = starts_with(\"drivesync-\")"
+        filter   = "metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = starts_with(\"drivesync-\")"
         aligner  = "ALIGN_MAX"
         reducer  = "REDUCE_SUM"
         group_by = ["resource.label.subscription_id"]

@@ -48,3 +48,12 @@ output "secrets" {
     token_keyset        = google_secret_manager_secret.token_keyset.id
   }
 }
+
+output "push_subscriptions" {
+  description = "The push subscriptions that feed the event functions (subscriptions.tf), by role."
+  value = {
+    document_events = google_pubsub_subscription.document_events.id
+    copy_tasks      = google_pubsub_subscription.copy_tasks.id
+    copy_requests   = google_pubsub_subscription.copy_requests.id
+  }
+}

@@ -19,8 +19,8 @@ resource "google_cloud_scheduler_job" "reconcile" {
   }
 
   # A Pub/Sub target's attempt is the publish itself (attempt_deadline does not apply to it):
-  # retry a failed publish a few times with backoff. Once published, Pub/Sub and the InitialCopy
-  # trigger's retry and dead-letter policy take over.
+  # retry a failed publish a few times with backoff. Once published, the copy-requests
+  # subscription's retry and dead-letter policy take over (subscriptions.tf).
   retry_config {
     retry_count          = 5
     min_backoff_duration = "10s"

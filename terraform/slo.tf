@@ -65,12 +65,12 @@ resource "google_logging_metric" "drive_writes" {
   }
 }
 
-# Refusals: every delivery SyncDocument gives back to Pub/Sub or records failed logs errorCode,
-# the Drive reason (userRateLimitExceeded, storageQuotaExceeded…) or the engine's own code
-# (document_busy, newer_revision_pending…).
+# Refusals: every delivery SyncDocument gives back to Pub/Sub, records failed or drops (a revision
+# superseded in eFactori) logs errorCode, the Drive reason (userRateLimitExceeded,
+# storageQuotaExceeded…) or the engine's own code (document_busy, newer_revision_pending…).
 resource "google_logging_metric" "refusals" {
   name        = "drivesync/${var.environment}/refusals"
-  description = "SyncDocument deliveries refused or failed, by reason."
+  description = "SyncDocument deliveries refused, failed or dropped, by reason."
   filter      = "${local.sync_document_logs} AND jsonPayload.errorCode:*"
 
   metric_descriptor {
