@@ -446,6 +446,18 @@ resource "google_cloud_run_service_iam_member" "sync_document_trigger" {
 			want: "google_pubsub_subscription.copy_requests pushes without an oidc_token",
 		},
 		{
+			name: "push with the function's runtime account",
+			edit: edit("subscriptions.tf", `oidc_token {
+      service_account_email = google_service_account.initial_copy_trigger.email`, `oidc_token {
+      service_account_email = google_service_account.initial_copy.email`),
+			want: "google_service_account.initial_copy both runs InitialCopy and pushes to InitialCopy",
+		},
+		{
+			name: "push token for another audience than the function",
+			edit: edit("subscriptions.tf", `audience              = google_cloudfunctions2_function.initial_copy.service_config[0].uri`, `audience              = "https://example.com"`),
+			want: "google_pubsub_subscription.copy_requests: oidc_token.audience must be the URL of google_cloudfunctions2_function.initial_copy",
+		},
+		{
 			name: "function timeout longer than the ack deadline",
 			edit: edit("delivery.json", `"concurrency": 10,
       "timeout_seconds": 540`, `"concurrency": 10,
