@@ -371,8 +371,7 @@ var ErrNoName = errors.New("every name the document may take is held by another 
 
 // claimName makes m hold one of want's names: the one it holds, when it is still among them (a
 // document keeps its name while its file name and folder stay), else the first one no other
-// document holds, trying first the name its file has in Drive (so that a file adopted under a
-// suffixed name keeps it). The claim it held before is released once Drive shows the new name.
+// document holds. The claim it held before is released once Drive shows the new name.
 func claimName(m *Mapping, want NameWant, taken map[string]string) error {
 	if m.Claim != "" && m.ClaimFolder == want.Folder {
 		for _, o := range want.Names {
@@ -383,9 +382,14 @@ func claimName(m *Mapping, want NameWant, taken map[string]string) error {
 		}
 	}
 	names := slices.Clone(want.Names)
-	if i := slices.IndexFunc(names, func(o NameOption) bool { return o.Name == m.Name }); i > 0 {
-		o := names[i]
-		names = append([]NameOption{o}, slices.Delete(names, i, i+1)...)
+	// Within the same folder (or with no claim known: a file adopted from Drive) the name the
+	// file already has comes first, so that a file suffixed earlier keeps its suffix instead of
+	// swapping names with another. A document moved to another folder starts afresh.
+	if m.Claim == "" || m.ClaimFolder == want.Folder {
+		if i := slices.IndexFunc(names, func(o NameOption) bool { return o.Name == m.Name }); i > 0 {
+			o := names[i]
+			names = append([]NameOption{o}, slices.Delete(names, i, i+1)...)
+		}
 	}
 	for _, o := range names {
 		if h, ok := taken[o.Key]; ok && h != m.DocumentID {
