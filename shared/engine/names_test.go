@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	standin "github.com/efactori/drivesync/local/efactori"
+	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/engine"
 	"github.com/efactori/drivesync/shared/layout"
@@ -178,5 +179,88 @@ func TestCollidingNamesStayDistinct(t *testing.T) {
 	}
 	if !strings.HasPrefix(again[mover], "2026/") || !strings.Contains(again[mover], "(") {
 		t.Errorf("after moving back: %s is %q, want a suffixed name in 2026/", mover, again[mover])
+	}
+}
+
+// A reconcile takes the names documents were given as right: a Drive that matches costs no
+// write, and after the Firestore state is lost (disconnect, connect again onto the same folder)
+// the files are adopted under the names they have, a suffixed one included, and hold them: a
+// later colliding document gets a name of its own. A layout change moves every file without an
+// upload, the names distinct in the new folders too.
+func TestReconcileKeepsDistinctNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{documents: 5, topics: true})
+	for i, id := range []string{"acme-same-1", "acme-same-2", "acme-same-3"} {
+		e.upsert(t, id, standin.Upsert{Kind: drivesync.KindSalesInvoice, Number: "F-2026-000" + string(rune('1'+i)),
+			Date: "2026-01-02", FileName: "Facture.pdf"})
+	}
+	e.run(t)
+	first := e.namesIn(t, "2026/")
+	checkDistinct(t, first)
+	if len(first) < 3 {
+		t.Fatalf("2026/ holds %v, want the three colliding documents at least", first)
+	}
+	e.checkExactlyOnce(t, e.documents(t))
+
+	if _, err := e.svc.Resync(e.ctx, company, e.conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.run(t); writes(calls) != 0 {
+		t.Errorf("reconcile of a matching Drive with suffixed names made writes: %v", calls)
+	}
+
+	if err := e.svc.Delete(e.ctx, company, e.conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.conn = e.connectRoot(t, company, companyName, drivesync.LayoutYear)
+	if calls := e.run(t); writes(calls) != 0 || calls["upload:multipart"] != 0 {
+		t.Errorf("reconnect made Drive writes: %v", calls)
+	}
+	if diff := cmp.Diff(first, e.namesIn(t, "2026/")); diff != "" {
+		t.Errorf("names changed on reconnect (-before +after):\n%s", diff)
+	}
+	for id, name := range first {
+		if m := e.mapping(t, id); m.ClaimName != name {
+			t.Errorf("after reconnect, mapping of %s claims %q, file is %q", id, m.ClaimName, name)
+		}
+	}
+	ev := e.upsert(t, "acme-same-4", standin.Upsert{Kind: drivesync.KindSalesInvoice, Number: "F-2026-0004",
+		Date: "2026-01-02", FileName: "facture.pdf"})
+	if err := e.engine.HandleEvent(e.ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	fourth := e.namesIn(t, "2026/")
+	checkDistinct(t, fourth)
+	if got, want := fourth["acme-same-4"], "facture (F-2026-0004).pdf"; got != want {
+		t.Errorf("a fourth colliding document is %q, want %q", got, want)
+	}
+
+	l := drivesync.LayoutYearKind
+	if _, err := e.svc.Update(e.ctx, company, e.conn.ID, connection.UpdateInput{FolderLayout: &l}); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.run(t)
+	if calls["upload:multipart"] != 0 || calls["upload:resumable"] != 0 {
+		t.Errorf("layout change uploaded content: %v", calls)
+	}
+	e.conn = e.get(t)
+	e.checkExactlyOnce(t, e.documents(t))
+	moved := map[string]string{}
+	for _, it := range contents(e.companyFolder(t)) {
+		if !it.node.Folder && strings.HasPrefix(it.path, "2026/Factures de vente/") {
+			moved[it.node.AppProperties[clientID][layout.PropDocumentID]] = it.node.Name
+		}
+	}
+	checkDistinct(t, moved)
+	for _, id := range []string{"acme-same-1", "acme-same-2", "acme-same-3", "acme-same-4"} {
+		if moved[id] == "" {
+			t.Errorf("document %s not in 2026/Factures de vente/ after the layout change: %v", id, moved)
+		}
+	}
+	if _, err := e.svc.Resync(e.ctx, company, e.conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.run(t); writes(calls) != 0 {
+		t.Errorf("reconcile after the layout change made writes: %v", calls)
 	}
 }
