@@ -277,7 +277,8 @@ func (w *engineWorld) measure(b testing.TB, n int, phase func(i int)) costs {
 
 // BenchmarkPerDocumentCosts measures the Drive calls and Firestore operations of one document
 // event, by the engine in this process: a new document in a folder that exists, the same event
-// delivered again, and a new revision of it with new content.
+// delivered again, a new revision of it with new content, and a new document whose file name
+// another document of the folder holds already.
 //
 //	go test ./functions/synctest/ -run '^$' -bench BenchmarkPerDocumentCosts -benchtime 1x
 func BenchmarkPerDocumentCosts(b *testing.B) {
@@ -311,7 +312,18 @@ func BenchmarkPerDocumentCosts(b *testing.B) {
 			}
 			handle(ev)
 		})
+		// New documents all named "Facture.pdf" in one folder: the first keeps the name, every
+		// other's first claim fails, so it reads the claim and takes its number as a suffix.
+		colliding := w.measure(b, n, func(i int) {
+			ev, err := w.ef.Upsert(company.ID, fmt.Sprintf("costs-same-%04d", i), efactori.Upsert{Kind: drivesync.KindSalesInvoice,
+				Number: fmt.Sprintf("F-2026-%05d", n+1+i), Date: "2026-11-20", FileName: "Facture.pdf", Size: 8 << 10})
+			if err != nil {
+				b.Fatal(err)
+			}
+			handle(ev)
+		})
 		b.Logf("new document in an existing folder: %v", created)
+		b.Logf("new document whose name collides: %v", colliding)
 		b.Logf("unchanged redelivery: %v", redelivered)
 		b.Logf("new content: %v", changed)
 		b.ReportMetric(created.driveWrite, "new-drive-writes/doc")
@@ -321,6 +333,8 @@ func BenchmarkPerDocumentCosts(b *testing.B) {
 		b.ReportMetric(redelivered.fsRPCs, "redelivery-firestore-rpcs/doc")
 		b.ReportMetric(changed.driveWrite, "changed-drive-writes/doc")
 		b.ReportMetric(changed.fsRPCs, "changed-firestore-rpcs/doc")
+		b.ReportMetric(colliding.driveWrite, "colliding-drive-writes/doc")
+		b.ReportMetric(colliding.fsRPCs, "colliding-firestore-rpcs/doc")
 	}
 }
 

@@ -521,8 +521,8 @@ func (s *stack) contentMD5(doc drivesync.Document) string {
 }
 
 // checkCopy checks that account's Drive holds every live document of company exactly once, in
-// the folder the connection's layout gives it, with its name, revision and content; and nothing
-// else. It returns the problems, at most a few of each kind.
+// the folder the connection's layout gives it, with its name (no other file of the folder named
+// alike), revision and content; and nothing else. It returns the problems, at most a few of each kind.
 func (s *stack) checkCopy(conn drivesync.Connection, account string) []string {
 	s.t.Helper()
 	docs, err := s.ef.Documents(conn.CompanyID)
@@ -534,6 +534,14 @@ func (s *stack) checkCopy(conn drivesync.Connection, account string) []string {
 	report := func(format string, args ...any) {
 		if len(problems) < 20 {
 			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	// Documents named alike in one folder get distinct names (layout.FileNames): count each
+	// folded name per folder.
+	names := map[string]int{}
+	for _, fs := range got {
+		for _, f := range fs {
+			names[strings.Join(f.folder, "/")+"/"+layout.FoldName(f.node.Name)]++
 		}
 	}
 	want := map[string]bool{}
@@ -548,8 +556,10 @@ func (s *stack) checkCopy(conn drivesync.Connection, account string) []string {
 		if wantPath := layout.Folders(d, conn.FolderLayout, conn.Locale); !slices.Equal(f.folder, wantPath) {
 			report("document %s in %v, want %v", d.ID, f.folder, wantPath)
 		}
-		if name := layout.FileName(d); f.node.Name != name {
-			report("document %s named %q, want %q", d.ID, f.node.Name, name)
+		if ok := layout.FileNames(d); !slices.Contains(ok, f.node.Name) {
+			report("document %s named %q, want one of %q", d.ID, f.node.Name, ok)
+		} else if n := names[strings.Join(f.folder, "/")+"/"+layout.FoldName(f.node.Name)]; n > 1 {
+			report("document %s named %q like %d other files of %v", d.ID, f.node.Name, n-1, f.folder)
 		}
 		if rev := f.node.AppProperties[clientID][layout.PropRevision]; rev != strconv.FormatInt(d.Revision, 10) {
 			report("document %s at revision %s, want %d", d.ID, rev, d.Revision)

@@ -180,6 +180,14 @@ func check(tree driveemu.Tree, exp expectation) ([]string, map[string]verdict) {
 			byDoc[id] = append(byDoc[id], f)
 		}
 	}
+	// Two files of one folder may not share a name, case aside (drivesync's naming rule,
+	// layout.FileNames): count each folded name per folder.
+	names := map[string]int{}
+	for _, fs := range byDoc {
+		for _, f := range fs {
+			names[folderPath(f.folders)+layout.FoldName(f.node.Name)]++
+		}
+	}
 	live := map[string]bool{}
 	for _, d := range exp.docs {
 		live[layout.DocumentIDValue(d.ID)] = true
@@ -196,8 +204,10 @@ func check(tree driveemu.Tree, exp expectation) ([]string, map[string]verdict) {
 		if want := layout.Folders(d, exp.layout, exp.locale); !slices.Equal(f.folders, want) {
 			why = append(why, fmt.Sprintf("in %s, want %s", folderPath(f.folders), folderPath(want)))
 		}
-		if want := layout.FileName(d); f.node.Name != want {
-			why = append(why, fmt.Sprintf("named %q, want %q", f.node.Name, want))
+		if want := layout.FileNames(d); !slices.Contains(want, f.node.Name) {
+			why = append(why, fmt.Sprintf("named %q, want one of %q", f.node.Name, want))
+		} else if n := names[folderPath(f.folders)+layout.FoldName(f.node.Name)]; n > 1 {
+			why = append(why, fmt.Sprintf("named %q like %d other files of %s", f.node.Name, n-1, folderPath(f.folders)))
 		}
 		if rev := f.node.AppProperties[devstack.ClientID][layout.PropRevision]; rev != strconv.FormatInt(d.Revision, 10) {
 			why = append(why, fmt.Sprintf("holds revision %s, want %d", rev, d.Revision))

@@ -86,3 +86,39 @@ func TestCopyTimeoutScales(t *testing.T) {
 		}
 	}
 }
+
+// Documents whose file names collide in one folder must show distinct names there: the first
+// keeps its name, the others carry a suffix (layout.FileNames); the same name twice, case aside,
+// is a problem.
+func TestCheckNames(t *testing.T) {
+	t.Parallel()
+	doc := func(id, number, fileName string) drivesync.Document {
+		return drivesync.Document{ID: id, Revision: 1, Kind: drivesync.KindSalesInvoice, Number: number, Date: "2026-01-02",
+			FileName: fileName, ContentType: "application/pdf", Size: 10}
+	}
+	a, b, c := doc("acme-000001", "F-1", "Facture.pdf"), doc("acme-000002", "F-2", "Facture.pdf"), doc("acme-000003", "F-3", "FACTURE.pdf")
+	exp := expectation{docs: []drivesync.Document{a, b, c}, md5: map[string]string{a.ID: "m", b.ID: "m", c.ID: "m"},
+		layout: drivesync.LayoutYear, locale: drivesync.LocaleFR, companyName: "Acme", targetID: "target"}
+	tree := func(names ...string) driveemu.Tree {
+		var files []driveemu.Node
+		for i, d := range exp.docs {
+			files = append(files, driveemu.Node{ID: "x" + d.ID, Name: names[i], Size: d.Size, MD5: "m",
+				AppProperties: map[string]map[string]string{devstack.ClientID: layout.AppProperties(d, "acme", "c1")}})
+		}
+		year := driveemu.Node{ID: "f-2026", Name: "2026", Folder: true, Children: files}
+		company := driveemu.Node{ID: "f-acme", Name: "Acme", Folder: true, Children: []driveemu.Node{year}}
+		target := driveemu.Node{ID: "target", Name: "Factures eFactori", Folder: true, Children: []driveemu.Node{company}}
+		return driveemu.Tree{Root: driveemu.Node{ID: "root", Name: "My Drive", Folder: true, Children: []driveemu.Node{target}}}
+	}
+	if problems, _ := check(tree("Facture.pdf", "Facture (F-2).pdf", "FACTURE (F-3).pdf"), exp); len(problems) != 0 {
+		t.Errorf("distinct names: check = %q, want no problems", problems)
+	}
+	problems, _ := check(tree("Facture.pdf", "Facture (F-2).pdf", "FACTURE.pdf"), exp)
+	if len(problems) != 2 || !strings.Contains(strings.Join(problems, "\n"), `named "FACTURE.pdf" like 1 other files of 2026/`) {
+		t.Errorf("a name twice, case aside: check = %q, want both files reported", problems)
+	}
+	problems, _ = check(tree("Facture.pdf", "Facture (F-2).pdf", "Facture (x).pdf"), exp)
+	if len(problems) != 1 || !strings.Contains(problems[0], `named "Facture (x).pdf", want one of`) {
+		t.Errorf("a name not of the document: check = %q, want one problem", problems)
+	}
+}

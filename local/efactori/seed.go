@@ -21,7 +21,8 @@ type CompanySpec struct {
 	// Documents is the number of generated documents.
 	Documents int
 	// Showcase adds, before the generated documents, a fixed set of awkward documents: accents,
-	// slashes and emoji in names, a 300-character title, duplicate file names, a CSV, a few
+	// slashes and emoji in names, a 300-character title, three documents named "Facture.pdf"
+	// in one folder (one in capitals), a CSV, a few
 	// revisions, and three large PDFs (about 21, 35 and 50 MB).
 	Showcase bool
 }
@@ -43,7 +44,7 @@ const MaxCompanyDocuments = 999_999
 
 // The companies most tests and the demo use.
 var (
-	Acme  = CompanySpec{ID: "acme", Name: "Acme Bâtiment SPRL", Documents: 28, Showcase: true}
+	Acme  = CompanySpec{ID: "acme", Name: "Acme Bâtiment SPRL", Documents: 27, Showcase: true}
 	Empty = CompanySpec{ID: "empty", Name: "Entreprise Vide SRL", Documents: 0}
 	Bulk  = CompanySpec{ID: "bulk", Name: "Bulk Trading NV", Documents: 5000}
 )
@@ -237,6 +238,9 @@ func showcase() []draft {
 		pdf(drivesync.KindOther, "", "2021-01-04", "Contrat de maintenance — garçonnière, Liège", "Contrat de maintenance (garçonnière).pdf", 1, 0, 22<<10),
 		pdf(drivesync.KindSalesInvoice, "F-2026-0001", "2026-01-02", "Facture", "Facture.pdf", 1, 100_00, 4<<10),
 		pdf(drivesync.KindSalesInvoice, "F-2026-0002", "2026-01-02", "Facture", "Facture.pdf", 3, 200_00, 4<<10),
+		// A third "Facture.pdf" of the same folder, differing only in case: Windows would
+		// still see the same name, so drivesync names it apart too.
+		pdf(drivesync.KindSalesInvoice, "F-2026-0003", "2026-01-02", "Facture", "FACTURE.pdf", 1, 300_00, 4<<10),
 		pdf(drivesync.KindSalesInvoice, "F-2025-12-31", "2025-12-31", "Facture de fin d'année : « Réveillon » — 50 % payé", "F-2025-12-31.pdf", 1, 5_000_00, 12<<10),
 		pdf(drivesync.KindOther, "PLANS-2024-01", "2024-02-29", "Plans d'exécution — lot gros œuvre", "Plans d'exécution.pdf", 1, 0, 21*mb),
 		pdf(drivesync.KindPurchaseInvoice, "FF-2023-0420", "2023-04-20", "Facture fournisseur avec annexes scannées", "FF-2023-0420.pdf", 2, 48_230_15, 35*mb),

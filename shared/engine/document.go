@@ -23,6 +23,7 @@ const (
 	CodeNewerPending   = "newer_revision_pending" // a newer revision is still being copied
 	CodeFolderGone     = "folder_gone"            // Drive lost a cached folder twice in a row
 	CodeTooManyChanges = "file_keeps_changing"    // the file vanished again while being re-created
+	CodeNoName         = "file_name_unavailable"  // other documents hold every name the document may take
 )
 
 // maxMismatches is how many deliveries in a row may find a revision's content other than the
@@ -86,14 +87,25 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 			}
 		}
 	}
+	// The file's name is claimed in the same write, so that no other document of its folder
+	// takes it (see layout.FileNames).
+	var want *store.NameWant
+	if !deleted {
+		want = nameWant(doc, rec)
+	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, func(m *store.Mapping) {
+	m, ok, err := e.store.LockMappingNamed(ctx, k, seen, holder, e.lease, want, func(m *store.Mapping) {
 		if id != "" && !m.Created && m.FileID == "" {
 			m.FileID = id
 		}
 	})
 	if id != "" && (err != nil || !ok || m.FileID != id) {
 		e.giveBackID(rec.ID, id)
+	}
+	if errors.Is(err, store.ErrNoName) {
+		// Only names made to collide on purpose get here: the document waits, and a rename of
+		// either document frees a name.
+		return drivesync.Classify(fmt.Errorf("document %s: %w", doc.ID, err), drivesync.Retryable, CodeNoName)
 	}
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
@@ -266,14 +278,38 @@ func (w *work) applyDelete(ctx context.Context, dc *drive.Client) error {
 	}
 	return w.finish(ctx, func(m *store.Mapping) {
 		m.Revision, m.Deleted, m.State, m.Code = w.doc.Revision, true, store.MappingSynced, ""
+		if !m.Created || w.rec.OnDelete == drivesync.OnDeleteTrash {
+			releaseNames(m) // no file shows the name any more
+		}
 	})
+}
+
+// nameWant returns the names doc may take in the folder rec's layout puts it in, each with its
+// claim key.
+func nameWant(doc drivesync.Document, rec store.ConnectionRecord) *store.NameWant {
+	path := layout.Path(doc, rec.FolderLayout, rec.Locale)
+	folder := path[len(path)-1].Key
+	names := layout.FileNames(doc)
+	opts := make([]store.NameOption, len(names))
+	for i, n := range names {
+		opts[i] = store.NameOption{Name: n, Key: layout.NameKey(folder, n)}
+	}
+	return &store.NameWant{Folder: folder, Names: opts}
+}
+
+// releaseNames lets go of every name m holds, for a document whose file is gone from Drive.
+func releaseNames(m *store.Mapping) {
+	m.Claim, m.ClaimName, m.ClaimFolder, m.Releases = "", "", "", nil
 }
 
 // upsert creates or updates the document's file in parent. A new file is created with an ID
 // reserved and stored in the mapping first; a file that turns out to exist (an earlier attempt
 // got through) is updated; one the customer deleted or trashed is created anew.
 func (w *work) upsert(ctx context.Context, dc *drive.Client, parent string) error {
-	name := layout.FileName(w.doc)
+	name := w.m.ClaimName // claimed with the lease
+	if name == "" {
+		name = layout.FileName(w.doc)
+	}
 	props := layout.AppProperties(w.doc, w.rec.CompanyID, w.rec.ID)
 	for range 3 {
 		if !w.m.Created {
@@ -412,6 +448,7 @@ func (w *work) synced(ctx context.Context, f drive.File, parent, name string) er
 		m.FileID, m.Created, m.Revision, m.SHA256 = f.ID, true, w.doc.Revision, w.doc.SHA256
 		m.FolderID, m.Name, m.State, m.Code, m.Deleted = parent, name, store.MappingSynced, "", false
 		m.Mismatches, m.MismatchRevision = 0, 0
+		m.Releases = nil // Drive shows the new name: the old ones are free
 	})
 	if err == nil {
 		w.log.InfoContext(ctx, "document copied", attrs...)

@@ -39,6 +39,9 @@ type driveInventory struct {
 	children map[string]map[string]string
 	// files maps a PropDocumentID value to the files that claim that document.
 	files map[string][]drive.InventoryFile
+	// names counts the files of each name (folded, layout.FoldName) in each folder, by
+	// folder ID + "/" + name: a name counted twice is one no file may keep.
+	names map[string]int
 	// at is when the inventory began: a mapping written since may name a file it missed.
 	at time.Time
 }
@@ -47,7 +50,7 @@ type driveInventory struct {
 // company that sit in them.
 func (e *Engine) inventory(ctx context.Context, rec store.ConnectionRecord, dc *drive.Client) (driveInventory, error) {
 	inv := driveInventory{companyFolder: rec.Target.CompanyFolderID, children: map[string]map[string]string{},
-		files: map[string][]drive.InventoryFile{}, at: e.now()}
+		files: map[string][]drive.InventoryFile{}, names: map[string]int{}, at: e.now()}
 	if inv.companyFolder == "" {
 		return inv, drivesync.Classify(fmt.Errorf("connection %s has no company folder", rec.ID), drivesync.NeedsCustomer, drive.CodeTargetNotFound)
 	}
@@ -83,6 +86,9 @@ func (e *Engine) inventory(ctx context.Context, rec store.ConnectionRecord, dc *
 			continue // not a document file, or not under this connection's folder
 		}
 		inv.files[v] = append(inv.files[v], f)
+		for _, p := range f.Parents {
+			inv.names[p+"/"+layout.FoldName(f.Name)]++
+		}
 	}
 	return inv, nil
 }
@@ -99,11 +105,19 @@ func (inv driveInventory) parentOf(doc drivesync.Document, rec store.ConnectionR
 	return parent
 }
 
-// agrees reports whether f holds doc's revision, named and placed as it should be.
-func agrees(doc drivesync.Document, f drive.InventoryFile, parent string) bool {
-	return parent != "" && slices.Contains(f.Parents, parent) && f.Name == layout.FileName(doc) && f.Size == doc.Size &&
+// agrees reports whether f holds doc's revision, named and placed as it should be: in its
+// layout folder, under one of the names doc may take (layout.FileNames) that no other file of
+// the folder has. Which of them doc holds is the mapping's to say (claims).
+func (inv driveInventory) agrees(doc drivesync.Document, f drive.InventoryFile, parent string) bool {
+	return parent != "" && slices.Contains(f.Parents, parent) && slices.Contains(layout.FileNames(doc), f.Name) &&
+		inv.names[parent+"/"+layout.FoldName(f.Name)] == 1 && f.Size == doc.Size &&
 		f.AppProperties[layout.PropRevision] == strconv.FormatInt(doc.Revision, 10) &&
 		f.AppProperties[layout.PropSHA256] == layout.SHA256Value(doc.SHA256)
+}
+
+// holdsName reports whether mapping m holds the name name in doc's layout folder.
+func holdsName(m store.Mapping, doc drivesync.Document, rec store.ConnectionRecord, name string) bool {
+	return m.Claim != "" && m.ClaimName == name && m.ClaimFolder == nameWant(doc, rec).Folder
 }
 
 // keeper picks the file a document keeps when several claim it: the mapped one, else the newest.
@@ -283,7 +297,7 @@ func (e *Engine) plan(ctx context.Context, rec store.ConnectionRecord, runID str
 	for _, doc := range docs {
 		v := layout.DocumentIDValue(doc.ID)
 		listed[v] = true
-		if f := inv.files[v]; len(f) == 1 && agrees(doc, f[0], inv.parentOf(doc, rec)) {
+		if f := inv.files[v]; len(f) == 1 && inv.agrees(doc, f[0], inv.parentOf(doc, rec)) {
 			agreed++
 		}
 	}
@@ -335,10 +349,10 @@ func (e *Engine) plan(ctx context.Context, rec store.ConnectionRecord, runID str
 		parent := inv.parentOf(doc, rec)
 		mapped := m.FileID == keep.ID && m.Created
 		switch {
-		case agrees(doc, keep, parent) && mapped && m.State == store.MappingSynced && !m.Deleted &&
-			m.Revision == doc.Revision && m.SHA256 == doc.SHA256:
+		case inv.agrees(doc, keep, parent) && mapped && m.State == store.MappingSynced && !m.Deleted &&
+			m.Revision == doc.Revision && m.SHA256 == doc.SHA256 && holdsName(m, doc, rec, keep.Name):
 			plan.matched++
-		case agrees(doc, keep, parent) && m.UpdatedAt.Before(inv.at):
+		case inv.agrees(doc, keep, parent) && m.UpdatedAt.Before(inv.at):
 			plan.adopt = append(plan.adopt, adoption{doc: doc, file: keep, parent: parent, seen: m, synced: true})
 		case !mapped && m.UpdatedAt.Before(inv.at):
 			plan.adopt = append(plan.adopt, adoption{doc: doc, file: keep, parent: parent, seen: m})
@@ -391,11 +405,19 @@ func (e *Engine) apply(ctx context.Context, rec store.ConnectionRecord, dc *driv
 	g.SetLimit(reconcileWorkers)
 	for _, a := range plan.adopt {
 		g.Go(func() error {
-			_, ok, err := e.store.AdoptMapping(gctx, k, a.seen, func(m *store.Mapping) {
-				m.FileID, m.Created, m.Deleted = a.file.ID, true, false
+			// A right file keeps its name (perhaps suffixed): the mapping claims it, unless
+			// another document holds it, when the task renames the file.
+			var want *store.NameWant
+			if a.synced {
+				want = nameWant(a.doc, rec)
+				want.Names = []store.NameOption{{Name: a.file.Name, Key: layout.NameKey(want.Folder, a.file.Name)}}
+			}
+			_, ok, err := e.store.AdoptMapping(gctx, k, a.seen, want, func(m *store.Mapping) {
+				m.FileID, m.Created, m.Deleted, m.Name = a.file.ID, true, false, a.file.Name
 				if a.synced {
 					m.Revision, m.SHA256, m.FolderID, m.Name = a.doc.Revision, a.doc.SHA256, a.parent, a.file.Name
 					m.State, m.Code, m.RunID = store.MappingSynced, "", runID
+					m.Releases = nil // the file shows the name just claimed
 					return
 				}
 				// What the file holds, so the task updates it in place.
@@ -487,6 +509,9 @@ func (e *Engine) trashStray(ctx context.Context, rec store.ConnectionRecord, dc 
 	}
 	_, err = e.store.FinishMapping(ctx, k, m, holder, func(m *store.Mapping) error {
 		m.Deleted, m.State, m.Code = true, store.MappingSynced, ""
+		if rec.OnDelete == drivesync.OnDeleteTrash {
+			releaseNames(m) // its files are in the trash
+		}
 		return nil
 	})
 	if err != nil {

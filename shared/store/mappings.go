@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -47,6 +48,16 @@ type Mapping struct {
 	// size or SHA-256 eFactori announced; past a few, the revision is recorded failed.
 	Mismatches       int
 	MismatchRevision int64
+	// Claim is the key (a layout.NameKey) of the name claim this mapping holds: ClaimName in
+	// the layout folder ClaimFolder is the document's, and no other document of the connection
+	// takes it. Empty before the document had a name to claim.
+	Claim       string
+	ClaimName   string
+	ClaimFolder string
+	// Releases are claims the document still holds but no longer wants (it was renamed or
+	// moved): they are deleted by the write that records the file under its new name, not
+	// before, so that no other document takes the old name while Drive still shows it.
+	Releases []string
 
 	// version is the update time of the stored document this mapping was read from or written
 	// as: every change is a single write conditional on it, instead of a transaction, and a
@@ -76,8 +87,12 @@ type mappingDoc struct {
 	LeaseHolder string    `firestore:"leaseHolder"`
 	LeaseUntil  time.Time `firestore:"leaseUntil"`
 	// Absent from mappings written before they existed, which read them as zero.
-	Mismatches       int   `firestore:"mismatches"`
-	MismatchRevision int64 `firestore:"mismatchRevision"`
+	Mismatches       int      `firestore:"mismatches"`
+	MismatchRevision int64    `firestore:"mismatchRevision"`
+	Claim            string   `firestore:"claim"`
+	ClaimName        string   `firestore:"claimName"`
+	ClaimFolder      string   `firestore:"claimFolder"`
+	Releases         []string `firestore:"releases"`
 }
 
 func (d mappingDoc) mapping(version time.Time) Mapping {
@@ -85,6 +100,7 @@ func (d mappingDoc) mapping(version time.Time) Mapping {
 		SHA256: d.SHA256, FolderID: d.FolderID, Name: d.Name, State: MappingState(d.State), Code: d.Code,
 		Deleted: d.Deleted, RunID: d.RunID, UpdatedAt: d.UpdatedAt,
 		Mismatches: d.Mismatches, MismatchRevision: d.MismatchRevision,
+		Claim: d.Claim, ClaimName: d.ClaimName, ClaimFolder: d.ClaimFolder, Releases: d.Releases,
 		version: version, leaseHolder: d.LeaseHolder, leaseUntil: d.LeaseUntil}
 }
 
@@ -92,7 +108,8 @@ func docOf(m Mapping) mappingDoc {
 	return mappingDoc{DocumentID: m.DocumentID, FileID: m.FileID, Created: m.Created, Revision: m.Revision,
 		SHA256: m.SHA256, FolderID: m.FolderID, Name: m.Name, State: string(m.State), Code: m.Code,
 		Deleted: m.Deleted, RunID: m.RunID, UpdatedAt: m.UpdatedAt, LeaseHolder: m.leaseHolder, LeaseUntil: m.leaseUntil,
-		Mismatches: m.Mismatches, MismatchRevision: m.MismatchRevision}
+		Mismatches: m.Mismatches, MismatchRevision: m.MismatchRevision,
+		Claim: m.Claim, ClaimName: m.ClaimName, ClaimFolder: m.ClaimFolder, Releases: m.Releases}
 }
 
 // updates lists every field of d, for an Update: unlike Set, it takes a precondition.
@@ -104,6 +121,8 @@ func (d mappingDoc) updates() []firestore.Update {
 		{Path: "deleted", Value: d.Deleted}, {Path: "runId", Value: d.RunID}, {Path: "updatedAt", Value: d.UpdatedAt},
 		{Path: "leaseHolder", Value: d.LeaseHolder}, {Path: "leaseUntil", Value: d.LeaseUntil},
 		{Path: "mismatches", Value: d.Mismatches}, {Path: "mismatchRevision", Value: d.MismatchRevision},
+		{Path: "claim", Value: d.Claim}, {Path: "claimName", Value: d.ClaimName}, {Path: "claimFolder", Value: d.ClaimFolder},
+		{Path: "releases", Value: d.Releases},
 	}
 }
 
@@ -162,11 +181,23 @@ var errNoChange = errors.New("no change")
 // mapping again and decides again. decide returns errNoChange to write nothing; the mapping it
 // then returns is the one decide was given.
 func (s *Store) change(ctx context.Context, k ConnectionKey, seen Mapping, decide func(*Mapping) error) (Mapping, error) {
+	return s.changeNamed(ctx, k, seen, func(m *Mapping, _ map[string]string) error { return decide(m) })
+}
+
+// changeNamed is change that also keeps the mapping's name claims in step, in the same commit: a
+// claim the mapping comes to hold (Claim, Releases) is created, which fails when another
+// document holds it, and one it lets go of is deleted. A change that moves no claim is the
+// single write it always was. When the commit fails, the claims it tried to create are read
+// again with the mapping, in one call, and decide gets taken: claim key → the document that
+// holds it, for every claim found held, so that it can pick another name.
+func (s *Store) changeNamed(ctx context.Context, k ConnectionKey, seen Mapping, decide func(m *Mapping, taken map[string]string) error) (Mapping, error) {
 	ref := s.mappingRef(k, seen.DocumentID)
 	m := seen
+	taken := map[string]string{}
 	for attempt := 1; ; attempt++ {
 		next := m
-		if err := decide(&next); err != nil {
+		next.Releases = slices.Clone(m.Releases)
+		if err := decide(&next, taken); err != nil {
 			if errors.Is(err, errNoChange) {
 				return m, nil
 			}
@@ -174,16 +205,25 @@ func (s *Store) change(ctx context.Context, k ConnectionKey, seen Mapping, decid
 		}
 		next.DocumentID = seen.DocumentID
 		next.UpdatedAt = s.now()
+		creates, deletes := claimDiff(m, next)
 		d := docOf(next)
-		var wr *firestore.WriteResult
+		var updated time.Time
 		var err error
-		if m.Stored() {
-			wr, err = ref.Update(ctx, d.updates(), firestore.LastUpdateTime(m.version))
+		if len(creates) == 0 && len(deletes) == 0 {
+			var wr *firestore.WriteResult
+			if m.Stored() {
+				wr, err = ref.Update(ctx, d.updates(), firestore.LastUpdateTime(m.version))
+			} else {
+				wr, err = ref.Create(ctx, d)
+			}
+			if err == nil {
+				updated = wr.UpdateTime
+			}
 		} else {
-			wr, err = ref.Create(ctx, d)
+			updated, err = s.commitClaims(ctx, k, ref, m, d, next, creates, deletes)
 		}
 		if err == nil {
-			next.version = wr.UpdateTime
+			next.version = updated
 			return next, nil
 		}
 		switch status.Code(err) {
@@ -195,10 +235,174 @@ func (s *Store) change(ctx context.Context, k ConnectionKey, seen Mapping, decid
 			return m, fmt.Errorf("write mapping %s of connection %s: still contended after %d attempts: %w",
 				seen.DocumentID, k.ID, attempt, err)
 		}
-		if m, err = s.readMapping(ctx, k, seen.DocumentID); err != nil {
+		if m, err = s.readWithClaims(ctx, k, seen.DocumentID, creates, taken); err != nil {
 			return Mapping{}, err
 		}
 	}
+}
+
+// ColNames holds, under a connection, its name claims: one document per file name a document
+// holds in a layout folder, keyed by layout.NameKey. The claims are what keep two documents from
+// taking the same name in one folder, even when two deliveries name them at the same moment.
+const ColNames = "names"
+
+// claimDoc is one name claim.
+type claimDoc struct {
+	DocumentID string    `firestore:"documentId"`
+	Name       string    `firestore:"name"`
+	Folder     string    `firestore:"folder"`
+	CreatedAt  time.Time `firestore:"createdAt"`
+}
+
+func (s *Store) claimRef(k ConnectionKey, key string) *firestore.DocumentRef {
+	return s.connections(k.CompanyID).Doc(k.ID).Collection(ColNames).Doc(key)
+}
+
+// heldClaims returns the claims m holds: the one it wants and those it has yet to release.
+func heldClaims(m Mapping) []string {
+	var out []string
+	for _, c := range append([]string{m.Claim}, m.Releases...) {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// claimDiff returns the claims next holds that stored does not (to create) and the other way
+// round (to delete).
+func claimDiff(stored, next Mapping) (creates, deletes []string) {
+	before, after := heldClaims(stored), heldClaims(next)
+	for _, c := range after {
+		if !slices.Contains(before, c) {
+			creates = append(creates, c)
+		}
+	}
+	for _, c := range before {
+		if !slices.Contains(after, c) {
+			deletes = append(deletes, c)
+		}
+	}
+	return creates, deletes
+}
+
+// commitClaims writes mapping d (conditional on stored's version, or a create) together with
+// the claims to create and delete, in one Commit: all of it lands or none.
+func (s *Store) commitClaims(ctx context.Context, k ConnectionKey, ref *firestore.DocumentRef, stored Mapping, d mappingDoc,
+	next Mapping, creates, deletes []string) (time.Time, error) {
+	// A WriteBatch is one Commit call, atomic, with each write's precondition; a transaction
+	// would cost a BeginTransaction call more, on the path of every new document.
+	//lint:ignore SA1019 the replacements cost an extra call (Transaction) or are not atomic (BulkWriter).
+	b := s.fs.Batch()
+	if stored.Stored() {
+		b.Update(ref, d.updates(), firestore.LastUpdateTime(stored.version))
+	} else {
+		b.Create(ref, d)
+	}
+	for _, c := range creates {
+		cd := claimDoc{DocumentID: next.DocumentID, CreatedAt: s.now()}
+		if c == next.Claim {
+			cd.Name, cd.Folder = next.ClaimName, next.ClaimFolder
+		}
+		b.Create(s.claimRef(k, c), cd)
+	}
+	for _, c := range deletes {
+		b.Delete(s.claimRef(k, c))
+	}
+	res, err := b.Commit(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return res[0].UpdateTime, nil
+}
+
+// readWithClaims reads the mapping of documentID and the claims keys in one call, recording in
+// taken who holds each claim that exists. A claim this document holds without its mapping saying
+// so (not expected, but cheap to heal) is counted among the mapping's Releases, so that it is
+// neither created again nor kept for ever.
+func (s *Store) readWithClaims(ctx context.Context, k ConnectionKey, documentID string, keys []string, taken map[string]string) (Mapping, error) {
+	if len(keys) == 0 {
+		return s.readMapping(ctx, k, documentID)
+	}
+	refs := []*firestore.DocumentRef{s.mappingRef(k, documentID)}
+	for _, c := range keys {
+		refs = append(refs, s.claimRef(k, c))
+	}
+	snaps, err := s.fs.GetAll(ctx, refs)
+	if err != nil {
+		return Mapping{}, fmt.Errorf("get mapping %s of connection %s and its name claims: %w", documentID, k.ID, err)
+	}
+	m, err := decodeMapping(snaps[0], documentID)
+	if err != nil {
+		return Mapping{}, err
+	}
+	for i, snap := range snaps[1:] {
+		if !snap.Exists() {
+			delete(taken, keys[i])
+			continue
+		}
+		var c claimDoc
+		if err := snap.DataTo(&c); err != nil {
+			return Mapping{}, fmt.Errorf("decode name claim %s: %w", snap.Ref.Path, err)
+		}
+		taken[keys[i]] = c.DocumentID
+		if c.DocumentID == documentID && !slices.Contains(heldClaims(m), keys[i]) {
+			m.Releases = append(m.Releases, keys[i])
+		}
+	}
+	return m, nil
+}
+
+// NameOption is one name a document may take, with its claim key (layout.NameKey).
+type NameOption struct {
+	Name string
+	Key  string
+}
+
+// NameWant is the name a document should hold: one of Names, in order of preference, in the
+// layout folder Folder (a layout.Folder key).
+type NameWant struct {
+	Folder string
+	Names  []NameOption
+}
+
+// ErrNoName is returned when every name of a NameWant is held by another document.
+var ErrNoName = errors.New("every name the document may take is held by another document")
+
+// claimName makes m hold one of want's names: the one it holds, when it is still among them (a
+// document keeps its name while its file name and folder stay), else the first one no other
+// document holds. The claim it held before is released once Drive shows the new name.
+func claimName(m *Mapping, want NameWant, taken map[string]string) error {
+	if m.Claim != "" && m.ClaimFolder == want.Folder {
+		for _, o := range want.Names {
+			if o.Key == m.Claim {
+				m.ClaimName = o.Name
+				return nil
+			}
+		}
+	}
+	names := slices.Clone(want.Names)
+	// Within the same folder (or with no claim known: a file adopted from Drive) the name the
+	// file already has comes first, so that a file suffixed earlier keeps its suffix instead of
+	// swapping names with another. A document moved to another folder starts afresh.
+	if m.Claim == "" || m.ClaimFolder == want.Folder {
+		if i := slices.IndexFunc(names, func(o NameOption) bool { return o.Name == m.Name }); i > 0 {
+			o := names[i]
+			names = append([]NameOption{o}, slices.Delete(names, i, i+1)...)
+		}
+	}
+	for _, o := range names {
+		if h, ok := taken[o.Key]; ok && h != m.DocumentID {
+			continue
+		}
+		if m.Claim != "" && m.Claim != o.Key && !slices.Contains(m.Releases, m.Claim) {
+			m.Releases = append(m.Releases, m.Claim)
+		}
+		m.Releases = slices.DeleteFunc(m.Releases, func(r string) bool { return r == o.Key })
+		m.Claim, m.ClaimName, m.ClaimFolder = o.Key, o.Name, want.Folder
+		return nil
+	}
+	return ErrNoName
 }
 
 // LockMapping takes the lease on the mapping of seen.DocumentID for holder until ttl from now,
@@ -210,10 +414,18 @@ func (s *Store) change(ctx context.Context, k ConnectionKey, seen Mapping, decid
 // seen is the mapping as last read (Mapping, ReadDocument) or Mapping{DocumentID: id}: when it is
 // still current, taking the lease is one write.
 func (s *Store) LockMapping(ctx context.Context, k ConnectionKey, seen Mapping, holder string, ttl time.Duration, change func(*Mapping)) (m Mapping, ok bool, err error) {
+	return s.LockMappingNamed(ctx, k, seen, holder, ttl, nil, change)
+}
+
+// LockMappingNamed is LockMapping that also makes the mapping hold one of want's names (nil for
+// none), claimed in the same write: a document that keeps its name, or takes a name no other
+// holds, costs no extra call. It returns ErrNoName when others hold every name of want.
+func (s *Store) LockMappingNamed(ctx context.Context, k ConnectionKey, seen Mapping, holder string, ttl time.Duration,
+	want *NameWant, change func(*Mapping)) (m Mapping, ok bool, err error) {
 	if err := checkIDs(k.CompanyID, k.ID, seen.DocumentID); err != nil {
 		return Mapping{}, false, fmt.Errorf("lock mapping: %w", err)
 	}
-	m, err = s.change(ctx, k, seen, func(m *Mapping) error {
+	m, err = s.changeNamed(ctx, k, seen, func(m *Mapping, taken map[string]string) error {
 		now := s.now()
 		if m.leaseHolder != "" && m.leaseHolder != holder && now.Before(m.leaseUntil) {
 			ok = false
@@ -226,6 +438,9 @@ func (s *Store) LockMapping(ctx context.Context, k ConnectionKey, seen Mapping, 
 		m.leaseHolder, m.leaseUntil = holder, now.Add(ttl)
 		if change != nil {
 			change(m)
+		}
+		if want != nil {
+			return claimName(m, *want, taken)
 		}
 		return nil
 	})

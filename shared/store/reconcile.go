@@ -180,18 +180,27 @@ func (s *Store) CountLiveSynced(ctx context.Context, k ConnectionKey) (int, erro
 // that found the document's file in Drive: one write conditional on the version read. ok is
 // false, and nothing changes, while a delivery holds the lease (it is working on the document
 // and records its own outcome). seen is the mapping as last read, or unstored.
-func (s *Store) AdoptMapping(ctx context.Context, k ConnectionKey, seen Mapping, change func(*Mapping)) (m Mapping, ok bool, err error) {
+//
+// want, when not nil, is the name the file has: the mapping claims it in the same write, and ok
+// is false, nothing changing, when another document holds it (a task renames the file).
+func (s *Store) AdoptMapping(ctx context.Context, k ConnectionKey, seen Mapping, want *NameWant, change func(*Mapping)) (m Mapping, ok bool, err error) {
 	if err := checkIDs(k.CompanyID, k.ID, seen.DocumentID); err != nil {
 		return Mapping{}, false, fmt.Errorf("adopt mapping: %w", err)
 	}
-	m, err = s.change(ctx, k, seen, func(m *Mapping) error {
+	m, err = s.changeNamed(ctx, k, seen, func(m *Mapping, taken map[string]string) error {
 		if m.leaseHolder != "" && s.now().Before(m.leaseUntil) {
 			ok = false
 			return errNoChange
 		}
 		ok = true
 		m.leaseHolder, m.leaseUntil = "", time.Time{}
-		change(m)
+		if want != nil {
+			if err := claimName(m, *want, taken); err != nil {
+				ok = false
+				return errNoChange
+			}
+		}
+		change(m) // after the claim, so that it may release the names m held before
 		return nil
 	})
 	if err != nil {
