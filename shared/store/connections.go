@@ -145,7 +145,7 @@ func fromDoc(d connectionDoc) ConnectionRecord {
 		Target: drivesync.Target{FolderID: d.Target.FolderID, DriveID: d.Target.DriveID, Path: d.Target.Path,
 			CompanyFolderID: d.Target.CompanyFolderID},
 		InitialCopy: drivesync.InitialCopy{State: drivesync.CopyState(d.InitialCopy.State), RunID: d.InitialCopy.RunID,
-			Kind: drivesync.RunKind(d.InitialCopy.Kind),
+			Kind:   drivesync.RunKind(d.InitialCopy.Kind),
 			Listed: d.InitialCopy.Listed, Synced: d.InitialCopy.Synced, Failed: d.InitialCopy.Failed,
 			StartedAt: d.InitialCopy.StartedAt, FinishedAt: d.InitialCopy.FinishedAt},
 		LastSyncAt: d.LastSyncAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
