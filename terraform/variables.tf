@@ -141,3 +141,14 @@ variable "reconcile_time_zone" {
   type        = string
   default     = "Etc/UTC"
 }
+
+variable "efactori_status_subscribers" {
+  description = "IAM members (for example serviceAccount:status@efactori-prod.iam.gserviceaccount.com) allowed to attach a subscription to the drivesync-status-events topic from eFactori's project."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(setintersection(var.efactori_status_subscribers, ["allUsers", "allAuthenticatedUsers"])) == 0
+    error_message = "Status events name companies and their connections: name eFactori's subscribers, never allUsers or allAuthenticatedUsers."
+  }
+}
