@@ -44,8 +44,6 @@ type ConnectionRecord struct {
 	// PendingEvents are the status events (statusevent.Encode) written with the changes that made
 	// them and not yet known to be published: the outbox UpdateConnection and the reads relay.
 	PendingEvents []string
-
-	deletionEvent string // kept as read, so that an update does not lose it
 }
 
 // HasGrant reports whether the record holds a refresh token.
@@ -128,7 +126,7 @@ func toDoc(r ConnectionRecord) connectionDoc {
 			Listed: c.InitialCopy.Listed, Synced: c.InitialCopy.Synced, Failed: c.InitialCopy.Failed,
 			StartedAt: c.InitialCopy.StartedAt, FinishedAt: c.InitialCopy.FinishedAt},
 		LastSyncAt: c.LastSyncAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		StatusSeq: r.StatusSeq, PendingEvents: r.PendingEvents, DeletionEvent: r.deletionEvent,
+		StatusSeq: r.StatusSeq, PendingEvents: r.PendingEvents,
 	}
 	if c.LastError != nil {
 		d.LastError = &lastErrorDoc{Code: c.LastError.Code, Message: c.LastError.Message, At: c.LastError.At}
@@ -155,7 +153,7 @@ func fromDoc(d connectionDoc) ConnectionRecord {
 	}
 	return ConnectionRecord{Connection: c, PreviousStatus: drivesync.Status(d.PreviousStatus),
 		GoogleSubject: d.GoogleSubject, RefreshToken: d.RefreshToken, TokenExpiry: d.TokenExpiry,
-		StatusSeq: d.StatusSeq, PendingEvents: d.PendingEvents, deletionEvent: d.DeletionEvent}
+		StatusSeq: d.StatusSeq, PendingEvents: d.PendingEvents}
 }
 
 func decodeConnection(snap *firestore.DocumentSnapshot) (ConnectionRecord, error) {
@@ -360,7 +358,12 @@ func (s *Store) UpdateConnection(ctx context.Context, companyID, id string, chan
 			}
 		}
 		out = rec
-		return tx.Set(ref, toDoc(rec))
+		d := toDoc(rec)
+		// A deletion under way keeps its event, so that its retry publishes the same one.
+		if v, err := snap.DataAt("deletionEvent"); err == nil {
+			d.DeletionEvent, _ = v.(string)
+		}
+		return tx.Set(ref, d)
 	}, firestore.MaxAttempts(txAttempts))
 	if err != nil {
 		return ConnectionRecord{}, fmt.Errorf("update connection %s: %w", id, err)
