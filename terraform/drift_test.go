@@ -58,11 +58,14 @@ var (
 	// as "<terraform resource type> <role>". A role on a single resource (a topic, a secret, a key)
 	// is only allowed through that resource's IAM type, never project-wide.
 	allowedGrants = map[string][]string{
+		// Every function publishes the status events of the changes it makes
+		// (status_events.tf).
 		"Connections": {
 			"google_project_iam_member roles/datastore.user",
 			"google_project_iam_member roles/logging.logWriter",
 			"google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor",
 			"google_kms_crypto_key_iam_member roles/cloudkms.cryptoKeyDecrypter",
+			"google_pubsub_topic_iam_member roles/pubsub.publisher",
 		},
 		"OAuthCallback": {
 			"google_project_iam_member roles/datastore.user",
@@ -76,6 +79,7 @@ var (
 			"google_project_iam_member roles/logging.logWriter",
 			"google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor",
 			"google_kms_crypto_key_iam_member roles/cloudkms.cryptoKeyDecrypter",
+			"google_pubsub_topic_iam_member roles/pubsub.publisher",
 		},
 		// InitialCopy publishes the copy tasks and the next page's request, and reaches Drive
 		// to reconcile a connection: the OAuth secret, the keyset and the key, as SyncDocument.

@@ -28,6 +28,7 @@ output "topics" {
     copy_requests   = google_pubsub_topic.copy_requests.id
     copy_tasks      = google_pubsub_topic.copy_tasks.id
     dead_letter     = google_pubsub_topic.dead_letter.id
+    status_events   = google_pubsub_topic.status_events.id
   }
 }
 

@@ -152,3 +152,14 @@ variable "document_event_slo_goal" {
     error_message = "The SLO goal is a fraction strictly between 0 and 1, such as 0.99."
   }
 }
+
+variable "efactori_status_subscribers" {
+  description = "IAM members (for example serviceAccount:status@efactori-prod.iam.gserviceaccount.com) allowed to attach a subscription to the drivesync-status-events topic from eFactori's project."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(setintersection(var.efactori_status_subscribers, ["allUsers", "allAuthenticatedUsers"])) == 0
+    error_message = "Status events name companies and their connections: name eFactori's subscribers, never allUsers or allAuthenticatedUsers."
+  }
+}

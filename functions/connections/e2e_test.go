@@ -141,6 +141,10 @@ func newStack(t *testing.T, inProcess bool, extraEnv ...string) *stack {
 	if _, err := ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
 		t.Fatalf("create topic: %v", err)
 	}
+	// The status-event topic the functions' store publishes to (a deletion waits for it).
+	if _, err := ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + project + "/topics/" + config.TopicStatusEvents}); err != nil {
+		t.Fatalf("create topic: %v", err)
+	}
 	sub := "projects/" + project + "/subscriptions/copies"
 	if _, err := ps.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: sub, Topic: topic}); err != nil {
 		t.Fatalf("create subscription: %v", err)

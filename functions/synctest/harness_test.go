@@ -174,8 +174,8 @@ func newStack(tt testing.TB, opts options) *stack {
 		t.Fatal(err)
 	}
 
-	// The three topics, as Terraform creates them.
-	for _, topic := range []string{config.TopicDocumentEvents, config.TopicCopyTasks, config.TopicCopyRequests} {
+	// The topics, as Terraform creates them.
+	for _, topic := range []string{config.TopicDocumentEvents, config.TopicCopyTasks, config.TopicCopyRequests, config.TopicStatusEvents} {
 		if _, err := s.ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: s.topic(topic)}); err != nil {
 			t.Fatalf("create topic %s: %v", topic, err)
 		}

@@ -75,6 +75,8 @@ type Result struct {
 	// "upload:multipart", …), the calls the Google account received from the disconnection to
 	// the end of the run of the new connection; nil when the story stopped before.
 	Reconnect map[string]int64
+	// StatusEvents are the status events eFactori received, newest first (docs/status-events.md).
+	StatusEvents []efactori.ReceivedStatusEvent
 }
 
 // Run starts the local stack, plays the story, checks the Drive and stops the stack, whatever
@@ -187,7 +189,9 @@ func (s *story) play(ctx context.Context, beforeCheck func(context.Context, *dev
 	if n := uploads(res.Reconnect); n > 0 {
 		return res, fmt.Errorf("%w: %d uploads (%s)", ErrReuploaded, n, topCounters(res.Reconnect, 8))
 	}
-	return res, nil
+	s.say("")
+	res.StatusEvents, err = s.statusEvents(ctx)
+	return res, err
 }
 
 // run plays steps in order, with a blank line after each.

@@ -46,6 +46,7 @@ func TestStoryEndsWithDriveMatchingEFactori(t *testing.T) {
 	if got := strings.Count(out.String(), "The Drive matches eFactori exactly."); got != 2 {
 		t.Errorf("the narration says the Drive matches %d times, want 2:\n%s", got, out.String())
 	}
+	checkStatusEvents(t, res, out.String())
 	if res.Reconnect == nil {
 		t.Fatal("Reconnect = nil, want the Drive calls of the reconnection")
 	}

@@ -202,6 +202,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := subscribeEFactori(ctx, s.EFactoriURL); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -287,6 +290,7 @@ func (s *Stack) Describe(w io.Writer) error {
   InitialCopy          %s   (pushed %s)
   Google OAuth + Drive %s   (accounts: %s, %s)
   eFactori stand-in    %s   (document API token: %s)
+                       status events drivesync published: GET /admin/status-events
   Firestore emulator   %s
   Pub/Sub emulator     %s   (topics: %s, %s, %s)
 
@@ -376,7 +380,7 @@ func createTopics(ctx context.Context) error {
 		return fmt.Errorf("pubsub client: %w", err)
 	}
 	defer c.Close()
-	for _, t := range []string{config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks} {
+	for _, t := range []string{config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks, config.TopicStatusEvents} {
 		_, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + ProjectID + "/topics/" + t})
 		if err != nil && status.Code(err) != codes.AlreadyExists {
 			return fmt.Errorf("create topic %s: %w", t, err)

@@ -64,6 +64,7 @@ func TestStackServesAndStopsCleanly(t *testing.T) {
 			t.Errorf("%s is pushed to %s, want %s", topic, got, want)
 		}
 	}
+	checkStatusEvents(ctx, t, stack, ps)
 	// A malformed message is acknowledged by SyncDocument: the push succeeds, so the
 	// subscription holds nothing back for redelivery. (Its full path is covered by
 	// functions/synctest.)

@@ -58,6 +58,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /admin/faults", s.counted(EndpointAdmin, s.authed(s.handleResetFaults)))
 	s.mux.HandleFunc("GET /admin/stats", s.counted(EndpointAdmin, s.authed(s.handleStats)))
 	s.mux.HandleFunc("POST /admin/tokens", s.counted(EndpointAdmin, s.authed(s.handleMint)))
+	s.mux.HandleFunc("GET /admin/status-events", s.counted(EndpointAdmin, s.authed(s.handleStatusEvents)))
+	s.mux.HandleFunc("POST "+StatusEventsPushPath, s.counted(EndpointAdmin, s.handleStatusPush))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "no such endpoint")
 	})

@@ -89,11 +89,12 @@ type Server struct {
 	issuer   *issuer
 	counters map[Endpoint]*atomic.Int64
 
-	mu        sync.RWMutex
-	baseURL   string
-	companies map[string]*company
-	docs      map[string]*record // by document id, deleted ones included
-	faults    faults
+	mu           sync.RWMutex
+	baseURL      string
+	companies    map[string]*company
+	docs         map[string]*record // by document id, deleted ones included
+	faults       faults
+	statusEvents statusInbox // drivesync's status events, as eFactori's subscriber received them
 }
 
 type company struct {

@@ -54,6 +54,9 @@ const (
 	TopicCopyRequests = "drivesync-copy-requests"
 	// TopicCopyTasks carries one document to copy to one connection.
 	TopicCopyTasks = "drivesync-copy-tasks"
+	// TopicStatusEvents carries drivesync's status events for eFactori: a connection's status
+	// changed or one of its runs ended (docs/status-events.md, shared/statusevent).
+	TopicStatusEvents = "drivesync-status-events"
 )
 
 // Variables lists every environment variable drivesync reads.

@@ -184,7 +184,7 @@ func (s *Service) Callback(ctx context.Context, state, browser, code, errParam s
 				// Documents that waited for the grant are copied by a new run, which
 				// re-visits everything; those already in Drive cost no Drive call.
 				r.Status = drivesync.StatusActive
-				r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+				r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID, Kind: drivesync.RunReconsent}
 				restarted = true
 			}
 		}

@@ -355,7 +355,7 @@ func (s *Service) Update(ctx context.Context, companyID, id string, in UpdateInp
 		reorganise = r.Status == drivesync.StatusActive &&
 			(r.FolderLayout != before.FolderLayout || r.Locale != before.Locale)
 		if reorganise {
-			r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+			r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID, Kind: drivesync.RunLayoutChange}
 			if r.LastError != nil && r.LastError.Code == drivesync.CodeCopyFailed {
 				r.LastError = nil
 			}

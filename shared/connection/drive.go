@@ -285,7 +285,7 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 			}
 			r.Target = drivesync.Target{FolderID: info.ID, DriveID: info.DriveID, Path: names, CompanyFolderID: cf.ID}
 			r.Status, r.PreviousStatus, r.LastError = drivesync.StatusActive, "", nil
-			r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+			r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID, Kind: drivesync.RunFirstCopy}
 			return nil
 		})
 		return err
@@ -429,7 +429,7 @@ func (s *Service) Resync(ctx context.Context, companyID, id string) (drivesync.C
 		if r.Status != drivesync.StatusActive {
 			return notActive(id, r.Status)
 		}
-		r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+		r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID, Kind: drivesync.RunResync}
 		if r.LastError != nil && r.LastError.Code == drivesync.CodeCopyFailed {
 			r.LastError = nil
 		}

@@ -144,7 +144,7 @@ func TestGetDerivesCopyProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := drivesync.InitialCopy{State: drivesync.CopyPending, RunID: run, Listed: 4, Synced: 2, Failed: 1}
+	want := drivesync.InitialCopy{State: drivesync.CopyPending, RunID: run, Kind: drivesync.RunFirstCopy, Listed: 4, Synced: 2, Failed: 1}
 	got, err := e.svc.Get(e.ctx, acme, conn.ID)
 	if err != nil {
 		t.Fatal(err)

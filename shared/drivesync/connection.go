@@ -86,10 +86,23 @@ const (
 // clears it.
 const CodeCopyFailed = "initial_copy_failed"
 
+// RunKind is why a run was started; status events report it when the run ends.
+type RunKind string
+
+// The kinds of run.
+const (
+	RunFirstCopy    RunKind = "first_copy"    // a target folder was chosen
+	RunResync       RunKind = "resync"        // the customer asked to copy everything again, or switched the integration back on
+	RunReconsent    RunKind = "reconsent"     // a new consent after the grant was refused
+	RunLayoutChange RunKind = "layout_change" // the folder layout or the locale changed
+	RunScheduled    RunKind = "scheduled"     // the daily reconcile
+)
+
 // InitialCopy is the progress of copying every existing document once.
 type InitialCopy struct {
 	State      CopyState
 	RunID      string // a resync starts a new run, superseding the previous one
+	Kind       RunKind
 	Listed     int
 	Synced     int
 	Failed     int

@@ -370,7 +370,7 @@ func (e *Engine) scheduleReconciles(ctx context.Context) error {
 				if r.Status != drivesync.StatusActive || r.InitialCopy.RunID != rec.InitialCopy.RunID {
 					return errSuperseded
 				}
-				r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID}
+				r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID, Kind: drivesync.RunScheduled}
 				return nil
 			})
 			switch {

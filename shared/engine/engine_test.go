@@ -640,7 +640,7 @@ func TestInitialCopyProgress(t *testing.T) {
 	}
 	e.awaitEnd(t)
 	got := e.get(t).InitialCopy
-	want := drivesync.InitialCopy{State: drivesync.CopyDone, RunID: run, Listed: 60, Synced: 59, Failed: 1}
+	want := drivesync.InitialCopy{State: drivesync.CopyDone, RunID: run, Kind: drivesync.RunFirstCopy, Listed: 60, Synced: 59, Failed: 1}
 	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool {
 		return slices.Contains([]string{".StartedAt", ".FinishedAt"}, p.Last().String())
 	}, cmp.Ignore())); diff != "" {

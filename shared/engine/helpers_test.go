@@ -97,6 +97,8 @@ type env struct {
 	conn    drivesync.Connection
 	taskSub string
 	reqSub  string
+	// statusSub is the pull subscription on the status-event topic, with envOptions.statusEvents.
+	statusSub string
 }
 
 type envOptions struct {
@@ -105,6 +107,9 @@ type envOptions struct {
 	pageSize  int
 	// topics creates the copy topics with a subscription each, for tests that drain them.
 	topics bool
+	// statusEvents makes the store publish status events on an emulator topic, with a pull
+	// subscription (env.statusSub) to read them.
+	statusEvents bool
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -163,7 +168,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 
 	fs := emulators.Firestore(t)
-	if e.store, err = store.New(fs, c.Now); err != nil {
+	e.pubsub = emulators.PubSub(t)
+	var storeOpts []store.Option
+	if o.statusEvents {
+		storeOpts = append(storeOpts, e.statusEvents(t, log))
+	}
+	if e.store, err = store.New(fs, c.Now, storeOpts...); err != nil {
 		t.Fatal(err)
 	}
 	keyset, err := tokencrypt.NewDevKeyset()
@@ -183,7 +193,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 
-	e.pubsub = emulators.PubSub(t)
 	if o.topics {
 		e.createTopics(t)
 	}

@@ -38,6 +38,12 @@ type ConnectionRecord struct {
 	GoogleSubject string
 	RefreshToken  []byte
 	TokenExpiry   time.Time
+	// StatusSeq counts the connection's status changes; the write that makes one increments it
+	// and names the change's status event after it (statusevent.StatusEventID).
+	StatusSeq int64
+	// PendingEvents are the status events (statusevent.Encode) written with the changes that made
+	// them and not yet known to be published: the outbox UpdateConnection and the reads relay.
+	PendingEvents []string
 }
 
 // HasGrant reports whether the record holds a refresh token.
@@ -63,6 +69,7 @@ type targetDoc struct {
 type initialCopyDoc struct {
 	State      string    `firestore:"state"`
 	RunID      string    `firestore:"runId"`
+	Kind       string    `firestore:"kind"`
 	Listed     int       `firestore:"listed"`
 	Synced     int       `firestore:"synced"`
 	Failed     int       `firestore:"failed"`
@@ -98,6 +105,11 @@ type connectionDoc struct {
 	LastError          *lastErrorDoc  `firestore:"lastError"`
 	CreatedAt          time.Time      `firestore:"createdAt"`
 	UpdatedAt          time.Time      `firestore:"updatedAt"`
+	StatusSeq          int64          `firestore:"statusSeq"`
+	PendingEvents      []string       `firestore:"pendingEvents"`
+	// DeletionEvent is the status event of the connection's deletion, once DeleteConnection
+	// started: a retried deletion publishes the same event again instead of a new one.
+	DeletionEvent string `firestore:"deletionEvent,omitempty"`
 }
 
 func toDoc(r ConnectionRecord) connectionDoc {
@@ -110,10 +122,11 @@ func toDoc(r ConnectionRecord) connectionDoc {
 		RefreshToken: r.RefreshToken, TokenExpiry: r.TokenExpiry,
 		Target: targetDoc{FolderID: c.Target.FolderID, DriveID: c.Target.DriveID, Path: c.Target.Path,
 			CompanyFolderID: c.Target.CompanyFolderID},
-		InitialCopy: initialCopyDoc{State: string(c.InitialCopy.State), RunID: c.InitialCopy.RunID,
+		InitialCopy: initialCopyDoc{State: string(c.InitialCopy.State), RunID: c.InitialCopy.RunID, Kind: string(c.InitialCopy.Kind),
 			Listed: c.InitialCopy.Listed, Synced: c.InitialCopy.Synced, Failed: c.InitialCopy.Failed,
 			StartedAt: c.InitialCopy.StartedAt, FinishedAt: c.InitialCopy.FinishedAt},
 		LastSyncAt: c.LastSyncAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		StatusSeq: r.StatusSeq, PendingEvents: r.PendingEvents,
 	}
 	if c.LastError != nil {
 		d.LastError = &lastErrorDoc{Code: c.LastError.Code, Message: c.LastError.Message, At: c.LastError.At}
@@ -130,6 +143,7 @@ func fromDoc(d connectionDoc) ConnectionRecord {
 		Target: drivesync.Target{FolderID: d.Target.FolderID, DriveID: d.Target.DriveID, Path: d.Target.Path,
 			CompanyFolderID: d.Target.CompanyFolderID},
 		InitialCopy: drivesync.InitialCopy{State: drivesync.CopyState(d.InitialCopy.State), RunID: d.InitialCopy.RunID,
+			Kind:   drivesync.RunKind(d.InitialCopy.Kind),
 			Listed: d.InitialCopy.Listed, Synced: d.InitialCopy.Synced, Failed: d.InitialCopy.Failed,
 			StartedAt: d.InitialCopy.StartedAt, FinishedAt: d.InitialCopy.FinishedAt},
 		LastSyncAt: d.LastSyncAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
@@ -138,7 +152,8 @@ func fromDoc(d connectionDoc) ConnectionRecord {
 		c.LastError = &drivesync.LastError{Code: d.LastError.Code, Message: d.LastError.Message, At: d.LastError.At}
 	}
 	return ConnectionRecord{Connection: c, PreviousStatus: drivesync.Status(d.PreviousStatus),
-		GoogleSubject: d.GoogleSubject, RefreshToken: d.RefreshToken, TokenExpiry: d.TokenExpiry}
+		GoogleSubject: d.GoogleSubject, RefreshToken: d.RefreshToken, TokenExpiry: d.TokenExpiry,
+		StatusSeq: d.StatusSeq, PendingEvents: d.PendingEvents}
 }
 
 func decodeConnection(snap *firestore.DocumentSnapshot) (ConnectionRecord, error) {
@@ -264,7 +279,12 @@ func (s *Store) Connection(ctx context.Context, companyID, id string) (Connectio
 	case err != nil:
 		return ConnectionRecord{}, fmt.Errorf("get connection %s: %w", id, err)
 	}
-	return decodeConnection(snap)
+	rec, err := decodeConnection(snap)
+	if err != nil {
+		return ConnectionRecord{}, err
+	}
+	s.relay(ctx, snap.Ref, rec.PendingEvents)
+	return rec, nil
 }
 
 // Connections returns every connection of companyID, oldest first.
@@ -282,6 +302,7 @@ func (s *Store) Connections(ctx context.Context, companyID string) ([]Connection
 		if err != nil {
 			return nil, err
 		}
+		s.relay(ctx, snap.Ref, rec.PendingEvents)
 		out = append(out, rec)
 	}
 	return out, nil
@@ -312,11 +333,15 @@ func (s *Store) UpdateConnection(ctx context.Context, companyID, id string, chan
 			return err
 		}
 		oldKey := NameKey(rec.Name)
+		before := rec.Connection
 		if err := change(&rec); err != nil {
 			return err
 		}
 		rec.ID, rec.CompanyID = id, companyID
 		rec.UpdatedAt = s.now()
+		if err := s.recordEvents(&rec, before); err != nil {
+			return err
+		}
 		if key := NameKey(rec.Name); key != oldKey {
 			if err := s.lockNames(tx, companyID); err != nil {
 				return err
@@ -333,26 +358,38 @@ func (s *Store) UpdateConnection(ctx context.Context, companyID, id string, chan
 			}
 		}
 		out = rec
-		return tx.Set(ref, toDoc(rec))
+		d := toDoc(rec)
+		// A deletion under way keeps its event, so that its retry publishes the same one.
+		if v, err := snap.DataAt("deletionEvent"); err == nil {
+			d.DeletionEvent, _ = v.(string)
+		}
+		return tx.Set(ref, d)
 	}, firestore.MaxAttempts(txAttempts))
 	if err != nil {
 		return ConnectionRecord{}, fmt.Errorf("update connection %s: %w", id, err)
 	}
+	s.relay(ctx, ref, out.PendingEvents)
 	return out, nil
 }
 
 // DeleteConnection deletes connection id of companyID with every document under it (mappings,
 // folder cache). It returns an error wrapping drivesync.ErrNotFound when there is no such
-// connection.
+// connection. With status events on (WithStatusEvents), the deletion's event is first recorded
+// on the connection and published, with any other pending event: should publishing fail, the
+// error is returned and nothing is deleted, so a retry publishes the same event again.
 func (s *Store) DeleteConnection(ctx context.Context, companyID, id string) error {
 	if err := checkIDs(companyID, id); err != nil {
 		return fmt.Errorf("delete connection: %w", err)
 	}
 	ref := s.connections(companyID).Doc(id)
-	if _, err := ref.Get(ctx); status.Code(err) == codes.NotFound {
-		return fmt.Errorf("delete connection %s: %w", id, drivesync.ErrNotFound)
-	} else if err != nil {
+	pending, err := s.recordDeletion(ctx, ref)
+	if err != nil {
 		return fmt.Errorf("delete connection %s: %w", id, err)
+	}
+	if s.events != nil {
+		if err := s.events.PublishEvents(ctx, pending); err != nil {
+			return fmt.Errorf("delete connection %s: publish status events: %w", id, err)
+		}
 	}
 	// Subcollections first: should this fail half way, the connection is still there to be
 	// deleted again, instead of orphaned documents no one can reach.

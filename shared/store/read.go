@@ -59,6 +59,7 @@ func (s *Store) ReadDocument(ctx context.Context, companyID string, connectionID
 		if err != nil {
 			return DocumentRead{}, err
 		}
+		s.relay(ctx, conn.Ref, rec.PendingEvents)
 		out.Connections = append(out.Connections, rec)
 		out.Mappings[id] = m
 	}

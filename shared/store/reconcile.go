@@ -229,6 +229,7 @@ func (s *Store) ActiveConnections(ctx context.Context, each func(ConnectionRecor
 		if err != nil {
 			return err
 		}
+		s.relay(ctx, snap.Ref, rec.PendingEvents)
 		if err := each(rec); err != nil {
 			return err
 		}

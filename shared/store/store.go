@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -35,17 +36,26 @@ type Integration struct {
 type Store struct {
 	fs  *firestore.Client
 	now func() time.Time
+
+	events EventPublisher // nil: status events are recorded on connections, never published
+	log    *slog.Logger
 }
 
 // New returns a Store on fs. now is the clock; nil means time.Now.
-func New(fs *firestore.Client, now func() time.Time) (*Store, error) {
+func New(fs *firestore.Client, now func() time.Time, opts ...Option) (*Store, error) {
 	if fs == nil {
 		return nil, errors.New("new store: nil firestore client")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{fs: fs, now: now}, nil
+	s := &Store{fs: fs, now: now, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, fmt.Errorf("new store: %w", err)
+		}
+	}
+	return s, nil
 }
 
 type companyDoc struct {

@@ -68,10 +68,11 @@ func TestConnectionRoundTrip(t *testing.T) {
 	want.RefreshToken = []byte{1, 2, 3}
 	want.TokenExpiry = c.Now().Add(time.Hour)
 	want.Target = drivesync.Target{FolderID: "f1", DriveID: "d1", Path: []string{"Drive", "Compta"}, CompanyFolderID: "cf"}
-	want.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyRunning, RunID: "r1", Listed: 3, Synced: 2, Failed: 1,
+	want.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyRunning, RunID: "r1", Kind: drivesync.RunResync, Listed: 3, Synced: 2, Failed: 1,
 		StartedAt: c.Now(), FinishedAt: c.Now().Add(time.Minute)}
 	want.LastSyncAt = c.Now().Add(2 * time.Minute)
 	want.LastError = &drivesync.LastError{Code: "x", Message: "y", At: c.Now()}
+	want.StatusSeq, want.PendingEvents = 4, []string{`{"eventId":"e"}`}
 	mustCreate(t, s, want)
 
 	got, err := s.Connection(ctx, "acme", "c1")

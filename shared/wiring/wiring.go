@@ -26,6 +26,7 @@ import (
 	"github.com/efactori/drivesync/shared/fanout"
 	"github.com/efactori/drivesync/shared/oauth"
 	"github.com/efactori/drivesync/shared/queue"
+	"github.com/efactori/drivesync/shared/statusevent"
 	"github.com/efactori/drivesync/shared/store"
 	"github.com/efactori/drivesync/shared/tokencrypt"
 )
@@ -89,8 +90,9 @@ func (c *clients) close() {
 	}
 }
 
-// newClients makes the Firestore and Pub/Sub clients; they connect on first use.
-func newClients(ctx context.Context, common config.Common) (*clients, error) {
+// newClients makes the Firestore and Pub/Sub clients; they connect on first use. The store
+// publishes the status events of the changes it records on config.TopicStatusEvents.
+func newClients(ctx context.Context, common config.Common, log *slog.Logger) (*clients, error) {
 	c := &clients{}
 	// The clients outlive the request that happens to build them.
 	bg := context.WithoutCancel(ctx)
@@ -99,22 +101,32 @@ func newClients(ctx context.Context, common config.Common) (*clients, error) {
 		return nil, fmt.Errorf("firestore client: %w", err)
 	}
 	c.closers = append(c.closers, fs.Close)
-	if c.store, err = store.New(fs, nil); err != nil {
-		c.close()
-		return nil, err
-	}
 	if c.pubsub, err = pubsub.NewClient(bg, common.ProjectID); err != nil {
 		c.close()
 		return nil, fmt.Errorf("pubsub client: %w", err)
 	}
 	c.closers = append(c.closers, c.pubsub.Close)
+	ps, err := statusevent.NewPubSubPublisher(c.pubsub, config.TopicStatusEvents)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	events, err := statusevent.NewPublisher(ps, log)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	if c.store, err = store.New(fs, nil, store.WithStatusEvents(events, log)); err != nil {
+		c.close()
+		return nil, err
+	}
 	return c, nil
 }
 
 // service builds the connection service both HTTP functions use. Nothing here does I/O except
 // tokencrypt.Load with a KMS key; the clients connect on first use.
 func service(ctx context.Context, common config.Common, g config.Google, log *slog.Logger, maxConns int) (*connection.Service, error) {
-	c, err := newClients(ctx, common)
+	c, err := newClients(ctx, common, log)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +246,7 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 	if log == nil {
 		return nil, errors.New("wire sync document: nil logger")
 	}
-	c, err := newClients(ctx, cfg.Common)
+	c, err := newClients(ctx, cfg.Common, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -270,7 +282,7 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 	if log == nil {
 		return nil, errors.New("wire initial copy: nil logger")
 	}
-	c, err := newClients(ctx, cfg.Common)
+	c, err := newClients(ctx, cfg.Common, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}
