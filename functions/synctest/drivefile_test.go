@@ -75,8 +75,13 @@ func TestDriveFileEndToEnd(t *testing.T) {
 	ctx := t.Context()
 	account := accounts[0]
 
-	// The customer's own Drive: the folder they will pick, and things drivesync must leave alone.
-	target, err := s.google.Drive.CreateFolderAsUser(account, "root", "Comptabilité")
+	// The customer's own Drive: the folder they will pick, inside one of theirs drivesync never
+	// sees, and things drivesync must leave alone.
+	finance, err := s.google.Drive.CreateFolderAsUser(account, "root", "Finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := s.google.Drive.CreateFolderAsUser(account, finance, "Comptabilité")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +116,9 @@ func TestDriveFileEndToEnd(t *testing.T) {
 		t.Errorf("picked %q, want Comptabilité", picked.Name)
 	}
 	conn = s.target(conn, picked.ID)
+	if got := conn.Target.Path; len(got) != 1 || got[0] != "Comptabilité" {
+		t.Errorf("target path = %q, want [Comptabilité]: drivesync sees no folder above the picked one", got)
+	}
 	done := s.waitDone(company.ID, conn.ID, 5*time.Minute)
 	checkDone(t, done, n)
 	if p := s.checkCopy(done, account); len(p) > 0 {

@@ -184,6 +184,11 @@ func (s *Service) Folders(ctx context.Context, companyID, id, parent, pageToken 
 // in a shared drive.
 func (s *Service) path(ctx context.Context, dc *drive.Client, info drive.FolderInfo) ([]Folder, error) {
 	p, err := dc.Path(ctx, info.ID)
+	if err != nil && !s.browse && errors.Is(err, drive.ErrNotFound) {
+		// With drive.file, drivesync sees the folder the customer picked but none of the
+		// customer's folders above it: the path starts at the picked folder.
+		return []Folder{{ID: info.ID, Name: info.Name}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package connection_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -66,5 +67,35 @@ func TestPickerTokenGrantLost(t *testing.T) {
 	}
 	if got.Status != drivesync.StatusNeedsReauthorization {
 		t.Errorf("status = %s, want %s", got.Status, drivesync.StatusNeedsReauthorization)
+	}
+}
+
+// TestSetTargetPickedNestedFolder: with drive.file, a folder picked inside folders of the
+// customer's is visible to drivesync but its parents are not; the target is set all the same,
+// its path starting at the picked folder.
+func TestSetTargetPickedNestedFolder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "drive.file")
+	conn := e.connect(t, acme, "Compta", alice)
+	finance, err := e.emu.Drive.CreateFolderAsUser(alice, "root", "Finance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	picked, err := e.emu.Drive.CreateFolderAsUser(alice, finance, "Comptabilité")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.emu.Drive.GrantToClient(alice, clientID, picked); err != nil { // what the Picker does
+		t.Fatal(err)
+	}
+	got, err := e.svc.SetTarget(e.ctx, acme, conn.ID, picked)
+	if err != nil {
+		t.Fatalf("SetTarget: %v", err)
+	}
+	if got.Status != drivesync.StatusActive || got.Target.FolderID != picked || !slices.Equal(got.Target.Path, []string{"Comptabilité"}) {
+		t.Errorf("target = %+v (%s), want the picked folder, path [Comptabilité]", got.Target, got.Status)
+	}
+	if n := e.countNamed(t, picked, acmeName); n != 1 {
+		t.Errorf("%d company folders in the picked folder, want 1", n)
 	}
 }
