@@ -178,7 +178,7 @@ func newEnvWith(t *testing.T, driveScope string, copies connection.CopyStarter) 
 	}
 	e := &env{emu: emu, srv: srv, clock: c, copies: &starter{}, ctx: t.Context(),
 		tokens: &tokenRecorder{base: srv.Client().Transport}}
-	var scopes []string // the default: drive
+	var scopes []string             // the default: drive
 	if driveScope == "drive.file" { // as wiring asks for it
 		scopes = []string{oauth.ScopeOpenID, oauth.ScopeEmail, driveemu.ScopeDriveFile}
 	}
