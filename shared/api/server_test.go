@@ -53,6 +53,7 @@ func TestRoutes(t *testing.T) {
 		{route: allRoutes[9], status: 201, method: "CreateFolder"},
 		{route: allRoutes[10], status: 200, method: "SetTarget"},
 		{route: allRoutes[11], status: 202, method: "Resync"},
+		{route: allRoutes[12], status: 200, method: "PickerToken"},
 	}
 	if got, want := len(tests), len(allRoutes); got != want {
 		t.Fatalf("%d cases for %d routes", got, want)

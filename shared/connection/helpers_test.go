@@ -178,8 +178,12 @@ func newEnvWith(t *testing.T, driveScope string, copies connection.CopyStarter) 
 	}
 	e := &env{emu: emu, srv: srv, clock: c, copies: &starter{}, ctx: t.Context(),
 		tokens: &tokenRecorder{base: srv.Client().Transport}}
+	var scopes []string             // the default: drive
+	if driveScope == "drive.file" { // as wiring asks for it
+		scopes = []string{oauth.ScopeOpenID, oauth.ScopeEmail, driveemu.ScopeDriveFile}
+	}
 	e.cfg, err = oauth.New(oauth.Options{
-		ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
+		ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL, Scopes: scopes,
 		Provider:   oauth.EmulatorProvider(srv.URL),
 		HTTPClient: &http.Client{Transport: e.tokens, Timeout: 30 * time.Second},
 		Now:        c.Now,
