@@ -129,3 +129,10 @@ locals {
   # The app ID the Google Picker grants picked folders to: the OAuth client's project number.
   picker_app_id = var.drive_scope != "drive.file" ? "" : (var.picker_app_id != "" ? var.picker_app_id : tostring(data.google_project.this.number))
 }
+
+# Choosing a target, a resync and a layout change each start a run: a copy request.
+resource "google_pubsub_topic_iam_member" "connections_copy_requests" {
+  topic  = google_pubsub_topic.copy_requests.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.connections.member
+}

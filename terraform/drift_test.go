@@ -92,6 +92,18 @@ var (
 		},
 	}
 
+	// publishes lists, for each entry point, the topics its code publishes to: its account must
+	// hold roles/pubsub.publisher on exactly these (google_pubsub_topic_iam_member), or a
+	// publish fails with PermissionDenied in production only.
+	publishes = map[string][]string{
+		// Choosing a target, a resync and a layout change start a run; status events.
+		"Connections": {config.TopicCopyRequests, config.TopicStatusEvents},
+		// A re-consent starts a run; status events.
+		"OAuthCallback": {config.TopicCopyRequests, config.TopicStatusEvents},
+		"SyncDocument":  {config.TopicStatusEvents},
+		"InitialCopy":   {config.TopicCopyTasks, config.TopicCopyRequests, config.TopicStatusEvents},
+	}
+
 	// localOnly are variables the code reads that must never be set on a deployed function.
 	localOnly = []string{"GOOGLE_EMULATOR_URL", "TOKEN_KEYSET_CLEARTEXT", "EFACTORI_DEV_TOKEN"}
 
@@ -685,6 +697,13 @@ resource "google_secret_manager_secret_iam_member" "sync_document_spare" {
   topic  = google_pubsub_topic.copy_requests.id`, `resource "google_pubsub_topic_iam_member" "scheduler_publisher" {
   topic  = google_pubsub_topic.dead_letter.id`),
 			want: "Cloud Scheduler's service agent is not granted roles/pubsub.publisher on drivesync-copy-requests",
+		},
+		{
+			name: "connection API cannot start a run",
+			edit: edit("connections.tf", `resource "google_pubsub_topic_iam_member" "connections_copy_requests" {
+  topic  = google_pubsub_topic.copy_requests.id`, `resource "google_pubsub_topic_iam_member" "connections_copy_requests" {
+  topic  = google_pubsub_topic.status_events.id`),
+			want: "the service account of Connections may publish to [drivesync-status-events]; its code publishes to [drivesync-copy-requests drivesync-status-events]",
 		},
 		{
 			name: "scheduler publishing project-wide",
@@ -1729,6 +1748,7 @@ func (c *checker) firestore() {
 // function can read exactly the secrets it mounts, and who may invoke what publicly.
 func (c *checker) iam() {
 	readable := map[string][]string{} // entry point → secrets its account may read
+	published := map[string][]string{} // entry point → topics its account may publish to
 	for _, typ := range sortedKeys(c.tf.resources) {
 		isMember, isBinding := strings.HasSuffix(typ, "_iam_member"), strings.HasSuffix(typ, "_iam_binding")
 		if !isMember && !isBinding && !strings.HasSuffix(typ, "_iam_policy") {
@@ -1772,6 +1792,14 @@ func (c *checker) iam() {
 						c.fail("%s grants %s to %s (google_service_account.%s), outside its allow-list in terraform/drift_test.go", addr, r, who, sa)
 					}
 				}
+				if isRuntime && typ == "google_pubsub_topic_iam_member" && slices.Contains(roles, "roles/pubsub.publisher") {
+					published[ep] = append(published[ep], c.tf.topics(attr(b, "topic"))...)
+					for _, r := range c.tf.eachRefs(b, "topic", "google_pubsub_topic") {
+						if n, ok := literal(attr(c.tf.resources["google_pubsub_topic"][r], "name")); ok {
+							published[ep] = append(published[ep], n)
+						}
+					}
+				}
 				if isRuntime && typ == "google_secret_manager_secret_iam_member" {
 					readable[ep] = append(readable[ep], c.tf.eachRefs(b, "secret_id", "google_secret_manager_secret")...)
 				}
@@ -1780,6 +1808,11 @@ func (c *checker) iam() {
 		}
 	}
 	for _, f := range c.functions {
+		if want, ok := publishes[f.entryPoint]; ok {
+			if got := sortedSet(published[f.entryPoint]); !sameSet(got, want) {
+				c.fail("the service account of %s may publish to %v; its code publishes to %v (publishes in terraform/drift_test.go)", f.entryPoint, got, sortedSet(want))
+			}
+		}
 		mounts, reads := sortedSet(c.mounts[f.entryPoint]), sortedSet(readable[f.entryPoint])
 		for _, s := range mounts {
 			if !slices.Contains(reads, s) {

@@ -121,3 +121,10 @@ resource "google_kms_crypto_key_iam_member" "oauth_callback" {
   role          = "roles/cloudkms.cryptoKeyDecrypter"
   member        = google_service_account.oauth_callback.member
 }
+
+# A re-consent starts a run (a reconcile): a copy request.
+resource "google_pubsub_topic_iam_member" "oauth_callback_copy_requests" {
+  topic  = google_pubsub_topic.copy_requests.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.oauth_callback.member
+}
