@@ -209,8 +209,8 @@ func TestLoadSyncDocument(t *testing.T) {
 				"DRIVE_WRITES_PER_SECOND must be a number", "EFACTORI_DOCUMENTS_URL must be an absolute"},
 		},
 		{
-			name:    "dev token alongside an audience",
-			env:     with(base, "EFACTORI_API_AUDIENCE", "aud", "EFACTORI_DEV_TOKEN", "dev-token", "DRIVE_WRITES_PER_SECOND", "0", "DRIVE_PACING", "fleet"),
+			name: "dev token alongside an audience",
+			env:  with(base, "EFACTORI_API_AUDIENCE", "aud", "EFACTORI_DEV_TOKEN", "dev-token", "DRIVE_WRITES_PER_SECOND", "0", "DRIVE_PACING", "fleet"),
 			wantErr: []string{"EFACTORI_DEV_TOKEN must not be set with EFACTORI_API_AUDIENCE", "DRIVE_WRITES_PER_SECOND must be a number",
 				`DRIVE_PACING must be account or instance, not "fleet"`},
 		},
