@@ -39,16 +39,11 @@ const (
 	// may lease up to maxPaceWait ahead: however many copy tasks wait, the budget between the
 	// two is left to live events, so they are never queued behind a bulk copy.
 	copyAhead = time.Second
-	// leaseSpan is how much of an account's budget one lease takes at most (L × leaseSpan
-	// slots), and minLease its smallest size: a lease costs two Firestore RPCs, so at least
-	// minLease slots keep pacing under 0.4 RPC per written document. In between, a lease takes
-	// what this instance's deliveries asked for in about leaseSpan: slots an instance cannot use
-	// in time are lost to the account, so an instance that sees a fifth of the account's
-	// deliveries leases about a fifth of its budget at a time.
+	// leaseSpan is how much of an account's budget one lease takes (L × leaseSpan slots), and
+	// minLease its smallest size: a lease costs two Firestore RPCs, so at least minLease slots
+	// keep pacing under 0.4 RPC per written document.
 	leaseSpan = time.Second
 	minLease  = 5
-	// demandDecay is the time constant of an instance's estimate of its demand on an account.
-	demandDecay = 2 * time.Second
 )
 
 // CodeWriteBudget is the code of a delivery answered busy: its Google account's write budget is
@@ -86,17 +81,6 @@ type accountBudget struct {
 	slots []time.Time
 	// horizon is the account's horizon as last seen: budget is taken up to it.
 	horizon time.Time
-	// demand estimates how many slots a second this instance's deliveries ask of the account
-	// (busy answers included), decayed exponentially since demandAt.
-	demand   float64
-	demandAt time.Time
-}
-
-// asked counts one delivery's request for a slot at now in b's demand: b.mu must be held.
-func (b *accountBudget) asked(now time.Time) {
-	tau := demandDecay.Seconds()
-	b.demand = b.demand*math.Exp(-now.Sub(b.demandAt).Seconds()/tau) + 1/tau
-	b.demandAt = now
 }
 
 // accountOf names the write budget rec's Drive writes draw from: its Google account.
@@ -128,11 +112,9 @@ func (e *Engine) interval() time.Duration {
 	return time.Duration(float64(time.Second) / e.wps)
 }
 
-// leaseSize is how many slots one lease of b takes: what this instance asks for in leaseSpan,
-// at least minLease and at most the account's budget of leaseSpan. b.mu must be held.
-func (e *Engine) leaseSize(b *accountBudget) int {
-	most := max(minLease, int(math.Ceil(e.wps*leaseSpan.Seconds())))
-	return min(most, max(minLease, int(math.Ceil(b.demand*leaseSpan.Seconds()))))
+// leaseSize is how many slots one lease takes.
+func (e *Engine) leaseSize() int {
+	return max(minLease, int(math.Ceil(e.wps*leaseSpan.Seconds())))
 }
 
 // busy is the answer of a delivery that would wait longer than maxPaceWait for its account.
@@ -159,7 +141,6 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 	defer b.mu.Unlock()
 	now := time.Now()
 	e.dropLost(b, now)
-	b.asked(now)
 	if len(b.slots) > 0 {
 		if at := b.slots[0]; !at.After(now.Add(maxPaceWait)) {
 			b.slots = b.slots[1:]
@@ -175,7 +156,7 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 	if b.horizon.After(now.Add(ahead)) {
 		return time.Time{}, busy(account, b.horizon.Sub(now)-ahead)
 	}
-	ws, err := e.store.LeaseWriteSlots(ctx, account, e.leaseSize(b), e.interval(), now, now.Add(ahead))
+	ws, err := e.store.LeaseWriteSlots(ctx, account, e.leaseSize(), e.interval(), now, now.Add(ahead))
 	switch {
 	case errors.Is(err, store.ErrBudgetContended):
 		return time.Time{}, busy(account, e.interval())
@@ -227,7 +208,6 @@ func (e *Engine) hot(connectionID string) error {
 		return nil
 	}
 	if b.horizon.After(now.Add(copyAhead)) {
-		b.asked(now)
 		return busy(account, b.horizon.Sub(now)-copyAhead)
 	}
 	return nil
