@@ -1747,7 +1747,7 @@ func (c *checker) firestore() {
 // iam checks every grant to a function's or a trigger's account against its allow-list, that a
 // function can read exactly the secrets it mounts, and who may invoke what publicly.
 func (c *checker) iam() {
-	readable := map[string][]string{} // entry point → secrets its account may read
+	readable := map[string][]string{}  // entry point → secrets its account may read
 	published := map[string][]string{} // entry point → topics its account may publish to
 	for _, typ := range sortedKeys(c.tf.resources) {
 		isMember, isBinding := strings.HasSuffix(typ, "_iam_member"), strings.HasSuffix(typ, "_iam_binding")
