@@ -120,3 +120,11 @@ resource "google_kms_crypto_key_iam_member" "connections" {
   role          = "roles/cloudkms.cryptoKeyDecrypter"
   member        = google_service_account.connections.member
 }
+
+# The document history's retries publish copy tasks for SyncDocument (shared/history), on that
+# topic only.
+resource "google_pubsub_topic_iam_member" "connections_copy_tasks" {
+  topic  = google_pubsub_topic.copy_tasks.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.connections.member
+}
