@@ -136,3 +136,11 @@ resource "google_pubsub_topic_iam_member" "connections_copy_requests" {
   role   = "roles/pubsub.publisher"
   member = google_service_account.connections.member
 }
+
+# The document history's retries publish copy tasks for SyncDocument (shared/history), on that
+# topic only.
+resource "google_pubsub_topic_iam_member" "connections_copy_tasks" {
+  topic  = google_pubsub_topic.copy_tasks.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.connections.member
+}

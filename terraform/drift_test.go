@@ -59,7 +59,8 @@ var (
 	// is only allowed through that resource's IAM type, never project-wide.
 	allowedGrants = map[string][]string{
 		// Every function publishes the status events of the changes it makes
-		// (status_events.tf).
+		// (status_events.tf); Connections also publishes the document history's retries as
+		// copy tasks.
 		"Connections": {
 			"google_project_iam_member roles/datastore.user",
 			"google_project_iam_member roles/logging.logWriter",
@@ -96,8 +97,9 @@ var (
 	// hold roles/pubsub.publisher on exactly these (google_pubsub_topic_iam_member), or a
 	// publish fails with PermissionDenied in production only.
 	publishes = map[string][]string{
-		// Choosing a target, a resync and a layout change start a run; status events.
-		"Connections": {config.TopicCopyRequests, config.TopicStatusEvents},
+		// Choosing a target, a resync and a layout change start a run; the document history's
+		// retries are copy tasks; status events.
+		"Connections": {config.TopicCopyRequests, config.TopicCopyTasks, config.TopicStatusEvents},
 		// A re-consent starts a run; status events.
 		"OAuthCallback": {config.TopicCopyRequests, config.TopicStatusEvents},
 		"SyncDocument":  {config.TopicStatusEvents},

@@ -37,6 +37,13 @@ const maxMismatches = 5
 // up again and the write is tried once more.
 var errFolderGone = errors.New("parent folder gone from drive")
 
+// mode is how a copy task asks for its document: verify (a reconcile's task) checks the file in
+// Drive even when the mapping says it holds the revision; retry (a customer's retry) tries again
+// a revision recorded failed.
+type mode struct {
+	verify, retry bool
+}
+
 // work is one delivery's work on one document of one connection, under the document's lease.
 type work struct {
 	e       *Engine
@@ -67,14 +74,14 @@ type work struct {
 // A new document costs three Firestore operations: the read that found seen, the write that
 // takes the lease together with the file ID reserved for it, and the write that records the
 // outcome and ends the lease.
-func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool, since time.Time) error {
+func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, how mode, since time.Time) error {
 	k := keyOf(rec)
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", doc.ID, "revision", doc.Revision)
 	if runID != "" {
 		log = log.With(logging.FieldRunID, runID)
 	}
 	// The common case, a document Drive already holds, costs only the read and no Drive call.
-	if done, err := e.skip(ctx, k, seen, doc, deleted, runID, verify); done {
+	if done, err := e.skip(ctx, k, seen, doc, deleted, runID, how); done {
 		return err
 	}
 	// The account's write budget comes before the lease: a delivery that would wait too long
@@ -113,6 +120,16 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 		if id != "" && !m.Created && m.FileID == "" {
 			m.FileID = id
 		}
+		// The document as eFactori described it rides on the same write: the history lists it
+		// by number and kind, and a retry copies it again from it. A deletion's description
+		// is not one to copy.
+		if !deleted {
+			m.Saw(doc)
+		}
+		if how.retry && m.State == store.MappingFailed && m.Revision == doc.Revision {
+			// The customer's retry gets a full count of deliveries again.
+			m.Mismatches, m.MismatchRevision = 0, 0
+		}
 	})
 	if id != "" && (err != nil || !ok || m.FileID != id) {
 		e.giveBackID(rec.ID, id)
@@ -142,7 +159,7 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 			log.WarnContext(ctx, "document lease not released", "err", err)
 		}
 	}()
-	if done, err := e.skip(ctx, k, m, doc, deleted, runID, verify); done {
+	if done, err := e.skip(ctx, k, m, doc, deleted, runID, how); done {
 		return err
 	}
 	if id != "" && m.FileID == id && e.afterReserve != nil {
@@ -214,7 +231,9 @@ func (w *work) keepLease(ctx context.Context) (stop func()) {
 // run's task). For a run it then only records the visit. done is false when there is work to do.
 // With verify (a reconcile's task), a mapping that says Drive holds this revision is not taken
 // on trust unless this run already checked it: the reconcile saw the file differ.
-func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool) (done bool, err error) {
+//
+// With retry (a customer's retry), a revision recorded failed is tried again.
+func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string, how mode) (done bool, err error) {
 	if !m.Stored() {
 		return false, nil
 	}
@@ -228,12 +247,13 @@ func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mappin
 				drivesync.Retryable, CodeNewerPending)
 		}
 	case m.Revision == doc.Revision && m.State == store.MappingFailed:
-		if runID != "" && m.RunID != runID {
-			// A new run (a resync, a re-consent) tries once more what failed before.
+		if how.retry || (runID != "" && m.RunID != runID) {
+			// A new run (a resync, a re-consent) tries once more what failed before, and so
+			// does a customer's retry, even within the run that recorded the failure.
 			return false, nil
 		}
 	case m.Revision == doc.Revision && m.State == store.MappingSynced && (m.Deleted || (!deleted && m.SHA256 == doc.SHA256)):
-		if verify && m.RunID != runID {
+		if how.verify && m.RunID != runID {
 			return false, nil
 		}
 	default:
@@ -296,6 +316,7 @@ func (w *work) applyDelete(ctx context.Context, dc *drive.Client) error {
 		if !m.Created || w.rec.OnDelete == drivesync.OnDeleteTrash {
 			releaseNames(m) // no file shows the name any more
 		}
+		m.SyncedAt = w.e.now()
 	})
 }
 
@@ -464,6 +485,7 @@ func (w *work) synced(ctx context.Context, f drive.File, parent, name string) er
 		m.FolderID, m.Name, m.State, m.Code, m.Deleted = parent, name, store.MappingSynced, "", false
 		m.Mismatches, m.MismatchRevision = 0, 0
 		m.Releases = nil // Drive shows the new name: the old ones are free
+		m.SyncedAt = w.e.now()
 	})
 	if err == nil {
 		w.log.InfoContext(ctx, "document copied", attrs...)
@@ -584,7 +606,11 @@ func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, seen s
 		return nil
 	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, nil)
+	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, func(m *store.Mapping) {
+		if ev.EventType != drivesync.EventDeleted {
+			m.Saw(ev.Document)
+		}
+	})
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}

@@ -63,7 +63,8 @@ func TestNewDocumentLandsInItsLayoutFolder(t *testing.T) {
 			folderKey := layout.Path(ev.Document, tt.layout, drivesync.LocaleFR)[len(tt.want)-2].Key
 			if diff := cmp.Diff(store.Mapping{DocumentID: ev.Document.ID, FileID: file.ID, Created: true, Revision: 1,
 				SHA256: ev.Document.SHA256, FolderID: m.FolderID, Name: "F-2026-001.pdf", State: store.MappingSynced,
-				Claim: layout.NameKey(folderKey, "F-2026-001.pdf"), ClaimName: "F-2026-001.pdf", ClaimFolder: folderKey},
+				Claim: layout.NameKey(folderKey, "F-2026-001.pdf"), ClaimName: "F-2026-001.pdf", ClaimFolder: folderKey,
+				Source: ev.Document, SyncedAt: e.clock.Now()},
 				m, ignoreTime); diff != "" {
 				t.Errorf("mapping (-want +got):\n%s", diff)
 			}

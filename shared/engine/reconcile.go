@@ -431,9 +431,11 @@ func (e *Engine) apply(ctx context.Context, rec store.ConnectionRecord, dc *driv
 			}
 			_, ok, err := e.store.AdoptMapping(gctx, k, a.seen, want, func(m *store.Mapping) {
 				m.FileID, m.Created, m.Deleted, m.Name = a.file.ID, true, false, a.file.Name
+				m.Saw(a.doc)
 				if a.synced {
 					m.Revision, m.SHA256, m.FolderID, m.Name = a.doc.Revision, a.doc.SHA256, a.parent, a.file.Name
 					m.State, m.Code, m.RunID = store.MappingSynced, "", runID
+					m.SyncedAt = e.now()
 					m.Releases = nil // the file shows the name just claimed
 					return
 				}

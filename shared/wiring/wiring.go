@@ -24,6 +24,7 @@ import (
 	"github.com/efactori/drivesync/shared/efactori"
 	"github.com/efactori/drivesync/shared/engine"
 	"github.com/efactori/drivesync/shared/fanout"
+	"github.com/efactori/drivesync/shared/history"
 	"github.com/efactori/drivesync/shared/oauth"
 	"github.com/efactori/drivesync/shared/queue"
 	"github.com/efactori/drivesync/shared/statusevent"
@@ -35,11 +36,25 @@ import (
 const userAgent = "drivesync"
 
 // Connections builds the connection API of the Connections function.
-func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) (*api.Server, error) {
+func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) (_ *api.Server, err error) {
 	if log == nil {
 		return nil, errors.New("wire connections: nil logger")
 	}
-	svc, err := service(ctx, cfg.Common, cfg.Google, log, cfg.MaxConnectionsPerCompany)
+	c, err := newClients(ctx, cfg.Common, log)
+	if err != nil {
+		return nil, fmt.Errorf("wire connections: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			// Closed, so a retried initialisation does not leak a connection per attempt.
+			c.close()
+		}
+	}()
+	svc, err := connectionService(ctx, c, cfg.Google, log, cfg.MaxConnectionsPerCompany)
+	if err != nil {
+		return nil, fmt.Errorf("wire connections: %w", err)
+	}
+	docs, err := documentHistory(c)
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
@@ -51,7 +66,7 @@ func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) 
 	if cfg.DriveScope == "drive.file" { // drivesync sees only what customers pick
 		picker = &api.PickerOptions{AppID: cfg.PickerAppID, DeveloperKey: cfg.PickerAPIKey}
 	}
-	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Logger: log, FrontendOrigins: cfg.FrontendOrigins, Picker: picker})
+	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Documents: docs, Logger: log, FrontendOrigins: cfg.FrontendOrigins, Picker: picker})
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
@@ -192,6 +207,20 @@ func connectionService(ctx context.Context, c *clients, g config.Google, log *sl
 
 		MaxConnections: maxConns,
 	})
+}
+
+// documentHistory builds the document history on c: it reads the mappings and publishes a
+// customer's retries on the copy-task topic, as a run's repair does.
+func documentHistory(c *clients) (*history.Service, error) {
+	tasks, err := fanout.NewTaskPublisher(c.pubsub, config.TopicCopyTasks)
+	if err != nil {
+		return nil, err
+	}
+	retrier, err := fanout.NewRetrier(tasks)
+	if err != nil {
+		return nil, err
+	}
+	return history.New(c.store, retrier)
 }
 
 // idBlockSize is how many Drive file IDs one files.generateIds call reserves per connection and
