@@ -705,7 +705,7 @@ resource "google_secret_manager_secret_iam_member" "sync_document_spare" {
 			edit: edit("connections.tf", `resource "google_pubsub_topic_iam_member" "connections_copy_requests" {
   topic  = google_pubsub_topic.copy_requests.id`, `resource "google_pubsub_topic_iam_member" "connections_copy_requests" {
   topic  = google_pubsub_topic.status_events.id`),
-			want: "the service account of Connections may publish to [drivesync-status-events]; its code publishes to [drivesync-copy-requests drivesync-status-events]",
+			want: "the service account of Connections may publish to [drivesync-copy-tasks drivesync-status-events]; its code publishes to [drivesync-copy-requests drivesync-copy-tasks drivesync-status-events]",
 		},
 		{
 			name: "scheduler publishing project-wide",

@@ -71,7 +71,7 @@ func TestPickerUnavailableInBrowseMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := &stubService{}
-	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Documents: svc, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
