@@ -24,6 +24,9 @@ const ACCOUNT = 'marie.dupont@example.com';
 const CLIENT_ID = 'drivesync-dev.apps.googleusercontent.com';
 const CLIENT_SECRET = 'drivesync-dev-secret'; // an emulator credential, not a secret anywhere else
 const SHARED_DRIVE = 'Équipe finance';
+const EFACTORI_TOKEN = 'efactori-dev-token'; // the stand-in's admin credential (local/devstack)
+const PROJECT = 'drivesync-dev';
+const EVENTS_TOPIC = 'efactori-document-events';
 const STEP_TIMEOUT = 60_000;
 const WAIT = 20_000;
 
@@ -78,6 +81,7 @@ async function startStack() {
     api: url('Connections API').replace(/\/v1\/integration$/, ''),
     callback: url('OAuth callback'),
     google: url('Google OAuth \\+ Drive'),
+    efactori: url('eFactori stand-in'),
   };
   for (const [name, label] of [['firestore', 'Firestore emulator'], ['pubsub', 'Pub/Sub emulator']]) {
     const m = log.match(new RegExp(`${label}\\s+(\\S+:\\d+)`));
@@ -214,6 +218,65 @@ async function revokeGrant(account) {
   assert.equal(rev.status, 200, 'revoke');
 }
 
+// ENGLISH matches the English of the API's problems and lastError messages, which the page must
+// never show on a French screen.
+const ENGLISH = /\b(the|needed|must|choose|lost|already|invalid|request|folder|reconnect|Google Drive refused)\b/i;
+
+async function expectNoEnglish(locator) {
+  const text = await locator.first().innerText();
+  assert.doesNotMatch(text, ENGLISH, `English on the French page: "${text}"`);
+}
+
+// expectRoute waits until the address shows the screen's route (#/…).
+async function expectRoute(re) {
+  await page.waitForFunction((src) => new RegExp(src).test(window.location.hash), re.source, { timeout: WAIT }).catch(() => {});
+  assert.match(new URL(page.url()).hash, re);
+}
+
+// reload reloads the page, as a person pressing F5 does, and waits until it is drawn again.
+async function reload() {
+  await page.reload();
+  await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT });
+}
+
+async function driveAdmin(p, body) {
+  const r = await fetch(`${stack.urls.google}/emulator/drive/${p}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  assert.equal(r.status, 200, `drive emulator ${p}: ${await r.text()}`);
+  return r.json();
+}
+
+// publishDocument makes a new document in the eFactori stand-in (its admin API) and publishes its
+// event to the Pub/Sub emulator's topic, as eFactori does, so the dev stack's SyncDocument
+// copies it.
+async function publishDocument(documentId, upsert) {
+  const r = await fetch(`${stack.urls.efactori}/admin/companies/acme/documents/${documentId}`, {
+    method: 'PUT', headers: { Authorization: `Bearer ${EFACTORI_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(upsert),
+  });
+  assert.equal(r.status, 200, `eFactori upsert: ${await r.text()}`);
+  const event = await r.json();
+  const msg = {
+    data: Buffer.from(JSON.stringify(event)).toString('base64'),
+    attributes: { companyId: event.companyId, eventType: event.eventType, schemaVersion: String(event.schemaVersion) },
+  };
+  const p = await fetch(`${stack.urls.pubsub}/v1/projects/${PROJECT}/topics/${EVENTS_TOPIC}:publish`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ messages: [msg] }),
+  });
+  assert.equal(p.status, 200, `publish: ${await p.text()}`);
+  return event;
+}
+
+// efactoriFaults makes the stand-in's next content downloads fail (404: the revision is gone).
+async function efactoriFaults(body) {
+  const r = await fetch(`${stack.urls.efactori}/admin/faults${body ? '/content' : ''}`, {
+    method: body ? 'PUT' : 'DELETE', headers: { Authorization: `Bearer ${EFACTORI_TOKEN}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  assert.equal(r.status, 204, `eFactori faults: ${await r.text()}`);
+}
+
 async function consent(allow) {
   await page.waitForURL((u) => u.href.startsWith(stack.urls.google), { timeout: WAIT });
   await expectText(page.getByRole('heading', { level: 1 }), /Sign in with Google/);
@@ -307,7 +370,36 @@ describe('settings page in Chromium against the local stack', () => {
     await expectText(page.getByRole('heading', { level: 2, name: 'Google Drive connectés' }), /Google Drive connectés/);
     await expectFocus('connections-heading');
     await expectText(page.locator('#connections-empty'), /Aucun Google Drive/);
+    await expectRoute(/^#\/connections$/);
     await shot('connections-empty');
+  });
+
+  step('Ajouter: its own address (reload, back, forward), a name the server refuses explained in French', async () => {
+    await page.getByRole('button', { name: 'Ajouter Google Drive' }).click();
+    await expectRoute(/^#\/connections\/new$/);
+    await reload(); // the address alone brings the form back
+    await expectFocus('add-heading');
+    // A control character passes the page's own check (not blank) and is refused by the API,
+    // whose English reason must not reach the screen.
+    await page.getByLabel('Nom de la connexion').fill('Compta\u0007bilité');
+    await page.locator('#layout-year').check();
+    await page.getByRole('button', { name: 'Continuer avec Google' }).click();
+    await expectText(page.locator('#add-name-error'), /^Ce nom n'est pas accepté : de 1 à 100 caractères, sans caractère de contrôle/);
+    await expectText(page.locator('#alert'), /^Corrigez les champs indiqués\.$/);
+    await expectNoEnglish(page.locator('#view-add'));
+    await expectNoEnglish(page.locator('#alert'));
+    await expectFocus('add-name');
+    assert.equal(await page.getByLabel('Nom de la connexion').getAttribute('aria-invalid'), 'true');
+    assert.equal((await apiGet('/v1/connections')).connections.length, 0, 'nothing was created');
+    await shot('add-drive-server-validation');
+    await page.getByRole('button', { name: 'Annuler' }).click();
+    await expectRoute(/^#\/connections$/);
+    await page.goBack();
+    await expectText(page.getByRole('heading', { level: 2, name: 'Ajouter Google Drive' }), /Ajouter Google Drive/);
+    await expectRoute(/^#\/connections\/new$/);
+    await page.goForward();
+    await expectText(page.locator('#connections-empty'), /Aucun Google Drive/);
+    await expectRoute(/^#\/connections$/);
   });
 
   step('Ajouter Google Drive: name and folder structure, keyboard only', async () => {
@@ -345,8 +437,40 @@ describe('settings page in Chromium against the local stack', () => {
     await expectText(page.locator('#detail-status'), /^En attente de l'autorisation Google$/);
     await expectText(page.locator('#detail-problem-action'), /^Reconnecter$/);
     assert.equal(new URL(page.url()).search, '', 'the callback query is cleared from the address bar');
-    assert.equal((await onlyConnection()).status, 'awaiting_authorization');
+    const c = await onlyConnection();
+    assert.equal(c.status, 'awaiting_authorization');
+    await expectRoute(new RegExp(`^#/connections/${c.id}$`));
     await shot('consent-denied');
+  });
+
+  step('Google fails the code exchange: result=error, in French, Reconnecter offered', async () => {
+    // The code Google hands back is spoiled on its way to the callback (as an expired or
+    // already used code would be): the exchange fails for real and the callback answers
+    // result=error. The browser follows redirects without routing them, so the consent form's
+    // answer, Google's redirect to the callback, is what is rewritten.
+    const consentForm = (u) => u.href.startsWith(`${stack.urls.google}/signin/oauth/consent`);
+    await page.route(consentForm, async (route) => {
+      const resp = await route.fetch({ maxRedirects: 0 });
+      const headers = resp.headers();
+      const to = new URL(headers.location);
+      assert.ok(to.searchParams.has('code'), `consent redirects with a code: ${to}`);
+      to.searchParams.set('code', 'spoiled-code');
+      await route.fulfill({ status: resp.status(), headers: { ...headers, location: to.href } });
+    });
+    try {
+      await page.getByRole('button', { name: 'Reconnecter' }).click();
+      await consent(true);
+    } finally {
+      await page.unroute(consentForm);
+    }
+    await expectText(page.locator('#notice'), /Google n'a pas pu terminer la connexion de « Comptabilité »\. Réessayez avec « Reconnecter »/);
+    await expectText(page.locator('#detail-problem-text'), /^Google n'a pas terminé l'autorisation\. Cliquez sur « Reconnecter »/);
+    await expectNoEnglish(page.locator('#view-detail'));
+    const c = await onlyConnection();
+    assert.equal(c.status, 'awaiting_authorization');
+    assert.equal(c.lastError.code, 'authorization_failed');
+    assert.equal(new URL(page.url()).search, '');
+    await shot('consent-error');
   });
 
   step('Reconnecter, choose marie.dupont@example.com, Allow: the folder picker opens', async () => {
@@ -359,6 +483,7 @@ describe('settings page in Chromium against the local stack', () => {
     const c = await onlyConnection();
     assert.equal(c.status, 'awaiting_folder');
     assert.equal(c.googleAccountEmail, ACCOUNT);
+    await expectRoute(new RegExp(`^#/connections/${c.id}/folder$`));
     await shot('picker-my-drive');
   });
 
@@ -387,7 +512,7 @@ describe('settings page in Chromium against the local stack', () => {
     await page.getByLabel('Nouveau dossier').fill('Factures eFactori');
     await page.getByRole('button', { name: 'Créer un dossier ici' }).click();
     await expectText(page.locator('#alert'), /Le stockage du compte Google est plein\. Libérez de l'espace/);
-    await expectText(page.locator('#alert'), /Action needed in Google Drive/); // the API problem's title
+    await expectNoEnglish(page.locator('#alert')); // the API problem's English title and detail stay off the screen
     assert.equal(await page.locator('#view-picker').isVisible(), true, 'still in the folder picker');
     await shot('picker-drive-full');
   });
@@ -402,6 +527,10 @@ describe('settings page in Chromium against the local stack', () => {
     assert.equal(focused, 'Factures eFactori', 'focus moves to the new folder');
     await shot('picker-folder-created');
     await page.keyboard.press('Enter');
+    await expectText(page.locator('#breadcrumb'), /Mon Drive.*Factures eFactori/);
+    await expectText(page.locator('#picker-current'), /Dossier actuel : Mon Drive \/ Factures eFactori/);
+    await expectRoute(/\/folder\?parent=/);
+    await reload(); // the folder's address brings the picker back in the same folder
     await expectText(page.locator('#breadcrumb'), /Mon Drive.*Factures eFactori/);
     await expectText(page.locator('#picker-current'), /Dossier actuel : Mon Drive \/ Factures eFactori/);
     await shot('picker-in-new-folder');
@@ -442,6 +571,8 @@ describe('settings page in Chromium against the local stack', () => {
     assert.equal(c.initialCopy.state, 'done');
     assert.equal(text.startsWith(`Terminée : ${c.initialCopy.synced} documents copiés`), true, `page says "${text}"`);
     assert.ok(c.initialCopy.synced > 0, 'documents were copied');
+    // The banner that said the copy starts now says it is done.
+    await expectText(page.locator('#notice'), new RegExp(`^Copie terminée : ${c.initialCopy.synced} documents copiés dans Google Drive\\.$`));
     await expectText(page.locator('#detail-lastsync'), /\d/); // a date, no longer "Jamais"
     const tree = await (await fetch(`${stack.urls.google}/emulator/drive/tree?account=${encodeURIComponent(ACCOUNT)}&format=text`)).text();
     assert.match(tree, /Factures de vente/, 'year_kind layout with French kind folders in Drive');
@@ -449,12 +580,41 @@ describe('settings page in Chromium against the local stack', () => {
     await shot('initial-copy-done');
   }, 120_000);
 
+  step('the connection screen has its own address: reload shows it again', async () => {
+    const c = await onlyConnection();
+    await expectRoute(new RegExp(`^#/connections/${c.id}$`));
+    await reload();
+    await expectText(page.locator('#detail-heading'), /^Comptabilité$/);
+    await expectFocus('detail-heading');
+    await expectText(page.locator('#detail-status'), /^Active : les documents sont copiés automatiquement$/);
+    assert.equal(await page.locator('#notice').isVisible(), false, 'a reload does not replay the last message');
+    await shot('connection-reloaded');
+  });
+
   step('rename the connection', async () => {
     await page.getByLabel('Renommer la connexion').fill('Comptabilité Acme');
     await page.getByRole('button', { name: 'Renommer', exact: true }).click();
     await expectText(page.locator('#notice'), /renommée en « Comptabilité Acme »/);
     await expectText(page.locator('#detail-heading'), /^Comptabilité Acme$/);
     assert.equal((await onlyConnection()).name, 'Comptabilité Acme');
+  });
+
+  step('a second Drive with the same name (other capitals, spaces): refused next to the field', async () => {
+    await page.getByRole('button', { name: '← Google Drive connectés' }).click();
+    await expectRoute(/^#\/connections$/);
+    await page.getByRole('button', { name: 'Ajouter Google Drive' }).click();
+    await page.getByLabel('Nom de la connexion').fill('  comptabilité ACME ');
+    await page.locator('#layout-year_month').check();
+    await page.getByRole('button', { name: 'Continuer avec Google' }).click();
+    await expectText(page.locator('#add-name-error'), /^Une autre connexion Google Drive porte déjà ce nom\. Choisissez-en un autre\.$/);
+    await expectFocus('add-name');
+    await expectNoEnglish(page.locator('#view-add'));
+    assert.equal((await apiGet('/v1/connections')).connections.length, 1, 'no second connection');
+    await shot('add-drive-duplicate-name');
+    await page.getByRole('button', { name: 'Annuler' }).click();
+    await page.getByRole('link', { name: 'Ouvrir : Comptabilité Acme' }).click();
+    await expectText(page.locator('#detail-heading'), /^Comptabilité Acme$/);
+    await expectFocus('detail-heading');
   });
 
   step('a new layout on the active connection: the page says files will be reorganised', async () => {
@@ -469,12 +629,43 @@ describe('settings page in Chromium against the local stack', () => {
     await shot('layout-changed');
   });
 
+  step('folder put in the trash: "error" status, the box says what to do, Choisir un autre dossier fixes it', async () => {
+    await expectText(page.locator('#detail-copy'), /^Terminée/); // the layout change's run is over
+    const c = await onlyConnection();
+    await driveAdmin('trash', { account: ACCOUNT, fileId: c.target.folderId });
+    await page.getByRole('button', { name: 'Tout recopier' }).click();
+    await expectText(page.locator('#alert'), /^Le dossier choisi est dans la corbeille\. Restaurez-le dans Google Drive ou choisissez un autre dossier\./);
+    await expectText(page.locator('#detail-status'), /^Problème : une action de votre part est nécessaire$/);
+    await expectText(page.locator('#detail-problem-text'), /^Le dossier choisi n'est plus utilisable/);
+    await expectText(page.locator('#detail-problem-action'), /^Choisir un autre dossier$/);
+    assert.equal(await page.getByRole('button', { name: 'Tout recopier' }).isVisible(), false, 'no resync while in error');
+    await expectNoEnglish(page.locator('#view-detail'));
+    await expectNoEnglish(page.locator('#alert'));
+    const e = await onlyConnection();
+    assert.equal(e.status, 'error');
+    assert.equal(e.lastError.code, 'target_trashed');
+    await shot('connection-error-folder-trashed');
+    // The customer restores the folder from Google Drive's trash, then chooses it again.
+    await driveAdmin('untrash', { account: ACCOUNT, fileId: c.target.folderId });
+    await page.locator('#detail-problem-action').click();
+    await expectFocus('picker-heading');
+    await page.locator('#picker-list').getByRole('button', { name: 'Factures eFactori' }).click();
+    await expectText(page.locator('#breadcrumb'), /Mon Drive.*Factures eFactori/);
+    await page.getByRole('button', { name: 'Sélectionner le dossier actuel' }).click();
+    await expectText(page.locator('#detail-status'), /^Active : les documents sont copiés automatiquement$/);
+    await expectText(page.locator('#notice'), /Dossier choisi : Mon Drive \/ Factures eFactori/);
+    assert.equal(page.url().includes('/folder'), false, 'the picker is not left in the history');
+    assert.equal((await onlyConnection()).status, 'active');
+    await expectText(page.locator('#detail-copy'), /^Terminée/);
+  }, 120_000);
+
   step('revoked grant: the next Drive call shows the reconnect message', async () => {
     await revokeGrant(ACCOUNT);
     await page.getByRole('button', { name: 'Choisir un autre dossier' }).click();
     await expectText(page.locator('#detail-status'), /^Accès Google perdu : reconnexion nécessaire$/);
     await expectText(page.locator('#detail-problem-text'), /Google n'accepte plus l'accès d'eFactori à ce Drive.*Reconnecter/);
-    await expectText(page.locator('#detail-problem-api'), /Google access lost/); // the API problem's title
+    await expectNoEnglish(page.locator('#view-detail')); // the API problem's English title stays off the screen
+    await expectNoEnglish(page.locator('#alert'));
     await expectFocus('detail-heading');
     assert.equal((await onlyConnection()).status, 'needs_reauthorization');
     await shot('needs-reauthorization');
@@ -496,6 +687,21 @@ describe('settings page in Chromium against the local stack', () => {
     await expectText(page.locator('#notice'), /Tous les documents vont être vérifiés/);
     await expectText(page.locator('#detail-copy'), /Sur le point de commencer|documents copiés/);
     await shot('resync');
+  });
+
+  step("an expired consent link: the callback's page is in French, with a way back", async () => {
+    const c = await onlyConnection();
+    await page.goto(`${stack.urls.callback}?state=expired-or-forged-state&code=x`);
+    await expectText(page.getByRole('heading', { level: 1 }), /^Lien expiré$/);
+    await expectText(page.locator('main'), /Ce lien d'autorisation a expiré ou a déjà été utilisé\. Retournez dans eFactori/);
+    assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
+    await expectNoEnglish(page.locator('main'));
+    await shot('callback-link-expired');
+    await page.getByRole('link', { name: 'Retour à eFactori' }).click();
+    await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT });
+    await page.goto(`${stack.urls.frontend}#/connections/${c.id}`); // a bookmark of the connection
+    await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT });
+    await expectText(page.locator('#detail-heading'), /^Comptabilité Acme$/);
   });
 
   step('Déconnecter asks first (Escape keeps it), then deletes', async () => {
