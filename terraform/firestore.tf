@@ -116,6 +116,37 @@ resource "google_firestore_index" "mappings_state_deleted" {
   }
 }
 
+# Document history (ListMappings): one connection's mappings in one state, newest change first,
+# and in one state by number prefix. Without a state filter Firestore's automatic single-field
+# indexes on updatedAt and numberKey serve the same listings.
+resource "google_firestore_index" "mappings_state_updated" {
+  database   = google_firestore_database.main.name
+  collection = "mappings"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "updatedAt"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "mappings_state_number" {
+  database   = google_firestore_database.main.name
+  collection = "mappings"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "numberKey"
+    order      = "ASCENDING"
+  }
+}
+
 # TTL policies: exactly store.TTLPolicies (drift_test.go).
 # OAuth states (the short-lived PKCE state of a consent in progress) delete themselves: Firestore
 # removes a document some time (typically within a day) after its expireAt has passed, so the

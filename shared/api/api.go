@@ -34,6 +34,7 @@ var _ TokenVerifier = (*auth.Verifier)(nil)
 type Options struct {
 	Verifier        TokenVerifier
 	Service         Service
+	Documents       Documents // the document history (shared/history)
 	Logger          *slog.Logger
 	FrontendOrigins []string
 }
@@ -52,6 +53,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Service == nil {
 		errs = append(errs, errors.New("nil service"))
+	}
+	if opts.Documents == nil {
+		errs = append(errs, errors.New("nil documents"))
 	}
 	if opts.Logger == nil {
 		errs = append(errs, errors.New("nil logger"))

@@ -26,7 +26,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{Path: "/v1/openapi.yaml", handlers: map[string]handlerFunc{http.MethodGet: serveOpenAPI}, public: true},
 		{Path: "/v1/integration", handlers: map[string]handlerFunc{
 			http.MethodGet: s.getIntegration,
@@ -54,7 +54,7 @@ func (s *Server) routes() []route {
 		{Path: "/v1/connections/{id}/resync", handlers: map[string]handlerFunc{
 			http.MethodPost: manage(withID(s.resync)),
 		}},
-	}
+	}, s.documentRoutes()...)
 }
 
 // manage guards a route that changes state with the role that allows it. It runs before the

@@ -18,6 +18,7 @@ import (
 	"github.com/efactori/drivesync/shared/auth"
 	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/history"
 	"github.com/efactori/drivesync/shared/logging"
 	"github.com/efactori/drivesync/shared/problem"
 	"github.com/efactori/drivesync/shared/store"
@@ -119,6 +120,33 @@ func (s *stubService) Resync(_ context.Context, companyID, id string) (drivesync
 	return stubConnection(companyID, id), s.call("Resync")
 }
 
+var _ api.Documents = (*stubService)(nil)
+
+// stubMapping is the document every stubbed history call answers with: failed, in Drive.
+func stubMapping(documentID string) store.Mapping {
+	return store.Mapping{DocumentID: documentID, FileID: "1file", Created: true, Revision: 2, State: store.MappingFailed,
+		Code: "content_gone", Name: "F-1.pdf", UpdatedAt: stubTime, SyncedAt: stubTime,
+		Source: drivesync.Document{ID: documentID, Revision: 2, Kind: drivesync.KindSalesInvoice, Number: "F-1", Date: "2026-03-14",
+			ContentType: "application/pdf", SHA256: strings.Repeat("ab", 32), ContentURL: "https://efactori.example/c"}}
+}
+
+func (s *stubService) ListDocuments(_ context.Context, _, _ string, q history.Query) (history.Page, error) {
+	next := &store.MappingCursor{UpdatedAt: stubTime, NumberKey: store.NumberKey(q.Number), DocumentID: "d1"}
+	return history.Page{Documents: []store.Mapping{stubMapping("d1")}, Next: next}, s.call("ListDocuments")
+}
+
+func (s *stubService) Document(_ context.Context, _, _, documentID string) (store.Mapping, error) {
+	return stubMapping(documentID), s.call("Document")
+}
+
+func (s *stubService) RetryDocument(_ context.Context, _, _, documentID string) (store.Mapping, error) {
+	return stubMapping(documentID), s.call("RetryDocument")
+}
+
+func (s *stubService) RetryFailed(_ context.Context, _, _ string) (history.Retried, error) {
+	return history.Retried{Retried: 3}, s.call("RetryFailed")
+}
+
 // syncBuffer is a log sink tests read while handlers write.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -170,7 +198,7 @@ func newAPI(t *testing.T) *apiStack {
 	logs := &syncBuffer{}
 	svc := &stubService{}
 	srv, err := api.New(api.Options{
-		Verifier: verifier, Service: svc, FrontendOrigins: []string{origin},
+		Verifier: verifier, Service: svc, Documents: svc, FrontendOrigins: []string{origin},
 		Logger: logging.New(logs, logging.Options{Level: slog.LevelDebug}),
 	})
 	if err != nil {
@@ -276,6 +304,10 @@ var allRoutes = []routeCase{
 	{method: "POST", path: "/v1/connections/c1/folders", body: `{"parentId":"root","name":"F"}`, mutates: true, withID: true},
 	{method: "PUT", path: "/v1/connections/c1/target", body: `{"folderId":"1f"}`, mutates: true, withID: true},
 	{method: "POST", path: "/v1/connections/c1/resync", mutates: true, withID: true},
+	{method: "GET", path: "/v1/connections/c1/documents?state=failed&pageSize=5", withID: true},
+	{method: "GET", path: "/v1/connections/c1/documents/d1", withID: true},
+	{method: "POST", path: "/v1/connections/c1/documents/d1/retry", mutates: true, withID: true},
+	{method: "POST", path: "/v1/connections/c1/documents:retryFailed", mutates: true, withID: true},
 }
 
 func (rc routeCase) reader() io.Reader {

@@ -53,7 +53,8 @@ func TestOpenAPI(t *testing.T) {
 	bodies := map[string]routeCase{}
 	for _, rc := range allRoutes {
 		path, _, _ := strings.Cut(rc.path, "?")
-		bodies[rc.method+" "+strings.Replace(path, "/c1", "/{id}", 1)] = rc
+		path = strings.Replace(strings.Replace(path, "/c1", "/{id}", 1), "/documents/d1", "/documents/{documentId}", 1)
+		bodies[rc.method+" "+path] = rc
 	}
 	manager, reader := s.manager(t), s.token(t, company, nil)
 	check := func(op, what string, rec *httptest.ResponseRecorder) {
@@ -97,14 +98,14 @@ func TestOpenAPI(t *testing.T) {
 		if got, want := spec.HasRequestBody(op), rc.body != ""; got != want {
 			t.Errorf("%s: request body documented %v, sent by the handler tests %v", op, got, want)
 		}
-		path := strings.ReplaceAll(pattern, "{id}", "c1")
+		path := strings.ReplaceAll(strings.ReplaceAll(pattern, "{id}", "c1"), "{documentId}", "d1")
 		check(op, "ok", call(method, path, manager, "application/json", rc.body))
 		check(op, "no token", call(method, path, "", "application/json", rc.body))
 		if rc.mutates {
 			check(op, "reader", call(method, path, reader, "application/json", rc.body))
 		}
 		if strings.Contains(pattern, "{id}") {
-			check(op, "bad id", call(method, strings.ReplaceAll(pattern, "{id}", "a.b"), manager, "application/json", rc.body))
+			check(op, "bad id", call(method, strings.ReplaceAll(strings.ReplaceAll(pattern, "{id}", "a.b"), "{documentId}", "d1"), manager, "application/json", rc.body))
 		}
 		if rc.body != "" {
 			check(op, "malformed", call(method, path, manager, "application/json", `{"x":`))

@@ -53,6 +53,10 @@ func TestRoutes(t *testing.T) {
 		{route: allRoutes[9], status: 201, method: "CreateFolder"},
 		{route: allRoutes[10], status: 200, method: "SetTarget"},
 		{route: allRoutes[11], status: 202, method: "Resync"},
+		{route: allRoutes[12], status: 200, method: "ListDocuments"},
+		{route: allRoutes[13], status: 200, method: "Document"},
+		{route: allRoutes[14], status: 202, method: "RetryDocument"},
+		{route: allRoutes[15], status: 202, method: "RetryFailed"},
 	}
 	if got, want := len(tests), len(allRoutes); got != want {
 		t.Fatalf("%d cases for %d routes", got, want)
@@ -220,7 +224,7 @@ func TestForbiddenWithoutManageRole(t *testing.T) {
 	}
 	for _, c := range s.svc.Calls() {
 		switch c {
-		case "Integration", "List", "Get", "Folders":
+		case "Integration", "List", "Get", "Folders", "ListDocuments", "Document":
 		default:
 			t.Errorf("service method %s called without the manage role", c)
 		}
@@ -409,7 +413,7 @@ func TestBadCompanyIDFromAnyVerifier(t *testing.T) {
 		svc := &stubService{}
 		srv, err := api.New(api.Options{
 			Verifier: fixedVerifier{auth.Caller{Subject: "u", CompanyID: id, Roles: []string{auth.RoleManage}}},
-			Service:  svc, Logger: slog.New(slog.DiscardHandler),
+			Service:  svc, Documents: svc, Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -34,6 +34,9 @@ type CopyTask struct {
 	// says Drive holds this revision: a reconcile found the file in the wrong folder, under
 	// the wrong name, or missing.
 	Verify bool `json:"verify,omitempty"`
+	// Retry asks the uploader to try again a revision recorded failed: the customer asked for it
+	// (the document history's retry), so the failure is not taken as final this once.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Attributes returns the Pub/Sub message attributes of t, so subscribers and logs can tell tasks

@@ -35,6 +35,13 @@ const maxMismatches = 5
 // up again and the write is tried once more.
 var errFolderGone = errors.New("parent folder gone from drive")
 
+// mode is how a copy task asks for its document: verify (a reconcile's task) checks the file in
+// Drive even when the mapping says it holds the revision; retry (a customer's retry) tries again
+// a revision recorded failed.
+type mode struct {
+	verify, retry bool
+}
+
 // work is one delivery's work on one document of one connection, under the document's lease.
 type work struct {
 	e       *Engine
@@ -61,14 +68,14 @@ type work struct {
 // A new document costs three Firestore operations: the read that found seen, the write that
 // takes the lease together with the file ID reserved for it, and the write that records the
 // outcome and ends the lease.
-func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool) error {
+func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, how mode) error {
 	k := keyOf(rec)
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", doc.ID, "revision", doc.Revision)
 	if runID != "" {
 		log = log.With("runId", runID)
 	}
 	// The common case, a document Drive already holds, costs only the read and no Drive call.
-	if done, err := e.skip(ctx, k, seen, doc, deleted, runID, verify); done {
+	if done, err := e.skip(ctx, k, seen, doc, deleted, runID, how); done {
 		return err
 	}
 	// A document Drive has never seen takes its file ID with the lease, in the same write. A
@@ -85,6 +92,13 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, func(m *store.Mapping) {
 		if id != "" && !m.Created && m.FileID == "" {
 			m.FileID = id
+		}
+		// The document as eFactori described it rides on the same write: the history lists it
+		// by number and kind, and a retry copies it again from it.
+		m.Saw(doc)
+		if how.retry && m.State == store.MappingFailed && m.Revision == doc.Revision {
+			// The customer's retry gets a full count of deliveries again.
+			m.Mismatches, m.MismatchRevision = 0, 0
 		}
 	})
 	if id != "" && (err != nil || !ok || m.FileID != id) {
@@ -110,7 +124,7 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 			log.WarnContext(ctx, "document lease not released", "err", err)
 		}
 	}()
-	if done, err := e.skip(ctx, k, m, doc, deleted, runID, verify); done {
+	if done, err := e.skip(ctx, k, m, doc, deleted, runID, how); done {
 		return err
 	}
 	if id != "" && m.FileID == id && e.afterReserve != nil {
@@ -182,7 +196,9 @@ func (w *work) keepLease(ctx context.Context) (stop func()) {
 // run's task). For a run it then only records the visit. done is false when there is work to do.
 // With verify (a reconcile's task), a mapping that says Drive holds this revision is not taken
 // on trust unless this run already checked it: the reconcile saw the file differ.
-func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string, verify bool) (done bool, err error) {
+//
+// With retry (a customer's retry), a revision recorded failed is tried again.
+func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mapping, doc drivesync.Document, deleted bool, runID string, how mode) (done bool, err error) {
 	if !m.Stored() {
 		return false, nil
 	}
@@ -196,12 +212,13 @@ func (e *Engine) skip(ctx context.Context, k store.ConnectionKey, m store.Mappin
 				drivesync.Retryable, CodeNewerPending)
 		}
 	case m.Revision == doc.Revision && m.State == store.MappingFailed:
-		if runID != "" && m.RunID != runID {
-			// A new run (a resync, a re-consent) tries once more what failed before.
+		if how.retry || (runID != "" && m.RunID != runID) {
+			// A new run (a resync, a re-consent) tries once more what failed before, and so
+			// does a customer's retry, even within the run that recorded the failure.
 			return false, nil
 		}
 	case m.Revision == doc.Revision && m.State == store.MappingSynced && (m.Deleted || (!deleted && m.SHA256 == doc.SHA256)):
-		if verify && m.RunID != runID {
+		if how.verify && m.RunID != runID {
 			return false, nil
 		}
 	default:
@@ -261,6 +278,7 @@ func (w *work) applyDelete(ctx context.Context, dc *drive.Client) error {
 	}
 	return w.finish(ctx, func(m *store.Mapping) {
 		m.Revision, m.Deleted, m.State, m.Code = w.doc.Revision, true, store.MappingSynced, ""
+		m.SyncedAt = w.e.now()
 	})
 }
 
@@ -402,6 +420,7 @@ func (w *work) synced(ctx context.Context, f drive.File, parent, name string) er
 		m.FileID, m.Created, m.Revision, m.SHA256 = f.ID, true, w.doc.Revision, w.doc.SHA256
 		m.FolderID, m.Name, m.State, m.Code, m.Deleted = parent, name, store.MappingSynced, "", false
 		m.Mismatches, m.MismatchRevision = 0, 0
+		m.SyncedAt = w.e.now()
 	})
 	if err == nil {
 		w.log.InfoContext(ctx, "document copied", "fileId", f.ID, "version", f.Version)
@@ -522,7 +541,7 @@ func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, seen s
 		return nil
 	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, nil)
+	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, func(m *store.Mapping) { m.Saw(ev.Document) })
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}

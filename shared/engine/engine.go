@@ -265,7 +265,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev drivesync.Event) error {
 			errs = append(errs, e.dropOld(ctx, rec, m, ev))
 			continue
 		}
-		errs = append(errs, e.syncDocument(ctx, rec, m, ev.Document, deleted, "", false))
+		errs = append(errs, e.syncDocument(ctx, rec, m, ev.Document, deleted, "", mode{}))
 	}
 	return errors.Join(errs...)
 }
@@ -296,7 +296,7 @@ func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
 	}
 	// The run's completion is checked by its await requests, not here: counting the mappings
 	// after every document would cost more than copying them.
-	return e.syncDocument(ctx, rec, r.Mappings[rec.ID], t.Document, false, t.RunID, t.Verify)
+	return e.syncDocument(ctx, rec, r.Mappings[rec.ID], t.Document, false, t.RunID, mode{verify: t.Verify, retry: t.Retry})
 }
 
 // HandleCopyRequest runs a copy request: the reconcile of a connection's run (its first

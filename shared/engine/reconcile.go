@@ -393,9 +393,11 @@ func (e *Engine) apply(ctx context.Context, rec store.ConnectionRecord, dc *driv
 		g.Go(func() error {
 			_, ok, err := e.store.AdoptMapping(gctx, k, a.seen, func(m *store.Mapping) {
 				m.FileID, m.Created, m.Deleted = a.file.ID, true, false
+				m.Saw(a.doc)
 				if a.synced {
 					m.Revision, m.SHA256, m.FolderID, m.Name = a.doc.Revision, a.doc.SHA256, a.parent, a.file.Name
 					m.State, m.Code, m.RunID = store.MappingSynced, "", runID
+					m.SyncedAt = e.now()
 					return
 				}
 				// What the file holds, so the task updates it in place.

@@ -87,10 +87,35 @@ func (f *Fanout) List(ctx context.Context, companyID, pageToken string) (efactor
 // first leaves. A failed publish is Retryable with CodePublishFailed; the tasks already accepted
 // are published again by the retry, which is harmless since the uploader is idempotent.
 func (f *Fanout) PublishTasks(ctx context.Context, companyID, connectionID, runID string, docs []drivesync.Document) error {
+	return publishTasks(ctx, f.tasks, companyID, connectionID, runID, docs, false)
+}
+
+// Retrier publishes the copy tasks of a customer's retry (the document history). It only needs
+// the copy-task publisher, so the Connections function can have one without eFactori's client.
+type Retrier struct {
+	tasks Publisher
+}
+
+// NewRetrier returns a Retrier publishing with tasks (on config.TopicCopyTasks).
+func NewRetrier(tasks Publisher) (*Retrier, error) {
+	if tasks == nil {
+		return nil, errors.New("new retrier: nil copy task publisher")
+	}
+	return &Retrier{tasks: tasks}, nil
+}
+
+// PublishRetries is PublishTasks for documents a customer asked to retry: each task also has
+// Retry set, so a revision recorded failed is tried again even within the run that recorded it.
+// Errors are those of PublishTasks.
+func (r *Retrier) PublishRetries(ctx context.Context, companyID, connectionID, runID string, docs []drivesync.Document) error {
+	return publishTasks(ctx, r.tasks, companyID, connectionID, runID, docs, true)
+}
+
+func publishTasks(ctx context.Context, pub Publisher, companyID, connectionID, runID string, docs []drivesync.Document, retry bool) error {
 	op := fmt.Sprintf("publish copy tasks of company %s connection %s run %s", companyID, connectionID, runID)
 	task := func(doc drivesync.Document) drivesync.CopyTask {
 		return drivesync.CopyTask{SchemaVersion: drivesync.CopyTaskSchemaVersion, CompanyID: companyID,
-			ConnectionID: connectionID, RunID: runID, Document: doc, Verify: true}
+			ConnectionID: connectionID, RunID: runID, Document: doc, Verify: true, Retry: retry}
 	}
 	// The check encodes every task without keeping it: holding a reconcile's 100,000 encoded
 	// tasks until the last is checked would cost about 100 MB, where the publisher's flow
@@ -112,7 +137,7 @@ func (f *Fanout) PublishTasks(ctx context.Context, companyID, connectionID, runI
 			_ = wait(ctx, results)
 			return drivesync.Classify(fmt.Errorf("%s: document %s: %w", op, doc.ID, err), drivesync.Permanent, efactori.CodeInvalidDocument)
 		}
-		results = append(results, f.tasks.Publish(ctx, msg))
+		results = append(results, pub.Publish(ctx, msg))
 	}
 	if err := wait(ctx, results); err != nil {
 		return drivesync.Classify(fmt.Errorf("%s: %w", op, err), drivesync.Retryable, CodePublishFailed)

@@ -34,6 +34,12 @@ var Indexes = []Index{
 	// Reconcile: the live synced mappings of a connection are counted with two equality filters.
 	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
 		{Path: "state", Order: "ASCENDING"}, {Path: "deleted", Order: "ASCENDING"}}},
+	// ListMappings (document history): a connection's mappings in one state, newest change
+	// first, and in one state by number prefix. Without a state both use automatic indexes.
+	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
+		{Path: "state", Order: "ASCENDING"}, {Path: "updatedAt", Order: "DESCENDING"}}},
+	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
+		{Path: "state", Order: "ASCENDING"}, {Path: "numberKey", Order: "ASCENDING"}}},
 }
 
 // TTLPolicy is a Firestore TTL policy: documents of CollectionGroup are deleted some time after

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/efactori/drivesync/shared/drivesync"
 )
 
 // MappingState is where one document stands in one connection's Drive.
@@ -47,6 +50,14 @@ type Mapping struct {
 	// size or SHA-256 eFactori announced; past a few, the revision is recorded failed.
 	Mismatches       int
 	MismatchRevision int64
+	// Source is the newest revision of the document a delivery took up for this connection, as
+	// eFactori described it: what lists the document by number and kind, and what a retry copies
+	// again without asking eFactori (which has no endpoint for one document). Zero in mappings
+	// written before it existed. Set it with Saw.
+	Source drivesync.Document
+	// SyncedAt is when Drive was last brought in line with the document (created, updated,
+	// moved, trashed for a deletion, or found right by a reconcile); zero until then.
+	SyncedAt time.Time
 
 	// version is the update time of the stored document this mapping was read from or written
 	// as: every change is a single write conditional on it, instead of a transaction, and a
@@ -59,6 +70,18 @@ type Mapping struct {
 
 // Stored reports whether m was read from, or written to, Firestore.
 func (m Mapping) Stored() bool { return !m.version.IsZero() }
+
+// Saw records doc as the mapping's Source unless Source already holds a newer revision: a late
+// delivery of an older revision must not make a retry copy it.
+func (m *Mapping) Saw(doc drivesync.Document) {
+	if doc.ID == m.DocumentID && doc.Revision >= m.Source.Revision {
+		m.Source = doc
+	}
+}
+
+// NumberKey is the form of a document number that number searches compare, on both sides:
+// trimmed and lower-cased, so "f2026" finds "F2026-0001".
+func NumberKey(number string) string { return strings.ToLower(strings.TrimSpace(number)) }
 
 type mappingDoc struct {
 	DocumentID  string    `firestore:"documentId"`
@@ -78,21 +101,58 @@ type mappingDoc struct {
 	// Absent from mappings written before they existed, which read them as zero.
 	Mismatches       int   `firestore:"mismatches"`
 	MismatchRevision int64 `firestore:"mismatchRevision"`
+	// The document's kind and number at the top level, for the history's display and its
+	// number search (numberKey, see NumberKey); the rest of its Source in source. syncedAt is
+	// Mapping.SyncedAt.
+	Kind      string     `firestore:"kind"`
+	Number    string     `firestore:"number"`
+	NumberKey string     `firestore:"numberKey"`
+	Source    *sourceDoc `firestore:"source"`
+	SyncedAt  time.Time  `firestore:"syncedAt"`
+}
+
+// sourceDoc is Mapping.Source but for its ID, kind and number, which live elsewhere.
+type sourceDoc struct {
+	Revision    int64  `firestore:"revision"`
+	Date        string `firestore:"date"`
+	Title       string `firestore:"title"`
+	FileName    string `firestore:"fileName"`
+	ContentType string `firestore:"contentType"`
+	Size        int64  `firestore:"size"`
+	SHA256      string `firestore:"sha256"`
+	ContentURL  string `firestore:"contentUrl"`
+}
+
+// source rebuilds Mapping.Source; a mapping without one gives the zero Document.
+func (d mappingDoc) source() drivesync.Document {
+	if d.Source == nil || d.Source.Revision == 0 {
+		return drivesync.Document{}
+	}
+	s := d.Source
+	return drivesync.Document{ID: d.DocumentID, Revision: s.Revision, Kind: drivesync.Kind(d.Kind), Number: d.Number,
+		Date: s.Date, Title: s.Title, FileName: s.FileName, ContentType: s.ContentType, Size: s.Size, SHA256: s.SHA256,
+		ContentURL: s.ContentURL}
 }
 
 func (d mappingDoc) mapping(version time.Time) Mapping {
 	return Mapping{DocumentID: d.DocumentID, FileID: d.FileID, Created: d.Created, Revision: d.Revision,
 		SHA256: d.SHA256, FolderID: d.FolderID, Name: d.Name, State: MappingState(d.State), Code: d.Code,
 		Deleted: d.Deleted, RunID: d.RunID, UpdatedAt: d.UpdatedAt,
-		Mismatches: d.Mismatches, MismatchRevision: d.MismatchRevision,
+		Mismatches: d.Mismatches, MismatchRevision: d.MismatchRevision, Source: d.source(), SyncedAt: d.SyncedAt,
 		version: version, leaseHolder: d.LeaseHolder, leaseUntil: d.LeaseUntil}
 }
 
 func docOf(m Mapping) mappingDoc {
-	return mappingDoc{DocumentID: m.DocumentID, FileID: m.FileID, Created: m.Created, Revision: m.Revision,
+	d := mappingDoc{DocumentID: m.DocumentID, FileID: m.FileID, Created: m.Created, Revision: m.Revision,
 		SHA256: m.SHA256, FolderID: m.FolderID, Name: m.Name, State: string(m.State), Code: m.Code,
 		Deleted: m.Deleted, RunID: m.RunID, UpdatedAt: m.UpdatedAt, LeaseHolder: m.leaseHolder, LeaseUntil: m.leaseUntil,
-		Mismatches: m.Mismatches, MismatchRevision: m.MismatchRevision}
+		Mismatches: m.Mismatches, MismatchRevision: m.MismatchRevision, SyncedAt: m.SyncedAt}
+	if src := m.Source; src.Revision != 0 {
+		d.Kind, d.Number, d.NumberKey = string(src.Kind), src.Number, NumberKey(src.Number)
+		d.Source = &sourceDoc{Revision: src.Revision, Date: src.Date, Title: src.Title, FileName: src.FileName,
+			ContentType: src.ContentType, Size: src.Size, SHA256: src.SHA256, ContentURL: src.ContentURL}
+	}
+	return d
 }
 
 // updates lists every field of d, for an Update: unlike Set, it takes a precondition.
@@ -104,6 +164,8 @@ func (d mappingDoc) updates() []firestore.Update {
 		{Path: "deleted", Value: d.Deleted}, {Path: "runId", Value: d.RunID}, {Path: "updatedAt", Value: d.UpdatedAt},
 		{Path: "leaseHolder", Value: d.LeaseHolder}, {Path: "leaseUntil", Value: d.LeaseUntil},
 		{Path: "mismatches", Value: d.Mismatches}, {Path: "mismatchRevision", Value: d.MismatchRevision},
+		{Path: "kind", Value: d.Kind}, {Path: "number", Value: d.Number}, {Path: "numberKey", Value: d.NumberKey},
+		{Path: "source", Value: d.Source}, {Path: "syncedAt", Value: d.SyncedAt},
 	}
 }
 

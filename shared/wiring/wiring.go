@@ -24,6 +24,7 @@ import (
 	"github.com/efactori/drivesync/shared/efactori"
 	"github.com/efactori/drivesync/shared/engine"
 	"github.com/efactori/drivesync/shared/fanout"
+	"github.com/efactori/drivesync/shared/history"
 	"github.com/efactori/drivesync/shared/oauth"
 	"github.com/efactori/drivesync/shared/queue"
 	"github.com/efactori/drivesync/shared/store"
@@ -34,11 +35,25 @@ import (
 const userAgent = "drivesync"
 
 // Connections builds the connection API of the Connections function.
-func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) (*api.Server, error) {
+func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) (_ *api.Server, err error) {
 	if log == nil {
 		return nil, errors.New("wire connections: nil logger")
 	}
-	svc, err := service(ctx, cfg.Common, cfg.Google, log, cfg.MaxConnectionsPerCompany)
+	c, err := newClients(ctx, cfg.Common)
+	if err != nil {
+		return nil, fmt.Errorf("wire connections: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			// Closed, so a retried initialisation does not leak a connection per attempt.
+			c.close()
+		}
+	}()
+	svc, err := connectionService(ctx, c, cfg.Google, log, cfg.MaxConnectionsPerCompany)
+	if err != nil {
+		return nil, fmt.Errorf("wire connections: %w", err)
+	}
+	docs, err := documentHistory(c, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
@@ -46,7 +61,7 @@ func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
-	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Logger: log, FrontendOrigins: cfg.FrontendOrigins})
+	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Documents: docs, Logger: log, FrontendOrigins: cfg.FrontendOrigins})
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
@@ -176,6 +191,20 @@ func connectionService(ctx context.Context, c *clients, g config.Google, log *sl
 
 		MaxConnections: maxConns,
 	})
+}
+
+// documentHistory builds the document history on c: it reads the mappings and publishes a
+// customer's retries on the copy-task topic, as a run's repair does.
+func documentHistory(c *clients, log *slog.Logger) (*history.Service, error) {
+	tasks, err := fanout.NewTaskPublisher(c.pubsub, config.TopicCopyTasks)
+	if err != nil {
+		return nil, err
+	}
+	retrier, err := fanout.NewRetrier(tasks)
+	if err != nil {
+		return nil, err
+	}
+	return history.New(c.store, retrier, log)
 }
 
 // idBlockSize is how many Drive file IDs one files.generateIds call reserves per connection and
