@@ -27,6 +27,8 @@ const SHARED_DRIVE = 'Équipe finance';
 const EFACTORI_TOKEN = 'efactori-dev-token'; // the stand-in's admin credential (local/devstack)
 const PROJECT = 'drivesync-dev';
 const EVENTS_TOPIC = 'efactori-document-events';
+const FAILED_DOC = 'acme-e2e-0999'; // a document made during the test, whose first copy fails
+const FAILED_NUMBER = 'F2026-0999';
 const STEP_TIMEOUT = 60_000;
 const WAIT = 20_000;
 
@@ -165,6 +167,13 @@ async function expectText(locator, re) {
   return text;
 }
 
+// expectCopyDone waits, longer than for a click's answer, until the connection screen says the
+// copy (or reorganisation) run is over.
+async function expectCopyDone(ms = 100_000) {
+  const copy = page.locator('#detail-copy');
+  await waitUntil('the copy to finish on the page', async () => /^Terminée/.test(await copy.innerText()), ms);
+}
+
 // expectFocus checks that keyboard focus is on the element with this id.
 async function expectFocus(id) {
   await page.waitForFunction((want) => document.activeElement && document.activeElement.id === want, id, { timeout: WAIT })
@@ -181,6 +190,27 @@ async function apiGet(p) {
   const r = await fetch(cfg.apiUrl + p, { headers: { Authorization: `Bearer ${cfg.token}` } });
   assert.equal(r.status, 200, `GET ${p}`);
   return r.json();
+}
+
+// waitUntil calls fn every 250 ms until it returns something truthy, and returns that.
+async function waitUntil(what, fn, ms = WAIT) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function documentState(connectionId, documentId) {
+  const cfg = await (await fetch(`${stack.urls.frontend}config.json`)).json();
+  const r = await fetch(`${cfg.apiUrl}/v1/connections/${connectionId}/documents/${documentId}`, {
+    headers: { Authorization: `Bearer ${cfg.token}` },
+  });
+  if (r.status === 404) return '';
+  assert.equal(r.status, 200, `GET document ${documentId}`);
+  return (await r.json()).state;
 }
 
 async function onlyConnection() {
@@ -629,8 +659,63 @@ describe('settings page in Chromium against the local stack', () => {
     await shot('layout-changed');
   });
 
+  step('document history: the latest sent, a failed one with its reason in words, paging, a successful retry', async () => {
+    await expectCopyDone(); // the layout change's run is over
+    const c = await onlyConnection();
+    await expectText(page.locator('#history-heading'), /^Derniers documents envoyés$/);
+    await expectText(page.locator('#history-recent li').first(), /Envoyé le/);
+    assert.equal(await page.locator('#history-recent li').count(), 5, 'the last five documents sent');
+    await expectText(page.locator('#history-failed-empty'), /^Aucun document en échec\.$/);
+    // A new invoice whose content eFactori answers 404 for at the first download: its copy
+    // fails for real (content_gone), in the dev stack's SyncDocument.
+    await efactoriFaults({ failNext: 1, status: 404 });
+    await publishDocument(FAILED_DOC, { kind: 'sales_invoice', number: FAILED_NUMBER, date: '2026-11-30', title: 'Chantier rue Haute' });
+    await waitUntil('the new document to fail', async () => (await documentState(c.id, FAILED_DOC)) === 'failed', 60_000);
+    await efactoriFaults(null);
+    await reload();
+    const failed = page.locator('#history-failed li', { hasText: FAILED_NUMBER });
+    await expectText(failed, new RegExp(`Facture de vente ${FAILED_NUMBER}.*En échec`));
+    await expectText(failed, /Ce document, ou cette version, n'existe plus dans eFactori au moment de la copie\./);
+    await expectText(page.getByRole('button', { name: 'Tout réessayer' }), /Tout réessayer/);
+    await expectNoEnglish(page.locator('#detail-history'));
+    await shot('history-failed-document');
+
+    await page.getByRole('link', { name: 'Voir tous les documents' }).click();
+    await expectRoute(new RegExp(`^#/connections/${c.id}/documents$`));
+    await expectFocus('documents-heading');
+    await expectText(page.locator('#documents-heading'), /^Documents envoyés vers « Comptabilité Acme »$/);
+    await page.locator('#documents-list li').nth(9).waitFor({ timeout: WAIT });
+    assert.equal(await page.locator('#documents-list li').count(), 10, 'a page of ten');
+    await page.getByRole('button', { name: 'Afficher plus' }).click();
+    await page.locator('#documents-list li').nth(10).waitFor({ timeout: WAIT });
+    assert.ok(await page.locator('#documents-list li').count() > 10, 'the next page is added below');
+    assert.equal(await page.evaluate(() => [...document.querySelectorAll('#documents-list li')].indexOf(document.activeElement)), 10,
+      'focus moves to the first document added');
+    await shot('documents-show-more');
+
+    await page.locator('#documents-filters').getByRole('button', { name: 'En échec' }).click();
+    await expectRoute(/\/documents\?state=failed$/);
+    await reload(); // the filter is part of the address
+    await expectText(page.locator('#documents-filters [aria-pressed=true]'), /^En échec$/);
+    const item = page.locator('#documents-list li', { hasText: FAILED_NUMBER });
+    await item.waitFor({ timeout: WAIT });
+    assert.equal(await page.locator('#documents-list li').count(), 1, 'only the failed document');
+    await shot('documents-failed');
+    await item.getByRole('button', { name: `Réessayer : Facture de vente ${FAILED_NUMBER}` }).click();
+    await expectText(page.locator('#notice'), new RegExp(`^Nouvel essai demandé pour Facture de vente ${FAILED_NUMBER}`));
+    await expectText(page.locator('#notice'), new RegExp(`^Facture de vente ${FAILED_NUMBER} est maintenant dans Google Drive\\.$`));
+    await expectText(page.locator('#documents-empty'), /^Aucun document\.$/);
+    assert.equal(await documentState(c.id, FAILED_DOC), 'synced');
+    const tree = await (await fetch(`${stack.urls.google}/emulator/drive/tree?account=${encodeURIComponent(ACCOUNT)}&format=text`)).text();
+    assert.match(tree, new RegExp(FAILED_NUMBER), 'the retried document is in Drive');
+    await shot('document-retried');
+    await page.getByRole('link', { name: '← Retour à la connexion' }).click();
+    await expectText(page.locator('#history-recent li').first(), new RegExp(`Facture de vente ${FAILED_NUMBER}.*Envoyé`));
+    await expectText(page.locator('#history-failed-empty'), /^Aucun document en échec\.$/);
+  }, 240_000);
+
   step('folder put in the trash: "error" status, the box says what to do, Choisir un autre dossier fixes it', async () => {
-    await expectText(page.locator('#detail-copy'), /^Terminée/); // the layout change's run is over
+    await expectCopyDone(); // the layout change's run is over
     const c = await onlyConnection();
     await driveAdmin('trash', { account: ACCOUNT, fileId: c.target.folderId });
     await page.getByRole('button', { name: 'Tout recopier' }).click();
@@ -656,8 +741,8 @@ describe('settings page in Chromium against the local stack', () => {
     await expectText(page.locator('#notice'), /Dossier choisi : Mon Drive \/ Factures eFactori/);
     assert.equal(page.url().includes('/folder'), false, 'the picker is not left in the history');
     assert.equal((await onlyConnection()).status, 'active');
-    await expectText(page.locator('#detail-copy'), /^Terminée/);
-  }, 120_000);
+    await expectCopyDone();
+  }, 240_000);
 
   step('revoked grant: the next Drive call shows the reconnect message', async () => {
     await revokeGrant(ACCOUNT);

@@ -148,6 +148,12 @@ const I18N = {
     'err.nothing-to-retry': 'Ce document est déjà dans Google Drive dans sa dernière version : il n\'y a rien à réessayer.',
     'err.retry-unavailable': 'Ce document ne peut pas être réessayé seul. Cliquez sur « Tout recopier » sur la connexion.',
     docDeleted: 'Supprimé dans eFactori',
+    retryFailedAgain: "{doc} n'a toujours pas pu être copié : {reason}",
+    'fail.foreign_content_url': "eFactori a indiqué pour ce document une adresse de contenu qui n'est pas la sienne. Contactez le support eFactori.",
+    'fail.invalid_document': 'eFactori décrit ce document d\'une façon qui ne permet pas de le copier. Contactez le support eFactori.',
+    'fail.efactori_unauthorized': "eFactori a refusé l'accès au contenu du document. Contactez le support eFactori.",
+    'fail.invalid_argument': 'Google Drive a refusé le fichier. Contactez le support eFactori.',
+    'fail.invalid_grant': "Google n'accepte plus l'accès d'eFactori à ce Drive. Cliquez sur « Reconnecter » sur la connexion.",
   },
   nl: {
     skip: 'Naar de inhoud', language: 'Taal', loading: 'Laden…',
@@ -290,6 +296,12 @@ const I18N = {
     'err.nothing-to-retry': 'Dit document staat al in zijn laatste versie in Google Drive: er is niets opnieuw te proberen.',
     'err.retry-unavailable': 'Dit document kan niet apart opnieuw geprobeerd worden. Klik op "Alles opnieuw kopiëren" bij de koppeling.',
     docDeleted: 'Verwijderd in eFactori',
+    retryFailedAgain: '{doc} kon nog altijd niet gekopieerd worden: {reason}',
+    'fail.foreign_content_url': 'eFactori gaf voor dit document een inhoudsadres op dat niet van dit document is. Neem contact op met de eFactori-support.',
+    'fail.invalid_document': 'eFactori beschrijft dit document op een manier die kopiëren onmogelijk maakt. Neem contact op met de eFactori-support.',
+    'fail.efactori_unauthorized': 'eFactori weigerde de toegang tot de inhoud van het document. Neem contact op met de eFactori-support.',
+    'fail.invalid_argument': 'Google Drive weigerde het bestand. Neem contact op met de eFactori-support.',
+    'fail.invalid_grant': 'Google aanvaardt de toegang van eFactori tot deze Drive niet meer. Klik op "Opnieuw koppelen" bij de koppeling.',
   },
   en: {
     skip: 'Skip to content', language: 'Language', loading: 'Loading…',
@@ -432,6 +444,12 @@ const I18N = {
     'err.nothing-to-retry': 'This document is already in Google Drive at its latest version: there is nothing to retry.',
     'err.retry-unavailable': 'This document cannot be retried on its own. Click "Copy everything again" on the connection.',
     docDeleted: 'Deleted in eFactori',
+    retryFailedAgain: '{doc} still could not be copied: {reason}',
+    'fail.foreign_content_url': 'eFactori gave this document a content address that is not its own. Contact eFactori support.',
+    'fail.invalid_document': 'eFactori describes this document in a way that cannot be copied. Contact eFactori support.',
+    'fail.efactori_unauthorized': 'eFactori refused access to the document\'s content. Contact eFactori support.',
+    'fail.invalid_argument': 'Google Drive refused the file. Contact eFactori support.',
+    'fail.invalid_grant': 'Google no longer accepts eFactori\'s access to this Drive. Click "Reconnect" on the connection.',
   },
 };
 
@@ -457,7 +475,7 @@ const state = {
   copyNotice: false, // the notice on screen is about a copy: it follows the copy's state
   history: null, // {recent, failed, error} of the connection screen
   documents: null, // {filter, number, items, nextPageToken} of the documents screen
-  retrying: new Map(), // documentId → {label, polls, sawPending}: retries the page follows
+  retrying: new Map(), // documentId → {label, polls, since: its updatedAt}: retries the page follows
   retryTimer: null,
 };
 
@@ -1263,7 +1281,7 @@ async function retryDocument(d) {
   } catch (err) {
     return driveActionFailed(c, err);
   }
-  state.retrying.set(d.documentId, { label: docLabel(d), polls: 0, sawPending: false });
+  state.retrying.set(d.documentId, { label: docLabel(d), polls: 0, since: d.updatedAt });
   notify(t('retryRequested', { doc: docLabel(d) }));
   rerenderDocuments();
   followRetries();
@@ -1285,7 +1303,7 @@ async function retryAll() {
   }
   const shown = state.view === 'documents' ? state.documents.items : (state.history ? state.history.failed : []);
   for (const d of shown.filter((x) => x.state === 'failed')) {
-    state.retrying.set(d.documentId, { label: docLabel(d), polls: 0, sawPending: false });
+    state.retrying.set(d.documentId, { label: docLabel(d), polls: 0, since: d.updatedAt });
   }
   notify(t('retryAllRequested', { n }));
   rerenderDocuments();
@@ -1297,8 +1315,8 @@ function rerenderDocuments() {
   if (state.view === 'documents') renderDocuments();
 }
 
-// followRetries reads each retried document every few seconds until it is in Drive (or failed
-// again), then refreshes the lists on screen and says so.
+// followRetries reads each retried document every few seconds until it is in Drive, or its new
+// attempt failed too (its updatedAt moved), then refreshes the lists on screen and says so.
 function followRetries() {
   if (state.retryTimer || !state.retrying.size) return;
   state.retryTimer = setTimeout(async () => {
@@ -1318,12 +1336,12 @@ function followRetries() {
         console.warn('retry follow', err);
         continue;
       }
-      if (d.state === 'pending') r.sawPending = true;
-      const done = d.state === 'synced' || (d.state === 'failed' && r.sawPending) || r.polls >= RETRY_POLL_MAX;
-      if (!done) continue;
+      const failedAgain = d.state === 'failed' && d.updatedAt !== r.since;
+      if (d.state !== 'synced' && !failedAgain && r.polls < RETRY_POLL_MAX) continue;
       state.retrying.delete(id);
       changed = true;
       if (d.state === 'synced') notify(t('retryDone', { doc: r.label }));
+      else if (failedAgain) notify(t('retryFailedAgain', { doc: r.label, reason: failureText(d).text }), 'warn');
     }
     if (changed) await refreshDocuments();
     followRetries();
