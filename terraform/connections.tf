@@ -59,6 +59,10 @@ resource "google_cloudfunctions2_function" "connections" {
       OAUTH_REDIRECT_URL   = local.oauth_redirect_uri
       DRIVE_SCOPE          = var.drive_scope
       TOKEN_KEK_URI        = local.token_keyset_kek_uri
+      # The Google Picker's settings, which the code requires with drive.file and refuses
+      # otherwise (an empty value is unset).
+      PICKER_APP_ID  = local.picker_app_id
+      PICKER_API_KEY = var.drive_scope == "drive.file" ? var.picker_api_key : ""
     }
 
     # Secrets are read from Secret Manager when an instance starts ("latest": a new version is
@@ -119,4 +123,9 @@ resource "google_kms_crypto_key_iam_member" "connections" {
   crypto_key_id = google_kms_crypto_key.token_keyset_kek.id
   role          = "roles/cloudkms.cryptoKeyDecrypter"
   member        = google_service_account.connections.member
+}
+
+locals {
+  # The app ID the Google Picker grants picked folders to: the OAuth client's project number.
+  picker_app_id = var.drive_scope != "drive.file" ? "" : (var.picker_app_id != "" ? var.picker_app_id : tostring(data.google_project.this.number))
 }

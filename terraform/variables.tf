@@ -96,6 +96,28 @@ variable "drive_scope" {
   }
 }
 
+variable "picker_api_key" {
+  description = "With drive_scope = drive.file: a browser API key of this project, restricted to the Google Picker API and to the frontend's origins (HTTP referrers), which the page passes to the Google Picker (setDeveloperKey). Not a secret: every customer's browser gets it. See README.md, Choosing the Drive scope."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = (var.drive_scope == "drive.file") == (var.picker_api_key != "")
+    error_message = "Set picker_api_key with drive_scope = drive.file (customers pick folders with the Google Picker), and only then."
+  }
+}
+
+variable "picker_app_id" {
+  description = "With drive_scope = drive.file: the Cloud project number of the project that holds the OAuth client, the Google Picker's app ID (setAppId). Empty means this project's number, where the OAuth client normally lives."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.picker_app_id == "" || can(regex("^[0-9]+$", var.picker_app_id))
+    error_message = "picker_app_id is a project number (digits), not a project ID."
+  }
+}
+
 variable "create_document_events_topic" {
   description = "Create the efactori-document-events topic in this project. Set to false when eFactori already created it here; it must keep that name."
   type        = bool

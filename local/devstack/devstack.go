@@ -4,6 +4,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/efactori/drivesync/local/emulators"
 	"github.com/efactori/drivesync/local/googleemu"
 	"github.com/efactori/drivesync/local/googleemu/oauthemu"
+	"github.com/efactori/drivesync/local/googleemu/pickeremu"
 	"github.com/efactori/drivesync/local/proc"
 	"github.com/efactori/drivesync/local/webapp"
 	"github.com/efactori/drivesync/shared/config"
@@ -43,6 +45,10 @@ const (
 	DevToken      = "efactori-dev-token" // the eFactori stand-in's document API credential
 	GoogleAccount = "marie.dupont@example.com"
 	OtherAccount  = "comptable@example.com"
+	// ProjectNumber and PickerAPIKey are the local Cloud project's number and browser API key,
+	// which the Google Picker checks in drive.file mode (PICKER_APP_ID, PICKER_API_KEY).
+	ProjectNumber = "100000000042"
+	PickerAPIKey  = "AIza-drivesync-dev-picker-key" // an emulator credential, not a key anywhere else
 )
 
 // DriveWritesPerSecond is the functions' DRIVE_WRITES_PER_SECOND, as in production
@@ -60,6 +66,9 @@ type Options struct {
 	Companies []efactori.CompanySpec
 	// Output receives the children's and stand-ins' logs; nil discards them.
 	Output io.Writer
+	// DriveScope is the functions' DRIVE_SCOPE: "drive" (the default: folders browsed in the
+	// page) or "drive.file" (folders picked with the Google emulator's Picker).
+	DriveScope string
 }
 
 // Stack is a running local drivesync.
@@ -72,6 +81,9 @@ type Stack struct {
 	// SyncDocumentURL and InitialCopyURL are the event functions, which Pub/Sub pushes to.
 	SyncDocumentURL, InitialCopyURL string
 
+	// DriveScope is the stack's DRIVE_SCOPE.
+	DriveScope string
+
 	servers []*http.Server
 	procs   []*proc.Process
 }
@@ -79,7 +91,10 @@ type Stack struct {
 // Start brings the stack up and returns once every part answers. On error, whatever was
 // started has been stopped again.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
-	s := &Stack{}
+	s := &Stack{DriveScope: cmp.Or(opts.DriveScope, "drive")}
+	if s.DriveScope != "drive" && s.DriveScope != "drive.file" {
+		return nil, fmt.Errorf("start devstack: drive scope must be drive or drive.file, not %q", opts.DriveScope)
+	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.Stop())
@@ -127,10 +142,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			{Email: GoogleAccount, DisplayName: "Marie Dupont"},
 			{Email: OtherAccount, DisplayName: "Cabinet comptable"},
 		},
-		Clients: []oauthemu.Client{{ID: ClientID, Secret: ClientSecret, RedirectURIs: []string{s.OAuthCallbackURL}}},
-		BaseURL: s.GoogleURL,
-		DataDir: filepath.Join(opts.Dir, "drive"),
-		Logger:  log,
+		Clients:  []oauthemu.Client{{ID: ClientID, Secret: ClientSecret, RedirectURIs: []string{s.OAuthCallbackURL}}},
+		Projects: []pickeremu.Project{{Number: ProjectNumber, ClientIDs: []string{ClientID}, APIKeys: []string{PickerAPIKey}}},
+		BaseURL:  s.GoogleURL,
+		DataDir:  filepath.Join(opts.Dir, "drive"),
+		Logger:   log,
 	})
 	if err != nil {
 		return nil, err
@@ -151,7 +167,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.serve(ports[1], s.EFactori); err != nil {
 		return nil, err
 	}
-	page, err := webapp.New(webapp.Options{APIURL: s.ConnectionsURL, Tokens: s.EFactori})
+	page, err := webapp.New(webapp.Options{APIURL: s.ConnectionsURL, Tokens: s.EFactori, PickerScriptURL: s.Google.PickerScriptURL()})
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +193,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"TOKEN_KEYSET_CLEARTEXT=true",
 		"DRIVE_WRITES_PER_SECOND="+strconv.Itoa(DriveWritesPerSecond),
 		"GOOGLE_EMULATOR_URL="+s.GoogleURL,
+		"DRIVE_SCOPE="+s.DriveScope,
 	)
+	if s.DriveScope == "drive.file" {
+		env = append(env, "PICKER_APP_ID="+ProjectNumber, "PICKER_API_KEY="+PickerAPIKey)
+	}
 	if err := <-built; err != nil {
 		return nil, err
 	}
@@ -285,7 +305,7 @@ func (s *Stack) Describe(w io.Writer) error {
   OAuth callback       %s
   SyncDocument         %s   (pushed %s and %s)
   InitialCopy          %s   (pushed %s)
-  Google OAuth + Drive %s   (accounts: %s, %s)
+  Google OAuth + Drive %s   (accounts: %s, %s; DRIVE_SCOPE %s)
   eFactori stand-in    %s   (document API token: %s)
   Firestore emulator   %s
   Pub/Sub emulator     %s   (topics: %s, %s, %s)
@@ -298,7 +318,7 @@ A frontend token for %s (role %s, valid 12 h):
 Press Ctrl-C to stop everything.
 `, ProjectID, s.FrontendURL, s.ConnectionsURL, s.OAuthCallbackURL,
 		s.SyncDocumentURL, config.TopicDocumentEvents, config.TopicCopyTasks, s.InitialCopyURL, config.TopicCopyRequests,
-		s.GoogleURL, GoogleAccount, OtherAccount,
+		s.GoogleURL, GoogleAccount, OtherAccount, s.DriveScope,
 		s.EFactoriURL, DevToken, s.Emulators.FirestoreHost, s.Emulators.PubSubHost,
 		config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks,
 		efactori.Acme.Name, efactori.RoleIntegrationsManage, token, s.ConnectionsURL)

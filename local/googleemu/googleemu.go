@@ -1,6 +1,7 @@
-// Package googleemu serves the OAuth 2.0 emulator and the Drive emulator together on one
-// handler, so the local dev stack and end-to-end tests reach "Google" at a single base URL and
-// Drive accepts exactly the access tokens the OAuth emulator issued.
+// Package googleemu serves the OAuth 2.0 emulator, the Drive emulator and the Google Picker
+// stand-in together on one handler, so the local dev stack and end-to-end tests reach "Google" at
+// a single base URL, Drive accepts exactly the access tokens the OAuth emulator issued, and a
+// folder picked in the Picker is granted to the app as Drive does.
 package googleemu
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/efactori/drivesync/local/googleemu/driveemu"
 	"github.com/efactori/drivesync/local/googleemu/oauthemu"
+	"github.com/efactori/drivesync/local/googleemu/pickeremu"
 )
 
 // Account is a Google account: it can sign in on the consent page and owns a Drive.
@@ -28,6 +30,9 @@ type Account struct {
 type Options struct {
 	Accounts []Account
 	Clients  []oauthemu.Client
+	// Projects are the Cloud projects of the clients, with their numbers and API keys, for the
+	// Google Picker: it grants a picked file only to a page that names the token's project.
+	Projects []pickeremu.Project
 	// AccessTokenTTL is the lifetime of access tokens; 0 means one hour.
 	AccessTokenTTL time.Duration
 	// Now is the clock of both emulators; nil means time.Now.
@@ -45,8 +50,9 @@ type Options struct {
 
 // Emulator is Google's OAuth and Drive endpoints in one process.
 type Emulator struct {
-	OAuth *oauthemu.Server
-	Drive *driveemu.Emulator
+	OAuth  *oauthemu.Server
+	Drive  *driveemu.Emulator
+	Picker *pickeremu.Server
 }
 
 // New builds both emulators over the same accounts.
@@ -79,8 +85,16 @@ func New(opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new google emulator: %w", err)
 	}
-	return &Emulator{OAuth: o, Drive: d}, nil
+	p, err := pickeremu.New(pickeremu.Options{Auth: o, Drive: d, Projects: opts.Projects, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("new google emulator: %w", err)
+	}
+	return &Emulator{OAuth: o, Drive: d, Picker: p}, nil
 }
+
+// PickerScriptURL is the emulator's stand-in for https://apis.google.com/js/api.js, the script
+// that loads the Google Picker.
+func (e *Emulator) PickerScriptURL() string { return e.OAuth.Issuer() + pickeremu.ScriptPath }
 
 // SetBaseURL tells both emulators where they are reached, for when the port is known only
 // after listening.
@@ -98,11 +112,15 @@ func (e *Emulator) DriveEndpoint() string { return e.OAuth.Issuer() + "/drive/v3
 // drivePrefixes are the paths the Drive emulator owns; everything else is OAuth.
 var drivePrefixes = []string{"/drive/", "/upload/drive/", "/emulator/drive/"}
 
-// Handler serves the Drive paths from the Drive emulator and every other path from the OAuth
-// emulator.
+// Handler serves the Drive paths from the Drive emulator, the Picker's script and dialog from
+// the Picker stand-in, and every other path from the OAuth emulator.
 func (e *Emulator) Handler() http.Handler {
-	drive, oauth := e.Drive.Handler(), e.OAuth.Handler()
+	drive, oauth, picker := e.Drive.Handler(), e.OAuth.Handler(), e.Picker.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if pickeremu.Owns(r.URL.Path) {
+			picker.ServeHTTP(w, r)
+			return
+		}
 		if slices.ContainsFunc(drivePrefixes, func(p string) bool { return strings.HasPrefix(r.URL.Path, p) }) {
 			drive.ServeHTTP(w, r)
 			return

@@ -28,10 +28,14 @@ type Options struct {
 	APIURL string
 	// Tokens mints the signed-in user's token.
 	Tokens Minter
+	// PickerScriptURL, if set, is where the page loads the Google Picker from (picker.js's
+	// scriptUrl): the Google emulator's stand-in of https://apis.google.com/js/api.js.
+	PickerScriptURL string
 }
 
 // New returns the page's handler: the static files, and /config.json telling the page where the
-// API is and which token to use (what eFactori's own frontend gets from its session).
+// API is, which token to use (what eFactori's own frontend gets from its session) and, when
+// set, where the Google Picker's script is.
 func New(opts Options) (http.Handler, error) {
 	if opts.APIURL == "" || opts.Tokens == nil {
 		return nil, errors.New("new webapp: APIURL and Tokens are required")
@@ -53,7 +57,11 @@ func New(opts Options) (http.Handler, error) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(map[string]string{"apiUrl": opts.APIURL, "token": token})
+		cfg := map[string]string{"apiUrl": opts.APIURL, "token": token}
+		if opts.PickerScriptURL != "" {
+			cfg["pickerScriptUrl"] = opts.PickerScriptURL
+		}
+		_ = json.NewEncoder(w).Encode(cfg)
 	})
 	return mux, nil
 }

@@ -37,6 +37,9 @@ type Options struct {
 	Documents       Documents // the document history (shared/history)
 	Logger          *slog.Logger
 	FrontendOrigins []string
+	// Picker, when set, makes customers choose target folders with the Google Picker (the
+	// drive.file scope) instead of browsing them in the app.
+	Picker *PickerOptions
 }
 
 // Server is the connection API.
@@ -59,6 +62,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		errs = append(errs, errors.New("nil logger"))
+	}
+	if opts.Picker != nil {
+		errs = append(errs, opts.Picker.check())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new api: %w", err)

@@ -32,6 +32,8 @@ var (
 		"This connection has no folder to copy into, or its folder can no longer be used: choose one (PUT /v1/connections/{id}/target), then try again.")
 	problemFolderBrowsing = problem.New("folder-browsing-unavailable", http.StatusConflict, "Folder browsing unavailable",
 		"This deployment only has access to the folders a customer picks: folders are picked with the Google Picker in drive.file mode.")
+	problemPickerUnavailable = problem.New("folder-picker-unavailable", http.StatusConflict, "Google Picker unavailable",
+		"This deployment has access to the whole Drive: folders are browsed in the app (GET /v1/connections/{id}/folders), not picked with the Google Picker.")
 	problemReauthorize = problem.New("needs-reauthorization", http.StatusConflict, "Google access lost",
 		"Google no longer accepts this connection's authorization; authorize the connection again.")
 	problemDriveUnavailable = problem.New("drive-unavailable", http.StatusServiceUnavailable, "Google Drive unavailable",
@@ -145,6 +147,8 @@ func problemFor(err error) (res response, log logAs) {
 		return response{problem: problem.NotFound}, logNot
 	case errors.Is(err, connection.ErrFolderBrowsingUnavailable):
 		return response{problem: problemFolderBrowsing}, logNot
+	case errors.Is(err, connection.ErrPickerUnavailable):
+		return response{problem: problemPickerUnavailable}, logNot
 	default:
 		fe = drivesync.FieldErrors(err)
 	}

@@ -48,6 +48,9 @@ func (s *Server) routes() []route {
 			http.MethodGet:  withID(s.listFolders),
 			http.MethodPost: manage(withID(s.createFolder)),
 		}},
+		{Path: "/v1/connections/{id}/picker", handlers: map[string]handlerFunc{
+			http.MethodGet: manage(withID(s.picker)),
+		}},
 		{Path: "/v1/connections/{id}/target", handlers: map[string]handlerFunc{
 			http.MethodPut: manage(withID(s.setTarget)),
 		}},
@@ -106,7 +109,7 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, c auth.C
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, integrationOf(in))
+	return writeJSON(w, http.StatusOK, s.integrationOf(in))
 }
 
 func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request, c auth.Caller) error {
@@ -122,7 +125,7 @@ func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request, c auth.C
 		return err
 	}
 	s.opts.Logger.InfoContext(r.Context(), "integration switched", "companyId", c.CompanyID, "enabled", enabled, "by", c.Subject)
-	return writeJSON(w, http.StatusOK, integrationOf(in))
+	return writeJSON(w, http.StatusOK, s.integrationOf(in))
 }
 
 func (s *Server) listConnections(w http.ResponseWriter, r *http.Request, c auth.Caller) error {

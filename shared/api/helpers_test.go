@@ -28,6 +28,9 @@ const (
 	audience = "drivesync-test"
 	origin   = "https://app.efactori.example"
 	company  = "acme"
+
+	pickerAppID = "424242424242"
+	pickerKey   = "AIza-test-picker-key"
 )
 
 // stubService stands in for the connection service in the handler tests, which are about
@@ -147,6 +150,13 @@ func (s *stubService) RetryFailed(_ context.Context, _, _ string) (history.Retri
 	return history.Retried{Retried: 3}, s.call("RetryFailed")
 }
 
+// stubPickerToken is the access token the stub hands out for the Picker.
+const stubPickerToken = "ya29.a0-stub-picker-token"
+
+func (s *stubService) PickerToken(_ context.Context, _, _ string) (connection.PickerToken, error) {
+	return connection.PickerToken{AccessToken: stubPickerToken, Expiry: stubTime.Add(time.Hour)}, s.call("PickerToken")
+}
+
 // syncBuffer is a log sink tests read while handlers write.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -200,6 +210,7 @@ func newAPI(t *testing.T) *apiStack {
 	srv, err := api.New(api.Options{
 		Verifier: verifier, Service: svc, Documents: svc, FrontendOrigins: []string{origin},
 		Logger: logging.New(logs, logging.Options{Level: slog.LevelDebug}),
+		Picker: &api.PickerOptions{AppID: pickerAppID, DeveloperKey: pickerKey},
 	})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
@@ -308,6 +319,8 @@ var allRoutes = []routeCase{
 	{method: "GET", path: "/v1/connections/c1/documents/d1", withID: true},
 	{method: "POST", path: "/v1/connections/c1/documents/d1/retry", mutates: true, withID: true},
 	{method: "POST", path: "/v1/connections/c1/documents:retryFailed", mutates: true, withID: true},
+	// Not a change, but it hands out a token that can write in the customer's Drive: managers only.
+	{method: "GET", path: "/v1/connections/c1/picker", mutates: true, withID: true},
 }
 
 func (rc routeCase) reader() io.Reader {

@@ -151,10 +151,13 @@ func jsonType(t reflect.Type) string {
 type integrationJSON struct {
 	Enabled         bool `json:"enabled"`
 	ConnectionCount int  `json:"connectionCount"`
+	// FolderSelection says how this deployment's customers choose a target folder:
+	// folderSelectionBrowse or folderSelectionPicker.
+	FolderSelection string `json:"folderSelection"`
 }
 
-func integrationOf(in store.Integration) integrationJSON {
-	return integrationJSON{Enabled: in.Enabled, ConnectionCount: in.ConnectionCount}
+func (s *Server) integrationOf(in store.Integration) integrationJSON {
+	return integrationJSON{Enabled: in.Enabled, ConnectionCount: in.ConnectionCount, FolderSelection: s.folderSelection()}
 }
 
 type targetJSON struct {

@@ -57,6 +57,7 @@ func TestRoutes(t *testing.T) {
 		{route: allRoutes[13], status: 200, method: "Document"},
 		{route: allRoutes[14], status: 202, method: "RetryDocument"},
 		{route: allRoutes[15], status: 202, method: "RetryFailed"},
+		{route: allRoutes[16], status: 200, method: "PickerToken"},
 	}
 	if got, want := len(tests), len(allRoutes); got != want {
 		t.Fatalf("%d cases for %d routes", got, want)

@@ -13,7 +13,8 @@ import (
 // drivesync.ErrNotFound, drivesync.ErrConflict or one of the conflicts it names
 // (ErrNameTaken, ErrConsentRequired, ErrGrantLost, ErrNoTarget), errors carrying
 // *drivesync.FieldError for bad input, *drivesync.TargetInUseError (SetTarget),
-// *drivesync.ConnectionLimitError (Create), connection.ErrFolderBrowsingUnavailable, and
+// *drivesync.ConnectionLimitError (Create), connection.ErrFolderBrowsingUnavailable,
+// connection.ErrPickerUnavailable, and
 // Google's failures classified (drivesync.ClassifiedError); anything else is an internal error.
 type Service interface {
 	Integration(ctx context.Context, companyID string) (store.Integration, error)
@@ -28,6 +29,8 @@ type Service interface {
 	CreateFolder(ctx context.Context, companyID, id, parentID, name string) (connection.Folder, error)
 	SetTarget(ctx context.Context, companyID, id, folderID string) (drivesync.Connection, error)
 	Resync(ctx context.Context, companyID, id string) (drivesync.Connection, error)
+	// PickerToken also returns connection.ErrPickerUnavailable in the drive scope.
+	PickerToken(ctx context.Context, companyID, id string) (connection.PickerToken, error)
 }
 
 var _ Service = (*connection.Service)(nil)

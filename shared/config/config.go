@@ -72,6 +72,10 @@ var Variables = []Variable{
 		Description: "Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser (CORS)."},
 	{Name: "MAX_CONNECTIONS_PER_COMPANY", Default: "20", Functions: []string{FunctionConnections},
 		Description: "Most Google Drive connections one company may have, 1 to 100; POST /v1/connections beyond it answers 409 connection-limit-reached."},
+	{Name: "PICKER_APP_ID", Functions: []string{FunctionConnections},
+		Description: "Cloud project number of the OAuth client, the Google Picker's app ID (setAppId), without which a picked folder is not granted to drivesync. Required with DRIVE_SCOPE=drive.file, refused otherwise."},
+	{Name: "PICKER_API_KEY", Functions: []string{FunctionConnections},
+		Description: "Browser API key of the same project with the Google Picker API enabled, restricted to the frontend's origins (setDeveloperKey); not a secret, the browser gets it. Required with DRIVE_SCOPE=drive.file, refused otherwise."},
 	{Name: "FRONTEND_URL", Required: true, Functions: []string{FunctionOAuthCallback},
 		Description: "eFactori page the OAuth callback sends the browser back to, with ?connection=<id>&result=ok|denied|error."},
 	{Name: "OAUTH_CLIENT_ID", Required: true, Functions: googleFunctions,
@@ -148,6 +152,10 @@ type Connections struct {
 	FrontendOrigins  []string
 	// MaxConnectionsPerCompany caps each company's connections.
 	MaxConnectionsPerCompany int
+	// PickerAppID and PickerAPIKey open the Google Picker (DriveScope drive.file only): the
+	// project number and a browser API key of the OAuth client's project.
+	PickerAppID  string
+	PickerAPIKey string
 }
 
 // MaxConnectionsLimit is the largest MAX_CONNECTIONS_PER_COMPANY: the list of a company's
@@ -166,6 +174,7 @@ func LoadConnections(lookup Lookup) (Connections, error) {
 
 		MaxConnectionsPerCompany: r.intRange("MAX_CONNECTIONS_PER_COMPANY", 1, MaxConnectionsLimit),
 	}
+	c.PickerAppID, c.PickerAPIKey = r.picker(c.DriveScope)
 	if err := r.err(); err != nil {
 		return Connections{}, fmt.Errorf("load %s config: %w", FunctionConnections, err)
 	}
@@ -279,6 +288,39 @@ func (r *reader) documents() Documents {
 		r.fail("EFACTORI_DEV_TOKEN", "must not be set with EFACTORI_API_AUDIENCE: it is for local runs only")
 	}
 	return d
+}
+
+// picker reads the Google Picker's settings, which only the drive.file scope uses: there they
+// are required, elsewhere refused, so a deployment cannot believe it picks while it browses.
+func (r *reader) picker(driveScope string) (appID, apiKey string) {
+	if driveScope != "drive.file" {
+		for _, name := range []string{"PICKER_APP_ID", "PICKER_API_KEY"} {
+			if _, ok := r.get(name); ok {
+				r.fail(name, "is used only with DRIVE_SCOPE=drive.file, not %q", driveScope)
+			}
+		}
+		return "", ""
+	}
+	appID, apiKey = r.required("PICKER_APP_ID"), r.required("PICKER_API_KEY")
+	if appID != "" && !isProjectNumber(appID) {
+		r.fail("PICKER_APP_ID", "must be the Cloud project number (digits), not %q", appID)
+	}
+	if strings.ContainsFunc(apiKey, func(c rune) bool { return c <= ' ' || c > '~' }) {
+		r.fail("PICKER_API_KEY", "must be printable ASCII without spaces")
+	}
+	return appID, apiKey
+}
+
+func isProjectNumber(s string) bool {
+	if len(s) > 20 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (r *reader) duration(name string) time.Duration {

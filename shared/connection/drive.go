@@ -56,6 +56,21 @@ func ungranted(id string, status drivesync.Status) error {
 // granted returns a connection that holds a grant and a Drive client acting with it. A
 // connection without one is drivesync.ErrConsentRequired or drivesync.ErrGrantLost.
 func (s *Service) granted(ctx context.Context, companyID, id string) (store.ConnectionRecord, *drive.Client, error) {
+	rec, ts, err := s.tokenSource(ctx, companyID, id)
+	if err != nil {
+		return store.ConnectionRecord{}, nil, err
+	}
+	dc, err := drive.New(ctx, oauth.DriveClient(ts, s.transport), s.drive)
+	if err != nil {
+		return store.ConnectionRecord{}, nil, err
+	}
+	return rec, dc, nil
+}
+
+// tokenSource returns a connection that holds a grant and the source of its access tokens, for
+// the length of ctx. A connection without one is drivesync.ErrConsentRequired or
+// drivesync.ErrGrantLost.
+func (s *Service) tokenSource(ctx context.Context, companyID, id string) (store.ConnectionRecord, oauth2.TokenSource, error) {
 	rec, err := s.store.Connection(ctx, companyID, id)
 	if err != nil {
 		return store.ConnectionRecord{}, nil, err
@@ -72,12 +87,7 @@ func (s *Service) granted(ctx context.Context, companyID, id string) (store.Conn
 	if err != nil {
 		return store.ConnectionRecord{}, nil, fmt.Errorf("refresh token of connection %s: %w", id, err)
 	}
-	ts := s.oauth.TokenSource(ctx, rec.ID, &oauth2.Token{RefreshToken: string(rt)}, companyPersister{s: s, companyID: companyID})
-	dc, err := drive.New(ctx, oauth.DriveClient(ts, s.transport), s.drive)
-	if err != nil {
-		return store.ConnectionRecord{}, nil, err
-	}
-	return rec, dc, nil
+	return rec, s.oauth.TokenSource(ctx, rec.ID, &oauth2.Token{RefreshToken: string(rt)}, companyPersister{s: s, companyID: companyID}), nil
 }
 
 // driveFailed passes on err, from a Drive or OAuth call for rec, with op as context. When Google

@@ -61,7 +61,12 @@ func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
-	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Documents: docs, Logger: log, FrontendOrigins: cfg.FrontendOrigins})
+	var picker *api.PickerOptions
+	if cfg.DriveScope == "drive.file" { // drivesync sees only what customers pick
+		picker = &api.PickerOptions{AppID: cfg.PickerAppID, DeveloperKey: cfg.PickerAPIKey}
+	}
+	srv, err := api.New(api.Options{Verifier: verifier, Service: svc, Documents: docs, Logger: log,
+		FrontendOrigins: cfg.FrontendOrigins, Picker: picker})
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}

@@ -157,7 +157,8 @@ func TestDriveFileScope(t *testing.T) {
 		t.Fatalf("SetBaseURL: %v", err)
 	}
 	srv, err := wiring.Connections(t.Context(), config.Connections{Common: common(t), Google: google(t, "drive.file"),
-		EFactoriIssuer: iss.Issuer(), EFactoriAudience: "aud", FrontendOrigins: []string{"https://app.example"}}, discard)
+		EFactoriIssuer: iss.Issuer(), EFactoriAudience: "aud", FrontendOrigins: []string{"https://app.example"},
+		PickerAppID: "123456789012", PickerAPIKey: "AIza-test"}, discard)
 	if err != nil {
 		t.Fatalf("wiring.Connections: %v", err)
 	}
@@ -178,6 +179,19 @@ func TestDriveFileScope(t *testing.T) {
 	}
 	if !strings.Contains(p.Detail, "Google Picker") {
 		t.Errorf("detail %q does not mention the Google Picker", p.Detail)
+	}
+	// The Picker's settings reach the API: its picker route asks the service (which finds no
+	// connection c1) instead of answering that the Picker is unavailable.
+	manager, err := iss.MintToken(efactori.Claims{Subject: "u", CompanyID: "acme", Roles: []string{efactori.RoleIntegrationsManage}})
+	if err != nil {
+		t.Fatalf("MintToken: %v", err)
+	}
+	picker := httptest.NewRequest(http.MethodGet, "/v1/connections/c1/picker", nil)
+	picker.Header.Set("Authorization", "Bearer "+manager)
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, picker)
+	if rec.Code == http.StatusForbidden || strings.Contains(rec.Body.String(), "folder-picker-unavailable") {
+		t.Errorf("picker route in drive.file mode: %d %s", rec.Code, rec.Body)
 	}
 }
 

@@ -19,6 +19,9 @@ efactori_api_url  = "https://api.dev.efactori.example"
 
 oauth_client_id = "123456789012-abcdefghijklmnopqrstuvwxyz012345.apps.googleusercontent.com"
 drive_scope     = "drive"
+# With drive_scope = "drive.file" customers pick their folder with the Google Picker, which needs
+# a browser API key of this project (README.md, "Choosing the Drive scope"):
+# picker_api_key = "AIza..."
 
 # eFactori publishes document events to the topic drivesync creates here.
 create_document_events_topic = true

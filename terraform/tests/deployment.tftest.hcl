@@ -347,7 +347,16 @@ run "drive_file_scope_reaches_every_function" {
   command = plan
 
   variables {
-    drive_scope = "drive.file"
+    drive_scope    = "drive.file"
+    picker_api_key = "AIza-test-picker-key"
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.connections.service_config[0].environment_variables["PICKER_APP_ID"] == "123456789012" &&
+      google_cloudfunctions2_function.connections.service_config[0].environment_variables["PICKER_API_KEY"] == "AIza-test-picker-key"
+    )
+    error_message = "The Connections function does not get the Google Picker's app ID (the project number) and API key."
   }
 
   assert {
@@ -357,6 +366,28 @@ run "drive_file_scope_reaches_every_function" {
     ] : f.service_config[0].environment_variables["DRIVE_SCOPE"] == "drive.file"])
     error_message = "A function asks Google for another Drive scope than drive_scope."
   }
+}
+
+run "picker_settings_only_with_drive_file" {
+  command = plan
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.connections.service_config[0].environment_variables["PICKER_APP_ID"] == "" &&
+      google_cloudfunctions2_function.connections.service_config[0].environment_variables["PICKER_API_KEY"] == ""
+    )
+    error_message = "The drive scope browses folders: the Connections function must get no Google Picker settings, which it refuses."
+  }
+}
+
+run "drive_file_without_picker_key_refused" {
+  command = plan
+
+  variables {
+    drive_scope = "drive.file"
+  }
+
+  expect_failures = [var.picker_api_key]
 }
 
 run "document_events_topic_created_by_efactori" {
