@@ -50,16 +50,20 @@ function waitExit(child, ms) {
   });
 }
 
-async function startStack() {
+// startStack starts the dev stack with DRIVE_SCOPE driveScope (built once per run).
+async function startStack(driveScope = 'drive') {
   const began = Date.now();
   mkdirSync(path.join(ROOT, '.dev'), { recursive: true });
   const bin = path.join(ROOT, '.dev', 'devstack');
-  const build = spawnSync('go', ['build', '-o', bin, './local/cmd/devstack'], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('go build ./local/cmd/devstack failed');
+  if (!startStack.built) {
+    const build = spawnSync('go', ['build', '-o', bin, './local/cmd/devstack'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('go build ./local/cmd/devstack failed');
+    startStack.built = true;
+  }
   // Its own folder, so the Drive emulator starts empty and nothing of scripts/dev is touched.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'drivesync-e2e-'));
   const args = ['-dir', dir, '-frontend-port', '0', '-connections-port', '0', '-callback-port', '0',
-    '-google-port', '0', '-efactori-port', '0'];
+    '-google-port', '0', '-efactori-port', '0', '-drive-scope', driveScope];
   if (process.env.DEVSTACK_VERBOSE) args.push('-v');
   const proc = spawn(bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
@@ -89,7 +93,7 @@ async function startStack() {
     const m = log.match(new RegExp(`${label}\\s+(\\S+:\\d+)`));
     if (m) stack.urls[name] = `http://${m[1]}`;
   }
-  timings.push(['stack up', Date.now() - began]);
+  timings.push([`stack up (${driveScope})`, Date.now() - began]);
 }
 
 function portOpen(u) {
@@ -225,12 +229,18 @@ async function onlyConnection() {
 // emulator serves), a code exchange, and POST /revoke with that access token, which ends every
 // token of the account + client, drivesync's refresh token included.
 async function revokeGrant(account) {
+  await revoke(await userToken(account));
+}
+
+// userToken is an access token for account and drivesync's OAuth client with the full drive
+// scope, from the emulator's public consent form and token endpoint.
+async function userToken(account) {
   const { google, callback } = stack.urls;
   const consent = await fetch(`${google}/signin/oauth/consent`, {
     method: 'POST', redirect: 'manual',
     body: new URLSearchParams({
       client_id: CLIENT_ID, redirect_uri: callback, response_type: 'code',
-      scope: 'https://www.googleapis.com/auth/drive', state: 'e2e-revoke', account, action: 'allow',
+      scope: 'https://www.googleapis.com/auth/drive', state: 'e2e-user', account, action: 'allow',
     }),
   });
   assert.equal(consent.status, 302, 'consent redirects with a code');
@@ -243,9 +253,28 @@ async function revokeGrant(account) {
     }),
   });
   assert.equal(tok.status, 200, 'token exchange');
-  const { access_token: accessToken } = await tok.json();
-  const rev = await fetch(`${google}/revoke`, { method: 'POST', body: new URLSearchParams({ token: accessToken }) });
+  return (await tok.json()).access_token;
+}
+
+// revoke revokes accessToken, which ends every token and grant of its account and client.
+async function revoke(accessToken) {
+  const rev = await fetch(`${stack.urls.google}/revoke`, { method: 'POST', body: new URLSearchParams({ token: accessToken }) });
   assert.equal(rev.status, 200, 'revoke');
+}
+
+// userFolder makes a folder in the account's My Drive as the person would in Google Drive, and
+// leaves no grant behind: drivesync (drive.file) sees it only once it is picked in the Picker.
+async function userFolder(account, name) {
+  const token = await userToken(account);
+  const r = await fetch(`${stack.urls.google}/drive/v3/files?fields=id,name`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, mimeType: 'application/vnd.google-apps.folder', parents: ['root'] }),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 200, `create folder: ${text}`);
+  const folder = JSON.parse(text);
+  await revoke(token);
+  return folder;
 }
 
 // ENGLISH matches the English of the API's problems and lastError messages, which the page must
@@ -273,8 +302,9 @@ async function driveAdmin(p, body) {
   const r = await fetch(`${stack.urls.google}/emulator/drive/${p}`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
   });
-  assert.equal(r.status, 200, `drive emulator ${p}: ${await r.text()}`);
-  return r.json();
+  const text = await r.text();
+  assert.equal(r.status, 200, `drive emulator ${p}: ${text}`);
+  return JSON.parse(text);
 }
 
 // publishDocument makes a new document in the eFactori stand-in (its admin API) and publishes its
@@ -285,8 +315,9 @@ async function publishDocument(documentId, upsert) {
     method: 'PUT', headers: { Authorization: `Bearer ${EFACTORI_TOKEN}`, 'Content-Type': 'application/json' },
     body: JSON.stringify(upsert),
   });
-  assert.equal(r.status, 200, `eFactori upsert: ${await r.text()}`);
-  const event = await r.json();
+  const text = await r.text();
+  assert.equal(r.status, 200, `eFactori upsert: ${text}`);
+  const event = JSON.parse(text);
   const msg = {
     data: Buffer.from(JSON.stringify(event)).toString('base64'),
     attributes: { companyId: event.companyId, eventType: event.eventType, schemaVersion: String(event.schemaVersion) },
@@ -321,47 +352,62 @@ async function consent(allow) {
 
 // ---------------------------------------------------------------- the test
 
+// setUp starts a stack with DRIVE_SCOPE driveScope, seeds the shared drive, and opens Chromium.
+async function setUp(driveScope) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-browser does it)`);
+  broken = false;
+  await startStack(driveScope);
+  const r = await fetch(`${stack.urls.google}/emulator/drive/shared-drives`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ account: ACCOUNT, name: SHARED_DRIVE }),
+  });
+  assert.equal(r.status, 200, `seed shared drive: ${await r.text()}`);
+  const began = Date.now();
+  profile = mkdtempSync(path.join(os.tmpdir(), 'drivesync-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1100, height: 800 },
+    locale: 'fr-BE',
+  });
+  page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err));
+  timings.push(['browser up', Date.now() - began]);
+}
+
+// tearDown closes Chromium and stops the stack, checking nothing of it is left.
+async function tearDown() {
+  if (context) await context.close().catch(() => {});
+  context = null;
+  if (profile) {
+    // Chromium may still be writing its profile as it exits: retry, and never fail the run
+    // over a temporary directory.
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch (err) {
+      console.warn(`profile ${profile} not removed: ${err.message}`);
+    }
+  }
+  profile = null;
+  try {
+    await stopStack();
+  } finally {
+    stack = null;
+    console.log('timings (ms):', timings.splice(0).map(([n, ms]) => `${n}=${ms}`).join(', '));
+    console.log(`screenshots in ${SHOTS}: ${readdirSync(SHOTS).length}`);
+  }
+}
+
 describe('settings page in Chromium against the local stack', () => {
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test-browser does it)`);
     rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
-    await startStack();
-    const r = await fetch(`${stack.urls.google}/emulator/drive/shared-drives`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ account: ACCOUNT, name: SHARED_DRIVE }),
-    });
-    assert.equal(r.status, 200, `seed shared drive: ${await r.text()}`);
-    const began = Date.now();
-    profile = mkdtempSync(path.join(os.tmpdir(), 'drivesync-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1100, height: 800 },
-      locale: 'fr-BE',
-    });
-    page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => console.error('page error:', err));
-    timings.push(['browser up', Date.now() - began]);
+    await setUp('drive');
   }, { timeout: 240_000 });
 
-  after(async () => {
-    if (context) await context.close().catch(() => {});
-    if (profile) {
-      // Chromium may still be writing its profile as it exits: retry, and never fail the run
-      // over a temporary directory.
-      try {
-        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-      } catch (err) {
-        console.warn(`profile ${profile} not removed: ${err.message}`);
-      }
-    }
-    await stopStack();
-    console.log('timings (ms):', timings.map(([n, ms]) => `${n}=${ms}`).join(', '));
-    console.log(`screenshots in ${SHOTS}: ${readdirSync(SHOTS).length}`);
-  }, { timeout: 60_000 });
+  after(tearDown, { timeout: 60_000 });
 
   step('opens on "Applications et connexions" with the Google Drive card', async () => {
     await page.goto(stack.urls.frontend);
@@ -805,5 +851,84 @@ describe('settings page in Chromium against the local stack', () => {
     await expectText(page.locator('#connections-empty'), /Aucun Google Drive/);
     assert.equal((await apiGet('/v1/connections')).connections.length, 0);
     await shot('disconnected');
+  });
+});
+
+// drive.file mode: drivesync sees only the folder the customer picks in the Google Picker (the
+// Google emulator's stand-in, which grants the picked folder to the app as Google does).
+describe('settings page in drive.file mode, with the Google Picker', () => {
+  before(() => setUp('drive.file'), { timeout: 240_000 });
+  after(tearDown, { timeout: 60_000 });
+
+  const PICKED = 'Archives eFactori';
+
+  step('drive.file: add a Drive and consent: the connection asks for its folder, no folder browser', async () => {
+    await userFolder(ACCOUNT, PICKED);
+    await page.goto(stack.urls.frontend);
+    await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT });
+    await page.getByRole('button', { name: 'Activer' }).click();
+    await expectText(page.locator('#integration-state'), /^Activée$/);
+    assert.equal((await apiGet('/v1/integration')).folderSelection, 'picker');
+    await page.getByRole('button', { name: 'Configurer' }).click();
+    await page.getByRole('button', { name: 'Ajouter Google Drive' }).click();
+    await page.getByLabel('Nom de la connexion').fill('Archives');
+    await page.locator('#layout-year').check();
+    await page.getByRole('button', { name: 'Continuer avec Google' }).click();
+    await consent(true);
+    await expectText(page.locator('#notice'), /Google Drive connecté avec le compte .*Choisissez maintenant le dossier de destination/);
+    const c = await onlyConnection();
+    assert.equal(c.status, 'awaiting_folder');
+    await expectRoute(new RegExp(`^#/connections/${c.id}$`)); // the connection, not the folder browser
+    await expectFocus('detail-heading');
+    await expectText(page.locator('#detail-problem-text'), /^Choisissez le dossier Google Drive qui recevra les documents\.$/);
+    await expectText(page.locator('#detail-problem-action'), /^Choisir le dossier$/);
+    await shot('picker-mode-awaiting-folder');
+    // A bookmark of the folder browser leads to the connection: there is nothing to browse.
+    await page.goto(`${stack.urls.frontend}#/connections/${c.id}/folder`);
+    await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT });
+    await expectRoute(new RegExp(`^#/connections/${c.id}$`));
+    await expectText(page.locator('#detail-problem-action'), /^Choisir le dossier$/);
+  });
+
+  step('drive.file: Choisir le dossier opens the Google Picker; picking the folder makes the connection active', async () => {
+    await page.locator('#detail-problem-action').click();
+    const dialog = page.frameLocator('iframe');
+    await expectText(dialog.locator('#picker-title'), /^Sélectionner un dossier$/);
+    const folder = dialog.locator('#picker-items button.item', { hasText: PICKED });
+    await folder.waitFor({ timeout: WAIT });
+    await folder.click();
+    await shot('picker-mode-google-picker');
+    await dialog.getByRole('button', { name: 'Sélectionner' }).click();
+    await expectText(page.locator('#notice'), new RegExp(`^Dossier choisi : .*${PICKED}\\. La copie des documents commence`));
+    await expectFocus('detail-heading');
+    await expectText(page.locator('#detail-status'), /^Active : les documents sont copiés automatiquement$/);
+    await expectText(page.locator('#detail-folder'), new RegExp(PICKED));
+    assert.equal(await page.locator('iframe').count(), 0, 'the Picker is gone');
+    const c = await onlyConnection();
+    assert.equal(c.status, 'active');
+    await shot('picker-mode-active');
+  });
+
+  step('drive.file: the initial copy fills the picked folder; the banner follows it', async () => {
+    await expectCopyDone();
+    const c = await onlyConnection();
+    assert.equal(c.initialCopy.state, 'done');
+    assert.ok(c.initialCopy.synced > 0, 'documents were copied');
+    await expectText(page.locator('#notice'), new RegExp(`^Copie terminée : ${c.initialCopy.synced} documents copiés dans Google Drive\\.$`));
+    const tree = await (await fetch(`${stack.urls.google}/emulator/drive/tree?account=${encodeURIComponent(ACCOUNT)}&format=text`)).text();
+    assert.match(tree, new RegExp(`${PICKED}[\\s\\S]*\\.pdf`), 'PDFs under the picked folder');
+    await shot('picker-mode-copy-done');
+  }, 120_000);
+
+  step('drive.file: Choisir un autre dossier, then Annuler in the Picker, changes nothing', async () => {
+    const before = await onlyConnection();
+    await page.getByRole('button', { name: 'Choisir un autre dossier' }).click();
+    const dialog = page.frameLocator('iframe');
+    await expectText(dialog.locator('#picker-title'), /^Sélectionner un dossier$/);
+    await dialog.getByRole('button', { name: 'Annuler' }).click();
+    await expectText(page.locator('#notice'), /^Aucun dossier n'a été choisi\.$/);
+    const after = await onlyConnection();
+    assert.equal(after.status, 'active');
+    assert.deepEqual(after.target, before.target);
   });
 });

@@ -1176,16 +1176,16 @@ async function loadHistory() {
     return;
   }
   const base = `/v1/connections/${enc(c.id)}/documents?pageSize=${HISTORY_PAGE}`;
-  let history;
+  let lists;
   try {
     const [recent, failed] = await Promise.all([api('GET', `${base}&state=synced`), api('GET', `${base}&state=failed`)]);
-    history = { recent: recent.documents || [], failed: failed.documents || [] };
+    lists = { recent: recent.documents || [], failed: failed.documents || [] };
   } catch (err) {
     if (!(err instanceof APIError)) throw err;
-    history = { recent: [], failed: [], error: err };
+    lists = { recent: [], failed: [], error: err };
   }
   if (state.view !== 'detail' || !state.conn || state.conn.id !== c.id) return;
-  state.history = history;
+  state.history = lists;
   renderHistory();
 }
 
