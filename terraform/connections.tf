@@ -125,6 +125,14 @@ resource "google_kms_crypto_key_iam_member" "connections" {
   member        = google_service_account.connections.member
 }
 
+# The document history's retries publish copy tasks for SyncDocument (shared/history), on that
+# topic only.
+resource "google_pubsub_topic_iam_member" "connections_copy_tasks" {
+  topic  = google_pubsub_topic.copy_tasks.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.connections.member
+}
+
 locals {
   # The app ID the Google Picker grants picked folders to: the OAuth client's project number.
   picker_app_id = var.drive_scope != "drive.file" ? "" : (var.picker_app_id != "" ? var.picker_app_id : tostring(data.google_project.this.number))

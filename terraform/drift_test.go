@@ -57,11 +57,13 @@ var (
 	// as "<terraform resource type> <role>". A role on a single resource (a topic, a secret, a key)
 	// is only allowed through that resource's IAM type, never project-wide.
 	allowedGrants = map[string][]string{
+		// Connections publishes the document history's retries as copy tasks.
 		"Connections": {
 			"google_project_iam_member roles/datastore.user",
 			"google_project_iam_member roles/logging.logWriter",
 			"google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor",
 			"google_kms_crypto_key_iam_member roles/cloudkms.cryptoKeyDecrypter",
+			"google_pubsub_topic_iam_member roles/pubsub.publisher",
 		},
 		"OAuthCallback": {
 			"google_project_iam_member roles/datastore.user",

@@ -234,6 +234,14 @@ run "service_accounts_and_roles" {
   }
   assert {
     condition = (
+      google_pubsub_topic_iam_member.connections_copy_tasks.topic == "projects/drivesync-test/topics/drivesync-copy-tasks" &&
+      google_pubsub_topic_iam_member.connections_copy_tasks.role == "roles/pubsub.publisher" &&
+      google_pubsub_topic_iam_member.connections_copy_tasks.member == google_service_account.connections.member
+    )
+    error_message = "Connections may publish the document history's retries only on the copy tasks topic."
+  }
+  assert {
+    condition = (
       google_pubsub_topic_iam_member.scheduler_publisher.topic == "projects/drivesync-test/topics/drivesync-copy-requests" &&
       google_pubsub_topic_iam_member.scheduler_publisher.role == "roles/pubsub.publisher" &&
       google_pubsub_topic_iam_member.scheduler_publisher.member == "serviceAccount:service-123456789012@gcp-sa-cloudscheduler.iam.gserviceaccount.com" &&
