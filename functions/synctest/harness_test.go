@@ -1,6 +1,7 @@
 package synctest
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -27,6 +28,7 @@ import (
 	"github.com/efactori/drivesync/local/googleemu"
 	"github.com/efactori/drivesync/local/googleemu/driveemu"
 	"github.com/efactori/drivesync/local/googleemu/oauthemu"
+	"github.com/efactori/drivesync/local/googleemu/pickeremu"
 	"github.com/efactori/drivesync/shared/config"
 	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drive"
@@ -59,7 +61,14 @@ type options struct {
 	logLevel        string // LOG_LEVEL of the functions; "" means WARNING
 	documentLease   string // DOCUMENT_LEASE of SyncDocument; "" means its default
 	stallTimeout    string // STALL_TIMEOUT of InitialCopy; "" means its default
+	driveScope      string // DRIVE_SCOPE; "" means drive
 }
+
+// The Cloud project of the OAuth client, as the Google Picker knows it (drive.file tests).
+const (
+	projectNumber = "123000000456"
+	pickerKey     = "AIza-synctest-picker-key"
+)
 
 // stack is the copy path on loopback: the eFactori stand-in and the Google emulator in this
 // process, Firestore and Pub/Sub emulators, and the two event functions in processes of their
@@ -147,7 +156,8 @@ func newStack(tt testing.TB, opts options) *stack {
 		accts = append(accts, googleemu.Account{Email: a, DisplayName: a})
 	}
 	s.google, err = googleemu.New(googleemu.Options{Accounts: accts, Logger: quiet,
-		Clients: []oauthemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURL}}}})
+		Clients:  []oauthemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURL}}},
+		Projects: []pickeremu.Project{{Number: projectNumber, ClientIDs: []string{clientID}, APIKeys: []string{pickerKey}}}})
 	if err != nil {
 		t.Fatalf("googleemu.New: %v", err)
 	}
@@ -165,8 +175,13 @@ func newStack(tt testing.TB, opts options) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scope := cmp.Or(opts.driveScope, "drive")
+	var scopes []string // the default: drive
+	if scope == "drive.file" {
+		scopes = []string{oauth.ScopeOpenID, oauth.ScopeEmail, driveemu.ScopeDriveFile}
+	}
 	oc, err := oauth.New(oauth.Options{ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
-		Provider: oauth.EmulatorProvider(gTS.URL)})
+		Provider: oauth.EmulatorProvider(gTS.URL), Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +200,7 @@ func newStack(tt testing.TB, opts options) *stack {
 		t.Fatal(err)
 	}
 	s.svc, err = connection.New(connection.Options{Store: s.store, OAuth: oc, Cipher: cipher,
-		Drive: drive.Options{Endpoint: s.google.DriveEndpoint()}, DriveScope: "drive", Copies: copies, Logger: quiet})
+		Drive: drive.Options{Endpoint: s.google.DriveEndpoint()}, DriveScope: scope, Copies: copies, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +221,7 @@ func newStack(tt testing.TB, opts options) *stack {
 	env := []string{
 		"LOG_LEVEL=" + level,
 		"OAUTH_CLIENT_ID=" + clientID, "OAUTH_CLIENT_SECRET=" + clientSecret, "OAUTH_REDIRECT_URL=" + redirectURL,
-		"DRIVE_SCOPE=drive", "TOKEN_KEYSET=" + string(keyset), "TOKEN_KEYSET_CLEARTEXT=true",
+		"DRIVE_SCOPE=" + scope, "TOKEN_KEYSET=" + string(keyset), "TOKEN_KEYSET_CLEARTEXT=true",
 		"GOOGLE_EMULATOR_URL=" + gTS.URL,
 		"EFACTORI_DOCUMENTS_URL=" + efTS.URL, "EFACTORI_DEV_TOKEN=" + devToken,
 		"DRIVE_WRITES_PER_SECOND=" + strconv.FormatFloat(wps, 'f', -1, 64),

@@ -1,6 +1,7 @@
 package googleemu
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -204,5 +205,31 @@ func TestPickerServesScriptAndDialog(t *testing.T) {
 	}
 	if got, want := s.emu.PickerScriptURL(), s.ts.URL+"/js/api.js"; got != want {
 		t.Errorf("PickerScriptURL = %q, want %q", got, want)
+	}
+}
+
+// TestAdminCreatesFolderAsUser: POST /emulator/drive/folders makes a folder as the user does
+// in Drive, which the Picker lists and a drive.file token does not see.
+func TestAdminCreatesFolderAsUser(t *testing.T) {
+	t.Parallel()
+	s := newPickerStack(t)
+	resp, err := s.ts.Client().Post(s.ts.URL+"/emulator/drive/folders", "application/json",
+		strings.NewReader(`{"account":"`+alice+`","name":"Comptabilité"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ ID string }
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || out.ID == "" {
+		t.Fatalf("POST folders = %d, %+v, %v", resp.StatusCode, out, err)
+	}
+	tok := s.login(t, driveemu.ScopeDriveFile)
+	l, err := s.dialog(tok).List(s.ctx, "root")
+	if err != nil || len(l.Items) != 1 || l.Items[0].ID != out.ID || l.Items[0].Name != "Comptabilité" {
+		t.Errorf("dialog lists %+v, %v; want the new folder", l.Items, err)
+	}
+	if _, err := s.drive(t, tok).Files.Get(out.ID).Context(s.ctx).Do(); apiCode(err) != http.StatusNotFound {
+		t.Errorf("drive.file get of the user's folder = %v, want 404", err)
 	}
 }

@@ -307,6 +307,10 @@ func (e *Emulator) adminHandler() http.Handler {
 		id, err := e.AddSharedDrive(in.Account, in.Name)
 		return map[string]string{"id": id}, err
 	})
+	post("folders", func(in req) (any, error) { // the user makes a folder (fileId: its parent, default My Drive)
+		id, err := e.CreateFolderAsUser(in.Account, cmp.Or(in.FileID, "root"), in.Name)
+		return map[string]string{"id": id}, err
+	})
 	post("grants", func(in req) (any, error) { return nil, e.GrantToClient(in.Account, in.ClientID, in.FileID) })
 	post("trash", func(in req) (any, error) { return nil, e.TrashAsUser(in.Account, in.FileID) })
 	post("untrash", func(in req) (any, error) { return nil, e.UntrashAsUser(in.Account, in.FileID) })
