@@ -262,19 +262,10 @@ async function revoke(accessToken) {
   assert.equal(rev.status, 200, 'revoke');
 }
 
-// userFolder makes a folder in the account's My Drive as the person would in Google Drive, and
-// leaves no grant behind: drivesync (drive.file) sees it only once it is picked in the Picker.
-async function userFolder(account, name) {
-  const token = await userToken(account);
-  const r = await fetch(`${stack.urls.google}/drive/v3/files?fields=id,name`, {
-    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name, mimeType: 'application/vnd.google-apps.folder', parents: ['root'] }),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 200, `create folder: ${text}`);
-  const folder = JSON.parse(text);
-  await revoke(token);
-  return folder;
+// userFolder makes a folder in the account's Drive as the person would in Google Drive (the
+// emulator's admin endpoint): drivesync (drive.file) sees it only once it is picked in the Picker.
+async function userFolder(account, name, parentId = 'root') {
+  return driveAdmin('folders', { account, name, fileId: parentId });
 }
 
 // ENGLISH matches the English of the API's problems and lastError messages, which the page must
@@ -361,7 +352,9 @@ async function setUp(driveScope) {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ account: ACCOUNT, name: SHARED_DRIVE }),
   });
-  assert.equal(r.status, 200, `seed shared drive: ${await r.text()}`);
+  const seeded = await r.text();
+  assert.equal(r.status, 200, `seed shared drive: ${seeded}`);
+  stack.sharedDriveId = JSON.parse(seeded).id;
   const began = Date.now();
   profile = mkdtempSync(path.join(os.tmpdir(), 'drivesync-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
@@ -575,6 +568,26 @@ describe('settings page in Chromium against the local stack', () => {
     await expectText(page.locator('#picker-empty'), /aucun sous-dossier/);
     assert.equal(await page.getByRole('button', { name: 'Sélectionner le dossier actuel' }).isDisabled(), false);
     await shot('picker-in-shared-drive');
+    await page.getByRole('button', { name: 'Mon Drive' }).click();
+    await expectText(page.locator('#breadcrumb'), /^Mon Drive$/);
+  });
+
+  step('folder picker: a folder with more subfolders than a page, Afficher plus de dossiers', async () => {
+    // The customer's "Classeurs" folder holds 103 folders: the API lists 100 a page.
+    const { id } = await userFolder(ACCOUNT, 'Classeurs');
+    for (let i = 1; i <= 103; i++) await userFolder(ACCOUNT, `Classeur ${String(i).padStart(3, '0')}`, id);
+    await page.getByRole('button', { name: 'Mon Drive' }).click(); // list My Drive again
+    await page.locator('#picker-list').getByRole('button', { name: 'Classeurs' }).click();
+    await expectText(page.locator('#breadcrumb'), /Mon Drive.*Classeurs/);
+    await page.locator('#picker-list li').nth(99).waitFor({ timeout: WAIT });
+    assert.equal(await page.locator('#picker-list li').count(), 100, 'a first page of 100');
+    await page.getByRole('button', { name: 'Afficher plus de dossiers' }).click();
+    await page.locator('#picker-list li').nth(102).waitFor({ timeout: WAIT });
+    assert.equal(await page.locator('#picker-list li').count(), 103, 'the rest added below');
+    assert.equal(await page.getByRole('button', { name: 'Afficher plus de dossiers' }).isVisible(), false, 'no more pages');
+    assert.equal(await page.evaluate(() => [...document.querySelectorAll('#picker-list button')].indexOf(document.activeElement)), 100,
+      'focus moves to the first folder added');
+    await shot('picker-show-more-folders');
     await page.getByRole('button', { name: 'Mon Drive' }).click();
     await expectText(page.locator('#breadcrumb'), /^Mon Drive$/);
   });
