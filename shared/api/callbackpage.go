@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/problem"
 )
@@ -21,6 +22,8 @@ import (
 type ConsentLocales interface {
 	ConsentLocale(ctx context.Context, state string) (drivesync.Locale, error)
 }
+
+var _ ConsentLocales = (*connection.Service)(nil)
 
 // pageText is one page in one language.
 type pageText struct {
