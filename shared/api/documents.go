@@ -188,8 +188,8 @@ func decodeDocumentQuery(connectionID string, values url.Values) (documentQuery,
 	default:
 		fe.add("/state", "must be synced, pending or failed")
 	}
-	if values.Has("number") {
-		n := values.Get("number")
+	// An empty number or page token is the same as none: a search box or a first page.
+	if n := values.Get("number"); n != "" {
 		switch {
 		case strings.TrimSpace(n) == "":
 			fe.add("/number", "must not be blank")
@@ -213,7 +213,7 @@ func decodeDocumentQuery(connectionID string, values url.Values) (documentQuery,
 	if err := fe.err(); err != nil {
 		return documentQuery{}, problem.Validation("Some query parameters are invalid.", fe)
 	}
-	if raw := values.Get("pageToken"); values.Has("pageToken") {
+	if raw := values.Get("pageToken"); raw != "" {
 		c, ok := decodePageToken(connectionID, raw, q)
 		if !ok {
 			return documentQuery{}, problem.Validation("Some query parameters are invalid.", []problem.FieldError{{
@@ -347,7 +347,8 @@ func (s *Server) retryDocument(w http.ResponseWriter, r *http.Request, c auth.Ca
 	if err != nil {
 		return historyProblem(err)
 	}
-	s.opts.Logger.InfoContext(r.Context(), "document retried", "companyId", c.CompanyID, "connectionId", id, "documentId", documentID, "by", c.Subject)
+	s.opts.Logger.InfoContext(r.Context(), "document retry requested", "companyId", c.CompanyID, "connectionId", id,
+		"documentId", documentID, "state", string(m.State), "errorCode", m.Code, "by", c.Subject)
 	return writeJSON(w, http.StatusAccepted, documentOf(m))
 }
 
@@ -356,7 +357,8 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request, c auth.Call
 	if err != nil {
 		return historyProblem(err)
 	}
-	s.opts.Logger.InfoContext(r.Context(), "failed documents retried", "companyId", c.CompanyID, "connectionId", id, "retried", res.Retried, "by", c.Subject)
+	s.opts.Logger.InfoContext(r.Context(), "failed documents retry requested", "companyId", c.CompanyID, "connectionId", id,
+		"retried", res.Retried, "notRetryable", res.NotRetryable, "more", res.More, "by", c.Subject)
 	return writeJSON(w, http.StatusAccepted, retriedJSON{Retried: res.Retried, NotRetryable: res.NotRetryable, More: res.More})
 }
 

@@ -94,8 +94,11 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 			m.FileID = id
 		}
 		// The document as eFactori described it rides on the same write: the history lists it
-		// by number and kind, and a retry copies it again from it.
-		m.Saw(doc)
+		// by number and kind, and a retry copies it again from it. A deletion's description
+		// is not one to copy.
+		if !deleted {
+			m.Saw(doc)
+		}
 		if how.retry && m.State == store.MappingFailed && m.Revision == doc.Revision {
 			// The customer's retry gets a full count of deliveries again.
 			m.Mismatches, m.MismatchRevision = 0, 0
@@ -541,7 +544,11 @@ func (e *Engine) dropOld(ctx context.Context, rec store.ConnectionRecord, seen s
 		return nil
 	}
 	holder := newHolder()
-	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, func(m *store.Mapping) { m.Saw(ev.Document) })
+	m, ok, err := e.store.LockMapping(ctx, k, seen, holder, e.lease, func(m *store.Mapping) {
+		if ev.EventType != drivesync.EventDeleted {
+			m.Saw(ev.Document)
+		}
+	})
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}

@@ -61,7 +61,8 @@ func TestNewDocumentLandsInItsLayoutFolder(t *testing.T) {
 			file := byPath(t, items, tt.want[len(tt.want)-1])
 			m := e.mapping(t, ev.Document.ID)
 			if diff := cmp.Diff(store.Mapping{DocumentID: ev.Document.ID, FileID: file.ID, Created: true, Revision: 1,
-				SHA256: ev.Document.SHA256, FolderID: m.FolderID, Name: "F-2026-001.pdf", State: store.MappingSynced},
+				SHA256: ev.Document.SHA256, FolderID: m.FolderID, Name: "F-2026-001.pdf", State: store.MappingSynced,
+				Source: ev.Document, SyncedAt: e.clock.Now()},
 				m, ignoreTime); diff != "" {
 				t.Errorf("mapping (-want +got):\n%s", diff)
 			}

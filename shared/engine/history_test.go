@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"testing"
 
@@ -27,7 +26,7 @@ func (e *env) hist(t *testing.T) *history.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := history.New(e.store, retrier, slog.New(slog.DiscardHandler))
+	h, err := history.New(e.store, retrier)
 	if err != nil {
 		t.Fatal(err)
 	}

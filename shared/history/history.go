@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/fanout"
@@ -47,11 +46,10 @@ var _ Retrier = (*fanout.Retrier)(nil)
 type Service struct {
 	store   *store.Store
 	retrier Retrier
-	log     *slog.Logger
 }
 
 // New returns the history service; every dependency is required.
-func New(st *store.Store, retrier Retrier, log *slog.Logger) (*Service, error) {
+func New(st *store.Store, retrier Retrier) (*Service, error) {
 	var errs []error
 	if st == nil {
 		errs = append(errs, errors.New("nil store"))
@@ -59,13 +57,10 @@ func New(st *store.Store, retrier Retrier, log *slog.Logger) (*Service, error) {
 	if retrier == nil {
 		errs = append(errs, errors.New("nil retrier"))
 	}
-	if log == nil {
-		errs = append(errs, errors.New("nil logger"))
-	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new history: %w", err)
 	}
-	return &Service{store: st, retrier: retrier, log: log}, nil
+	return &Service{store: st, retrier: retrier}, nil
 }
 
 // Query selects a page of a connection's documents; see store.MappingQuery for the order.
@@ -134,10 +129,12 @@ func retryable(enabled bool, rec store.ConnectionRecord) error {
 	return nil
 }
 
-// source returns the document a retry of m copies: its Source, when one is stored and valid.
+// source returns the document a retry of m copies: its Source, when one is stored, valid, and
+// not older than the revision the mapping recorded (a failed deletion records its own revision
+// and has no Source of it: copying an older revision would undo it).
 func source(m store.Mapping) (drivesync.Document, bool) {
 	doc := m.Source
-	if doc.Revision == 0 || doc.Validate() != nil {
+	if doc.Revision == 0 || doc.Revision < m.Revision || doc.Validate() != nil {
 		return drivesync.Document{}, false
 	}
 	return doc, true
@@ -156,7 +153,7 @@ func (s *Service) RetryDocument(ctx context.Context, companyID, id, documentID s
 	if err := retryable(r.Enabled, rec); err != nil {
 		return store.Mapping{}, err
 	}
-	if m.State == store.MappingSynced {
+	if m.State == store.MappingSynced || m.Deleted {
 		return store.Mapping{}, fmt.Errorf("document %s: %w", documentID, ErrNothingToRetry)
 	}
 	doc, ok := source(m)
@@ -166,8 +163,6 @@ func (s *Service) RetryDocument(ctx context.Context, companyID, id, documentID s
 	if err := s.retrier.PublishRetries(ctx, companyID, id, rec.InitialCopy.RunID, []drivesync.Document{doc}); err != nil {
 		return store.Mapping{}, err
 	}
-	s.log.InfoContext(ctx, "document retry requested", "companyId", companyID, "connectionId", id, "documentId", documentID,
-		"revision", doc.Revision, "state", string(m.State), "errorCode", m.Code)
 	return m, nil
 }
 
@@ -215,7 +210,5 @@ func (s *Service) RetryFailed(ctx context.Context, companyID, id string) (Retrie
 		}
 	}
 	out.Retried = len(docs)
-	s.log.InfoContext(ctx, "failed documents retry requested", "companyId", companyID, "connectionId", id,
-		"retried", out.Retried, "notRetryable", out.NotRetryable, "more", more)
 	return out, nil
 }

@@ -53,7 +53,7 @@ func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
-	docs, err := documentHistory(c, log)
+	docs, err := documentHistory(c)
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
@@ -200,7 +200,7 @@ func connectionService(ctx context.Context, c *clients, g config.Google, log *sl
 
 // documentHistory builds the document history on c: it reads the mappings and publishes a
 // customer's retries on the copy-task topic, as a run's repair does.
-func documentHistory(c *clients, log *slog.Logger) (*history.Service, error) {
+func documentHistory(c *clients) (*history.Service, error) {
 	tasks, err := fanout.NewTaskPublisher(c.pubsub, config.TopicCopyTasks)
 	if err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func documentHistory(c *clients, log *slog.Logger) (*history.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return history.New(c.store, retrier, log)
+	return history.New(c.store, retrier)
 }
 
 // idBlockSize is how many Drive file IDs one files.generateIds call reserves per connection and
