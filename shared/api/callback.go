@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"math"
 	"mime"
@@ -214,15 +213,16 @@ func (c *Callback) frontendURL(connectionID, result string) string {
 }
 
 var (
-	problemExpiredLink = problem.New("invalid-authorization-state", http.StatusBadRequest, "Link expired",
+	problemExpiredLink = problem.New(slugExpiredLink, http.StatusBadRequest, "Link expired",
 		"This authorization link has expired or was already used. Go back to eFactori and connect Google Drive again.")
-	problemOtherBrowser = problem.New("authorization-other-browser", http.StatusForbidden, "Opened in another browser",
+	problemOtherBrowser = problem.New(slugOtherBrowser, http.StatusForbidden, "Opened in another browser",
 		"This Google authorization was started in another browser, or this browser does not keep cookies. "+
 			"Nothing was changed. Connect Google Drive from eFactori in this browser, with cookies allowed, and finish there.")
 )
 
 // problem answers p as problem+json to clients that ask for JSON, and as a small HTML page to
-// browsers, which is what lands here after Google's consent screen.
+// browsers, which is what lands here after Google's consent screen, in the customer's language
+// (pageFor).
 func (c *Callback) problem(w http.ResponseWriter, r *http.Request, p *problem.Problem) {
 	if !wantsHTML(r.Header.Get("Accept")) {
 		problem.Write(w, r, p)
@@ -233,7 +233,7 @@ func (c *Callback) problem(w http.ResponseWriter, r *http.Request, p *problem.Pr
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	w.WriteHeader(p.Status)
-	if err := problemPage.Execute(w, p); err != nil {
+	if err := problemPage.Execute(w, c.pageFor(r, p)); err != nil {
 		c.opts.Logger.ErrorContext(r.Context(), "write problem page", "err", err)
 	}
 }
@@ -267,21 +267,3 @@ func wantsHTML(accept string) bool {
 	}
 	return best == "" || best == "text/html" || best == "application/xhtml+xml"
 }
-
-var problemPage = template.Must(template.New("problem").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{.Title}} – Google Drive for eFactori</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
-</head>
-<body>
-<main>
-<h1>{{.Title}}</h1>
-<p>{{.Detail}}</p>
-</main>
-</body>
-</html>
-`))

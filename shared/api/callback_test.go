@@ -108,18 +108,18 @@ func TestCallback(t *testing.T) {
 			location: "https://app.efactori.example/settings/drive?connection=c1&result=error&tab=google"},
 		{name: "invalid state, browser", query: "state=" + state + "&code=" + code,
 			accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-			err:    fmt.Errorf("consume: %w", drivesync.ErrInvalidState), status: 400, html: "Go back to eFactori", calls: 1},
+			err:    fmt.Errorf("consume: %w", drivesync.ErrInvalidState), status: 400, html: "Retournez dans eFactori", calls: 1},
 		{name: "invalid state, no accept", query: "state=" + state + "&code=" + code,
-			err: drivesync.ErrInvalidState, status: 400, html: "Go back to eFactori", calls: 1},
+			err: drivesync.ErrInvalidState, status: 400, html: "Retournez dans eFactori", calls: 1},
 		{name: "another browser", query: "state=" + state + "&code=" + code,
-			err: fmt.Errorf("consume: %w", drivesync.ErrWrongBrowser), status: 403, html: "in this browser", calls: 1},
+			err: fmt.Errorf("consume: %w", drivesync.ErrWrongBrowser), status: 403, html: "dans ce navigateur", calls: 1},
 		{name: "another browser, API client", query: "state=" + state + "&code=" + code, accept: "application/json",
 			err: drivesync.ErrWrongBrowser, status: 403, slug: "authorization-other-browser", calls: 1},
 		{name: "invalid state, API client", query: "state=" + state + "&code=" + code, accept: "application/problem+json",
 			err: drivesync.ErrInvalidState, status: 400, slug: "invalid-authorization-state", calls: 1},
 		{name: "missing state", query: "code=" + code, accept: "application/json", status: 400, slug: "invalid-authorization-state"},
 		{name: "missing code and error", query: "state=" + state, accept: "application/json", status: 400, slug: "invalid-authorization-state"},
-		{name: "oversized state", query: "state=" + strings.Repeat("s", 3000) + "&code=c", status: 400, html: "Go back to eFactori"},
+		{name: "oversized state", query: "state=" + strings.Repeat("s", 3000) + "&code=c", status: 400, html: "Retournez dans eFactori"},
 		{name: "internal before a connection is known", query: "state=" + state + "&code=" + code, accept: "application/json",
 			err: errors.New("firestore unavailable"), status: 500, slug: "internal", calls: 1},
 		{name: "post", method: http.MethodPost, query: "state=" + state + "&code=" + code, accept: "application/json",
@@ -328,7 +328,7 @@ func TestConsentStart(t *testing.T) {
 				t.Errorf("%s: status %d, cookies %v, starts %d; want %d, none, %d", tc.name, rec.Code,
 					rec.Header()["Set-Cookie"], cbs.starts, tc.status, tc.starts)
 			}
-			if tc.status == 400 && !strings.Contains(rec.Body.String(), "Go back to eFactori") {
+			if tc.status == 400 && !strings.Contains(rec.Body.String(), "Retournez dans eFactori") {
 				t.Errorf("%s: page does not say what to do:\n%s", tc.name, rec.Body)
 			}
 		}

@@ -84,6 +84,76 @@ const I18N = {
     'err.connection-limit-reached': 'Cette entreprise a déjà le nombre maximal de connexions Google Drive. Déconnectez-en une avant d\'en ajouter une autre.',
     'err.target-in-use': 'Ce dossier reçoit déjà les documents d\'une autre connexion Google Drive. Choisissez un autre dossier.',
     'err.target-in-use-named': 'Ce dossier reçoit déjà les documents de la connexion « {name} ». Choisissez un autre dossier, ou déconnectez d\'abord « {name} ».',
+    // Problems the API answers with (its `type`), in the customer's words. The API's own title
+    // and detail are English and for developers: the page never shows them.
+    'err.unknown': "Une erreur inattendue s'est produite. Réessayez dans quelques instants ; si elle persiste, contactez le support eFactori en citant la référence ci-dessous.",
+    'err.unavailable': 'Le service est momentanément indisponible. Réessayez dans quelques instants.',
+    'err.not-found': "Cet élément n'existe plus ou n'est plus visible par ce compte Google. La page a été actualisée.",
+    'err.connection-not-found': "Cette connexion n'existe plus : elle a peut-être été déconnectée.",
+    'err.unauthorized': 'Votre session a expiré. Rechargez la page pour vous reconnecter.',
+    'err.forbidden': "Votre compte n'a pas le droit de gérer les intégrations. Demandez-le à un administrateur de votre société.",
+    'err.folder-browsing-unavailable': 'Le dossier se choisit avec le sélecteur de Google Drive.',
+    'err.drive-action-required': 'Google Drive refuse cette action : elle demande une intervention dans Google Drive.',
+    reference: 'Référence : {ref}',
+    'drive.target_not_found': "Le dossier choisi n'existe plus ou ce compte Google ne le voit pas. Choisissez un autre dossier.",
+    'drive.target_not_folder': "L'élément choisi est un fichier, pas un dossier. Choisissez un dossier.",
+    'drive.target_trashed': 'Le dossier choisi est dans la corbeille. Restaurez-le dans Google Drive ou choisissez un autre dossier.',
+    'drive.target_read_only': 'Ce compte Google ne peut pas ajouter de fichiers dans le dossier choisi. Choisissez un autre dossier ou demandez le droit de modification.',
+    'drive.storageQuotaExceeded': "Le stockage du compte Google est plein. Libérez de l'espace dans Google Drive (ou achetez plus de stockage), puis réessayez.",
+    'drive.insufficientFilePermissions': 'Ce compte Google ne peut pas écrire à cet endroit. Choisissez un autre dossier ou demandez le droit de modification.',
+    'drive.numChildrenInNonRootLimitExceeded': "Ce dossier contient autant d'éléments que Google Drive le permet. Choisissez un autre dossier.",
+    'drive.teamDriveFileLimitExceeded': 'Ce Drive partagé contient autant de fichiers que Google Drive le permet. Supprimez-en ou choisissez un dossier dans un autre Drive.',
+    'drive.domainPolicy': "L'administrateur Google Workspace de ce compte a bloqué l'accès des applications à Google Drive. Demandez-lui d'autoriser cette application.",
+    'field.name': "Ce nom n'est pas accepté : de 1 à 100 caractères, sans caractère de contrôle (tabulation, retour à la ligne…).",
+    'field.folderName': "Ce nom de dossier n'est pas accepté : de 1 à 255 caractères, sans caractère de contrôle.",
+    'field.folderLayout': 'Choisissez un des rangements proposés.',
+    'field.locale': 'Choisissez une des langues proposées.',
+    'field.folder': 'Ce dossier ne peut pas recevoir les documents. Choisissez-en un autre.',
+    'problem.authorization_failed': "Google n'a pas terminé l'autorisation. Cliquez sur « Reconnecter » pour réessayer.",
+    'problem.scope_not_granted': "Toutes les autorisations demandées n'ont pas été accordées sur l'écran de Google. Cliquez sur « Reconnecter » et cochez-les toutes.",
+    'problem.permissions': 'Le compte Google de cette connexion ne peut plus écrire dans le dossier choisi. Choisissez un autre dossier ou rétablissez son accès.',
+    'problem.copyFailed': "La copie s'est arrêtée : la liste des documents d'eFactori ou le dossier Google Drive n'a pas pu être lu. Cliquez sur « Réessayer » ; si cela se reproduit, contactez le support eFactori.",
+    copyFinished: 'Copie terminée : {synced} documents copiés dans Google Drive.',
+    copyFinishedFailed: 'Copie terminée : {synced} documents copiés, {failed} en échec (voir « Documents en échec »).',
+    copyStopped: "La copie s'est arrêtée après {synced} documents copiés. Cliquez sur « Réessayer » pour la reprendre.",
+    historyHeading: 'Derniers documents envoyés', historyEmpty: "Aucun document n'a encore été envoyé.",
+    failedHeading: 'Documents en échec', failedEmpty: 'Aucun document en échec.',
+    retryAll: 'Tout réessayer', allDocuments: 'Voir tous les documents',
+    documentsHeading: 'Documents envoyés vers « {name} »', documentsEmpty: 'Aucun document.',
+    documentsFilter: 'Afficher', 'filter.all': 'Tous', 'filter.synced': 'Envoyés', 'filter.failed': 'En échec', 'filter.pending': 'En attente',
+    numberLabel: 'Numéro du document', search: 'Rechercher', showMore: 'Afficher plus',
+    openInDrive: 'Ouvrir dans Google Drive', documentRetry: 'Réessayer', documentRetryLabel: 'Réessayer : {doc}',
+    'docState.synced': 'Envoyé', 'docState.failed': 'En échec', 'docState.pending': 'En attente',
+    'kind.sales_invoice': 'Facture de vente', 'kind.credit_note': 'Note de crédit', 'kind.quote': 'Offre',
+    'kind.purchase_invoice': "Facture d'achat", 'kind.delivery_note': 'Bon de livraison', 'kind.other': 'Document',
+    docSentAt: 'Envoyé le {date}', docFailedAt: 'Échec le {date}', docRevision: 'version {n}',
+    retryRequested: 'Nouvel essai demandé pour {doc}. La liste se met à jour dès que le document est dans Google Drive.',
+    retryAllRequested: 'Nouvel essai demandé pour {n} document(s) en échec. La liste se met à jour au fur et à mesure.',
+    retryAllNone: 'Aucun document en échec à réessayer.',
+    retryDone: '{doc} est maintenant dans Google Drive.', retrying: 'Nouvel essai en cours…',
+    'fail.content_gone': "Ce document, ou cette version, n'existe plus dans eFactori au moment de la copie.",
+    'fail.unknown_revision': "eFactori ne connaissait pas encore cette version du document au moment de la copie.",
+    'fail.checksum_mismatch': "Le fichier reçu d'eFactori était abîmé à chaque essai.",
+    'fail.size_mismatch': "Le fichier reçu d'eFactori était incomplet à chaque essai.",
+    'fail.event_too_old': 'La modification est arrivée trop tard pour être appliquée. « Réessayer » copie la version actuelle.',
+    'fail.folder_gone': 'Le dossier de destination a disparu de Google Drive pendant la copie, deux fois de suite.',
+    'fail.file_keeps_changing': 'Le fichier a été supprimé ou déplacé dans Google Drive pendant la copie, plusieurs fois de suite.',
+    'fail.unknown': "Ce document n'a pas pu être copié dans Google Drive.",
+    pickerOpening: 'Ouverture du sélecteur de Google Drive…', pickerCancelled: "Aucun dossier n'a été choisi.",
+    pickerUnavailable: "Le sélecteur de Google Drive n'a pas pu s'ouvrir. Réessayez ; si cela se reproduit, vérifiez que votre navigateur ne bloque pas les fenêtres de Google.",
+    pickerIntroGoogle: 'Les documents de « {name} » seront copiés dans un dossier au nom de votre société, créé dans le dossier que vous choisissez dans le sélecteur de Google Drive.',
+    openGooglePicker: 'Choisir dans Google Drive',
+    'err.connection-not-active': "Les documents ne peuvent être réessayés que sur une connexion active. Faites d'abord ce que la connexion demande ci-dessus.",
+    'err.integration-disabled': 'La synchronisation avec Google Drive est désactivée. Activez-la dans « Applications et connexions » pour réessayer des documents.',
+    'err.nothing-to-retry': 'Ce document est déjà dans Google Drive dans sa dernière version : il n\'y a rien à réessayer.',
+    'err.retry-unavailable': 'Ce document ne peut pas être réessayé seul. Cliquez sur « Tout recopier » sur la connexion.',
+    docDeleted: 'Supprimé dans eFactori',
+    retryFailedAgain: "{doc} n'a toujours pas pu être copié : {reason}",
+    'fail.foreign_content_url': "eFactori a indiqué pour ce document une adresse de contenu qui n'est pas la sienne. Contactez le support eFactori.",
+    'fail.invalid_document': 'eFactori décrit ce document d\'une façon qui ne permet pas de le copier. Contactez le support eFactori.',
+    'fail.efactori_unauthorized': "eFactori a refusé l'accès au contenu du document. Contactez le support eFactori.",
+    'fail.invalid_argument': 'Google Drive a refusé le fichier. Contactez le support eFactori.',
+    'fail.invalid_grant': "Google n'accepte plus l'accès d'eFactori à ce Drive. Cliquez sur « Reconnecter » sur la connexion.",
   },
   nl: {
     skip: 'Naar de inhoud', language: 'Taal', loading: 'Laden…',
@@ -164,6 +234,74 @@ const I18N = {
     'err.connection-limit-reached': 'Dit bedrijf heeft al het maximale aantal Google Drive-koppelingen. Ontkoppel er eerst een voordat u een nieuwe toevoegt.',
     'err.target-in-use': 'Deze map ontvangt al de documenten van een andere Google Drive-koppeling. Kies een andere map.',
     'err.target-in-use-named': 'Deze map ontvangt al de documenten van de koppeling "{name}". Kies een andere map, of ontkoppel eerst "{name}".',
+    'err.unknown': 'Er is een onverwachte fout opgetreden. Probeer het zo meteen opnieuw; blijft het gebeuren, neem dan contact op met de eFactori-support en vermeld de referentie hieronder.',
+    'err.unavailable': 'De dienst is tijdelijk niet beschikbaar. Probeer het zo meteen opnieuw.',
+    'err.not-found': 'Dit item bestaat niet meer of is niet meer zichtbaar voor dit Google-account. De pagina is vernieuwd.',
+    'err.connection-not-found': 'Deze koppeling bestaat niet meer: ze werd misschien ontkoppeld.',
+    'err.unauthorized': 'Uw sessie is verlopen. Laad de pagina opnieuw om opnieuw aan te melden.',
+    'err.forbidden': 'Uw account mag de integraties niet beheren. Vraag het aan een beheerder van uw bedrijf.',
+    'err.folder-browsing-unavailable': 'De map wordt gekozen met de Google Drive-kiezer.',
+    'err.drive-action-required': 'Google Drive weigert deze actie: er is een ingreep in Google Drive nodig.',
+    reference: 'Referentie: {ref}',
+    'drive.target_not_found': 'De gekozen map bestaat niet meer of dit Google-account ziet ze niet. Kies een andere map.',
+    'drive.target_not_folder': 'Het gekozen item is een bestand, geen map. Kies een map.',
+    'drive.target_trashed': 'De gekozen map staat in de prullenbak. Zet ze terug in Google Drive of kies een andere map.',
+    'drive.target_read_only': 'Dit Google-account kan geen bestanden toevoegen aan de gekozen map. Kies een andere map of vraag bewerkingsrechten.',
+    'drive.storageQuotaExceeded': 'De opslag van het Google-account is vol. Maak ruimte vrij in Google Drive (of koop extra opslag) en probeer opnieuw.',
+    'drive.insufficientFilePermissions': 'Dit Google-account kan hier niet schrijven. Kies een andere map of vraag bewerkingsrechten.',
+    'drive.numChildrenInNonRootLimitExceeded': 'Deze map bevat zoveel items als Google Drive toestaat. Kies een andere map.',
+    'drive.teamDriveFileLimitExceeded': 'Deze gedeelde drive bevat zoveel bestanden als Google Drive toestaat. Verwijder bestanden of kies een map in een andere drive.',
+    'drive.domainPolicy': 'De Google Workspace-beheerder van dit account heeft apps de toegang tot Google Drive ontzegd. Vraag de beheerder deze app toe te staan.',
+    'field.name': 'Deze naam wordt niet aanvaard: 1 tot 100 tekens, zonder stuurtekens (tab, regeleinde…).',
+    'field.folderName': 'Deze mapnaam wordt niet aanvaard: 1 tot 255 tekens, zonder stuurtekens.',
+    'field.folderLayout': 'Kies een van de voorgestelde ordeningen.',
+    'field.locale': 'Kies een van de voorgestelde talen.',
+    'field.folder': 'Deze map kan de documenten niet ontvangen. Kies een andere map.',
+    'problem.authorization_failed': 'Google heeft de autorisatie niet voltooid. Klik op "Opnieuw koppelen" om het opnieuw te proberen.',
+    'problem.scope_not_granted': 'Niet alle gevraagde toestemmingen werden gegeven op het scherm van Google. Klik op "Opnieuw koppelen" en vink ze allemaal aan.',
+    'problem.permissions': 'Het Google-account van deze koppeling kan niet meer schrijven in de gekozen map. Kies een andere map of herstel de toegang.',
+    'problem.copyFailed': 'Het kopiëren is gestopt: de documentenlijst van eFactori of de Google Drive-map kon niet gelezen worden. Klik op "Opnieuw proberen"; gebeurt het opnieuw, neem dan contact op met de eFactori-support.',
+    copyFinished: 'Kopie klaar: {synced} documenten gekopieerd naar Google Drive.',
+    copyFinishedFailed: 'Kopie klaar: {synced} documenten gekopieerd, {failed} mislukt (zie "Mislukte documenten").',
+    copyStopped: 'Het kopiëren is gestopt na {synced} gekopieerde documenten. Klik op "Opnieuw proberen" om verder te gaan.',
+    historyHeading: 'Laatst verzonden documenten', historyEmpty: 'Er is nog geen document verzonden.',
+    failedHeading: 'Mislukte documenten', failedEmpty: 'Geen mislukte documenten.',
+    retryAll: 'Alles opnieuw proberen', allDocuments: 'Alle documenten bekijken',
+    documentsHeading: 'Documenten verzonden naar "{name}"', documentsEmpty: 'Geen documenten.',
+    documentsFilter: 'Tonen', 'filter.all': 'Alle', 'filter.synced': 'Verzonden', 'filter.failed': 'Mislukt', 'filter.pending': 'In behandeling',
+    numberLabel: 'Documentnummer', search: 'Zoeken', showMore: 'Meer tonen',
+    openInDrive: 'Openen in Google Drive', documentRetry: 'Opnieuw proberen', documentRetryLabel: 'Opnieuw proberen: {doc}',
+    'docState.synced': 'Verzonden', 'docState.failed': 'Mislukt', 'docState.pending': 'In behandeling',
+    'kind.sales_invoice': 'Verkoopfactuur', 'kind.credit_note': 'Creditnota', 'kind.quote': 'Offerte',
+    'kind.purchase_invoice': 'Aankoopfactuur', 'kind.delivery_note': 'Leveringsbon', 'kind.other': 'Document',
+    docSentAt: 'Verzonden op {date}', docFailedAt: 'Mislukt op {date}', docRevision: 'versie {n}',
+    retryRequested: 'Nieuwe poging gevraagd voor {doc}. De lijst wordt bijgewerkt zodra het document in Google Drive staat.',
+    retryAllRequested: 'Nieuwe poging gevraagd voor {n} mislukt(e) document(en). De lijst wordt gaandeweg bijgewerkt.',
+    retryAllNone: 'Er zijn geen mislukte documenten om opnieuw te proberen.',
+    retryDone: '{doc} staat nu in Google Drive.', retrying: 'Nieuwe poging bezig…',
+    'fail.content_gone': 'Dit document, of deze versie, bestond niet meer in eFactori op het moment van het kopiëren.',
+    'fail.unknown_revision': 'eFactori kende deze versie van het document nog niet op het moment van het kopiëren.',
+    'fail.checksum_mismatch': 'Het bestand dat van eFactori kwam, was bij elke poging beschadigd.',
+    'fail.size_mismatch': 'Het bestand dat van eFactori kwam, was bij elke poging onvolledig.',
+    'fail.event_too_old': 'De wijziging kwam te laat binnen om nog toegepast te worden. "Opnieuw proberen" kopieert de huidige versie.',
+    'fail.folder_gone': 'De doelmap verdween tijdens het kopiëren twee keer na elkaar uit Google Drive.',
+    'fail.file_keeps_changing': 'Het bestand werd tijdens het kopiëren meermaals na elkaar verwijderd of verplaatst in Google Drive.',
+    'fail.unknown': 'Dit document kon niet naar Google Drive gekopieerd worden.',
+    pickerOpening: 'De Google Drive-kiezer wordt geopend…', pickerCancelled: 'Er werd geen map gekozen.',
+    pickerUnavailable: 'De Google Drive-kiezer kon niet geopend worden. Probeer opnieuw; gebeurt het opnieuw, controleer dan of uw browser de vensters van Google niet blokkeert.',
+    pickerIntroGoogle: 'De documenten van "{name}" worden gekopieerd naar een map met de naam van uw bedrijf, in de map die u in de Google Drive-kiezer kiest.',
+    openGooglePicker: 'Kiezen in Google Drive',
+    'err.connection-not-active': 'Documenten kunnen alleen opnieuw geprobeerd worden op een actieve koppeling. Doe eerst wat de koppeling hierboven vraagt.',
+    'err.integration-disabled': 'Synchronisatie met Google Drive is uitgeschakeld. Schakel ze in bij "Toepassingen en koppelingen" om documenten opnieuw te proberen.',
+    'err.nothing-to-retry': 'Dit document staat al in zijn laatste versie in Google Drive: er is niets opnieuw te proberen.',
+    'err.retry-unavailable': 'Dit document kan niet apart opnieuw geprobeerd worden. Klik op "Alles opnieuw kopiëren" bij de koppeling.',
+    docDeleted: 'Verwijderd in eFactori',
+    retryFailedAgain: '{doc} kon nog altijd niet gekopieerd worden: {reason}',
+    'fail.foreign_content_url': 'eFactori gaf voor dit document een inhoudsadres op dat niet van dit document is. Neem contact op met de eFactori-support.',
+    'fail.invalid_document': 'eFactori beschrijft dit document op een manier die kopiëren onmogelijk maakt. Neem contact op met de eFactori-support.',
+    'fail.efactori_unauthorized': 'eFactori weigerde de toegang tot de inhoud van het document. Neem contact op met de eFactori-support.',
+    'fail.invalid_argument': 'Google Drive weigerde het bestand. Neem contact op met de eFactori-support.',
+    'fail.invalid_grant': 'Google aanvaardt de toegang van eFactori tot deze Drive niet meer. Klik op "Opnieuw koppelen" bij de koppeling.',
   },
   en: {
     skip: 'Skip to content', language: 'Language', loading: 'Loading…',
@@ -244,11 +382,84 @@ const I18N = {
     'err.connection-limit-reached': 'This company already has as many Google Drive connections as allowed. Disconnect one before adding another.',
     'err.target-in-use': 'This folder already receives the documents of another Google Drive connection. Choose another folder.',
     'err.target-in-use-named': 'This folder already receives the documents of the connection "{name}". Choose another folder, or disconnect "{name}" first.',
+    'err.unknown': 'Something unexpected went wrong. Try again in a moment; if it keeps happening, contact eFactori support and quote the reference below.',
+    'err.unavailable': 'The service is temporarily unavailable. Try again in a moment.',
+    'err.not-found': 'This item no longer exists or this Google account can no longer see it. The page was refreshed.',
+    'err.connection-not-found': 'This connection no longer exists: it may have been disconnected.',
+    'err.unauthorized': 'Your session has expired. Reload the page to sign in again.',
+    'err.forbidden': 'Your account may not manage integrations. Ask an administrator of your company.',
+    'err.folder-browsing-unavailable': 'The folder is chosen with the Google Drive picker.',
+    'err.drive-action-required': 'Google Drive refuses this action: something needs fixing in Google Drive.',
+    reference: 'Reference: {ref}',
+    'drive.target_not_found': 'The chosen folder no longer exists or this Google account cannot see it. Choose another folder.',
+    'drive.target_not_folder': 'The chosen item is a file, not a folder. Choose a folder.',
+    'drive.target_trashed': 'The chosen folder is in the trash. Restore it in Google Drive or choose another folder.',
+    'drive.target_read_only': 'This Google account cannot add files to the chosen folder. Choose another folder or ask for edit access.',
+    'drive.storageQuotaExceeded': "The Google account's storage is full. Free up space in Google Drive (or buy more storage), then try again.",
+    'drive.insufficientFilePermissions': 'This Google account cannot write there. Choose another folder or ask for edit access.',
+    'drive.numChildrenInNonRootLimitExceeded': 'This folder holds as many items as Google Drive allows. Choose another folder.',
+    'drive.teamDriveFileLimitExceeded': 'This shared drive holds as many files as Google Drive allows. Delete files from it or choose a folder in another drive.',
+    'drive.domainPolicy': 'The Google Workspace administrator of this account has blocked apps from using Google Drive. Ask them to allow this app.',
+    'field.name': 'This name is not accepted: 1 to 100 characters, without control characters (tab, line break…).',
+    'field.folderName': 'This folder name is not accepted: 1 to 255 characters, without control characters.',
+    'field.folderLayout': 'Choose one of the arrangements offered.',
+    'field.locale': 'Choose one of the languages offered.',
+    'field.folder': 'This folder cannot receive the documents. Choose another one.',
+    'problem.authorization_failed': 'Google did not complete the authorization. Click "Reconnect" to try again.',
+    'problem.scope_not_granted': 'Not every permission asked for was granted on Google\'s screen. Click "Reconnect" and tick them all.',
+    'problem.permissions': 'The Google account of this connection can no longer write to the chosen folder. Choose another folder or restore its access.',
+    'problem.copyFailed': 'The copy stopped: eFactori\'s document list or the Google Drive folder could not be read. Click "Try again"; if it happens again, contact eFactori support.',
+    copyFinished: 'Copy done: {synced} documents copied to Google Drive.',
+    copyFinishedFailed: 'Copy done: {synced} documents copied, {failed} failed (see "Failed documents").',
+    copyStopped: 'The copy stopped after {synced} documents copied. Click "Try again" to resume it.',
+    historyHeading: 'Latest documents sent', historyEmpty: 'No document has been sent yet.',
+    failedHeading: 'Failed documents', failedEmpty: 'No failed documents.',
+    retryAll: 'Retry all', allDocuments: 'See all documents',
+    documentsHeading: 'Documents sent to "{name}"', documentsEmpty: 'No documents.',
+    documentsFilter: 'Show', 'filter.all': 'All', 'filter.synced': 'Sent', 'filter.failed': 'Failed', 'filter.pending': 'Pending',
+    numberLabel: 'Document number', search: 'Search', showMore: 'Show more',
+    openInDrive: 'Open in Google Drive', documentRetry: 'Try again', documentRetryLabel: 'Try again: {doc}',
+    'docState.synced': 'Sent', 'docState.failed': 'Failed', 'docState.pending': 'Pending',
+    'kind.sales_invoice': 'Sales invoice', 'kind.credit_note': 'Credit note', 'kind.quote': 'Quote',
+    'kind.purchase_invoice': 'Purchase invoice', 'kind.delivery_note': 'Delivery note', 'kind.other': 'Document',
+    docSentAt: 'Sent on {date}', docFailedAt: 'Failed on {date}', docRevision: 'version {n}',
+    retryRequested: 'Retry requested for {doc}. The list updates as soon as the document is in Google Drive.',
+    retryAllRequested: 'Retry requested for {n} failed document(s). The list updates as they are copied.',
+    retryAllNone: 'There are no failed documents to retry.',
+    retryDone: '{doc} is now in Google Drive.', retrying: 'Retrying…',
+    'fail.content_gone': 'This document, or this version of it, no longer existed in eFactori when it was copied.',
+    'fail.unknown_revision': 'eFactori did not know this version of the document yet when it was copied.',
+    'fail.checksum_mismatch': 'The file received from eFactori was damaged on every attempt.',
+    'fail.size_mismatch': 'The file received from eFactori was incomplete on every attempt.',
+    'fail.event_too_old': 'The change arrived too late to be applied. "Try again" copies the current version.',
+    'fail.folder_gone': 'The destination folder vanished from Google Drive during the copy, twice in a row.',
+    'fail.file_keeps_changing': 'The file was deleted or moved in Google Drive during the copy, several times in a row.',
+    'fail.unknown': 'This document could not be copied to Google Drive.',
+    pickerOpening: 'Opening the Google Drive picker…', pickerCancelled: 'No folder was chosen.',
+    pickerUnavailable: 'The Google Drive picker could not open. Try again; if it happens again, check that your browser does not block Google\'s windows.',
+    pickerIntroGoogle: 'Documents of "{name}" are copied into a folder named after your company, created inside the folder you choose in the Google Drive picker.',
+    openGooglePicker: 'Choose in Google Drive',
+    'err.connection-not-active': 'Documents can only be retried on an active connection. First do what the connection asks for above.',
+    'err.integration-disabled': 'Google Drive sync is off. Turn it on in "Apps and connections" to retry documents.',
+    'err.nothing-to-retry': 'This document is already in Google Drive at its latest version: there is nothing to retry.',
+    'err.retry-unavailable': 'This document cannot be retried on its own. Click "Copy everything again" on the connection.',
+    docDeleted: 'Deleted in eFactori',
+    retryFailedAgain: '{doc} still could not be copied: {reason}',
+    'fail.foreign_content_url': 'eFactori gave this document a content address that is not its own. Contact eFactori support.',
+    'fail.invalid_document': 'eFactori describes this document in a way that cannot be copied. Contact eFactori support.',
+    'fail.efactori_unauthorized': 'eFactori refused access to the document\'s content. Contact eFactori support.',
+    'fail.invalid_argument': 'Google Drive refused the file. Contact eFactori support.',
+    'fail.invalid_grant': 'Google no longer accepts eFactori\'s access to this Drive. Click "Reconnect" on the connection.',
   },
 };
 
 const PROBLEM_BASE = 'https://drivesync.efactori.example/problems/';
 const COPY_POLL_MS = 2000;
+const HISTORY_PAGE = 5; // documents per list on the connection screen
+const DOCUMENTS_PAGE = 10; // documents per page on the documents screen
+const RETRY_POLL_MS = 2000;
+const RETRY_POLL_MAX = 60; // a retried document is followed for two minutes at most
+const DOCUMENT_FILTERS = ['', 'synced', 'failed', 'pending'];
 
 const state = {
   config: null,
@@ -256,19 +467,28 @@ const state = {
   view: null,
   render: null, // re-renders the current view after a language change
   integration: null,
-  conn: null, // the connection shown in detail or picker
-  picker: null, // {listing, folders, rootId}
+  conn: null, // the connection shown in detail, picker or documents
+  picker: null, // {listing, folders, rootId, parent}
   pollTimer: null,
   renameFor: '', // the connection and name the rename field was filled from
   layoutFor: '', // the connection, layout and locale the layout form was filled from
+  copyNotice: false, // the notice on screen is about a copy: it follows the copy's state
+  history: null, // {recent, failed, error} of the connection screen
+  documents: null, // {filter, number, items, nextPageToken} of the documents screen
+  retrying: new Map(), // documentId → {label, polls, since: its updatedAt}: retries the page follows
+  retryTimer: null,
 };
 
 const $ = (id) => document.getElementById(id);
+const enc = encodeURIComponent;
 
 function t(key, vars = {}) {
   const s = I18N[state.lang][key] ?? I18N.fr[key] ?? key;
   return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
 }
+
+// has reports whether the page has words for key (every language has the same keys).
+const has = (key) => Object.hasOwn(I18N.fr, key);
 
 function applyLanguage() {
   document.documentElement.lang = state.lang;
@@ -288,6 +508,18 @@ class APIError extends Error {
   }
 }
 
+// ConnectionGone is a connection the address names that no longer exists (loadConnection).
+class ConnectionGone extends Error {}
+
+async function loadConnection(id) {
+  try {
+    return await api('GET', `/v1/connections/${enc(id)}`);
+  } catch (err) {
+    if (err instanceof APIError && err.status === 404) throw new ConnectionGone(`connection ${id}: not found`);
+    throw err;
+  }
+}
+
 async function loadConfig() {
   const resp = await fetch('/config.json', { cache: 'no-store' });
   if (!resp.ok) throw new Error(`config.json: HTTP ${resp.status}`);
@@ -303,8 +535,8 @@ async function api(method, path, body, retried = false) {
   let resp;
   try {
     resp = await fetch(state.config.apiUrl + path, init);
-  } catch (e) {
-    throw new APIError(0, { type: PROBLEM_BASE + 'network', title: t('err.network') });
+  } catch {
+    throw new APIError(0, { type: `${PROBLEM_BASE}network` });
   }
   if (resp.status === 401 && !retried) { // the session's token expired: get a fresh one once
     await loadConfig();
@@ -314,11 +546,9 @@ async function api(method, path, body, retried = false) {
   const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!resp.ok) throw new APIError(resp.status, data && typeof data === 'object' ? data : { title: `HTTP ${resp.status}`, detail: text });
+  if (!resp.ok) throw new APIError(resp.status, data && typeof data === 'object' ? data : { status: resp.status });
   return data;
 }
-
-const enc = encodeURIComponent;
 
 // ---------------------------------------------------------------- messages
 
@@ -327,44 +557,68 @@ function clearMessages() {
   $('notice').textContent = '';
   $('alert').hidden = true;
   $('alert').textContent = '';
+  state.copyNotice = false;
 }
 
-function notify(text, tone = 'ok') {
+// notify shows a message in the page's status region. A copy notice ("the copy starts") is
+// replaced by the copy's outcome once the copy ends (followCopy), so it never says a copy is
+// under way after it finished.
+function notify(text, tone = 'ok', { copy = false } = {}) {
   const n = $('notice');
   n.className = `notice notice-${tone}`;
   n.textContent = text;
   n.hidden = false;
+  state.copyNotice = copy;
+  if (copy) followCopy();
 }
 
-// showProblem shows an API error in the page's alert: our sentence for the problems we know,
-// and the API's own title and detail.
+// problemText says, in the page's language, what went wrong and what to do. The API's title and
+// detail are English, written for developers: they go to the console, never on the screen.
+function problemText(err) {
+  const p = err.problem || {};
+  if (err.kind === 'drive-action-required' && p.code && has(`drive.${p.code}`)) return { text: t(`drive.${p.code}`), known: true };
+  if (err.kind && has(`err.${err.kind}`)) return { text: t(`err.${err.kind}`), known: err.kind !== 'drive-action-required' };
+  return { text: t('err.unknown'), known: false };
+}
+
+// problemRef is what support needs to find the error: the problem's type and code, or the HTTP
+// status.
+function problemRef(err) {
+  const p = err.problem || {};
+  return [err.kind || (err.status ? `HTTP ${err.status}` : ''), p.code].filter(Boolean).join(' / ');
+}
+
+// showProblem shows an error in the page's alert: sentence, or the page's own words for the
+// problem, and for a problem it has no words for, a reference to quote to support.
 function showProblem(err, sentence = '') {
   const a = $('alert');
   a.textContent = '';
-  const p = err.problem || {};
-  const known = sentence || (err.kind && I18N.fr[`err.${err.kind}`] ? t(`err.${err.kind}`) : '');
+  const { text, known } = sentence ? { text: sentence, known: true } : problemText(err);
   const main = document.createElement('p');
   main.className = 'problem-main';
-  main.textContent = known || p.title || String(err.message || err);
+  main.textContent = text;
   a.append(main);
-  if (p.title || p.detail) {
+  const ref = known ? '' : problemRef(err);
+  if (ref) {
     const d = document.createElement('p');
     d.className = 'problem-detail';
-    d.textContent = [known ? p.title : '', p.detail].filter(Boolean).join(' — ');
-    if (d.textContent) a.append(d);
+    d.textContent = t('reference', { ref });
+    a.append(d);
   }
   a.hidden = false;
+  if (err && err.problem && (err.problem.title || err.problem.detail)) console.info('API problem:', err.problem);
 }
 
-// fieldErrors puts a validation problem's errors next to their fields; map is pointer → [input, errorElement].
-// It returns whether any error found its field.
+// fieldErrors puts a validation problem's errors next to their fields, in the page's words for
+// each field; map is pointer → [input, errorElement, i18n key]. It returns whether any error
+// found its field.
 function fieldErrors(err, map) {
   const list = (err.problem && Array.isArray(err.problem.errors)) ? err.problem.errors : [];
   let placed = false;
   for (const fe of list) {
     const target = map[fe.pointer];
     if (!target) continue;
-    setFieldError(target[0], target[1], fe.detail);
+    setFieldError(target[0], target[1], t(target[2]));
     placed = true;
   }
   return placed;
@@ -378,10 +632,80 @@ function setFieldError(input, el, text) {
   }
 }
 
+// ---------------------------------------------------------------- routes
+
+// Every screen has its own address, kept in the URL's fragment (#/connections/<id>, …): reload,
+// back, forward and bookmarks work, and the page needs no server-side routing wherever it is
+// hosted. Google's consent screen still comes back to ?connection=&result= (handleReturn).
+const ROUTES = [
+  [/^\/$/, () => showApps()],
+  [/^\/connections$/, () => showConnections()],
+  [/^\/connections\/new$/, () => showAdd()],
+  [/^\/connections\/([^/]+)$/, (q, id) => showDetail(id)],
+  [/^\/connections\/([^/]+)\/folder$/, (q, id) => showPicker(id, q.get('parent') || 'root')],
+  [/^\/connections\/([^/]+)\/documents$/, (q, id) => showDocuments(id, q.get('state') || '', q.get('number') || '')],
+];
+
+const routes = {
+  detail: (id) => `/connections/${enc(id)}`,
+  folder: (id, parent = 'root') => `/connections/${enc(id)}/folder${parent === 'root' ? '' : `?parent=${enc(parent)}`}`,
+  documents: (id, filter = '', number = '') => {
+    const q = new URLSearchParams();
+    if (filter) q.set('state', filter);
+    if (number) q.set('number', number);
+    return `/connections/${enc(id)}/documents${q.size ? `?${q}` : ''}`;
+  },
+};
+
+function currentRoute() {
+  return window.location.hash.replace(/^#/, '') || '/';
+}
+
+// go shows the screen of route, adding it to the browser's history (or replacing the current
+// entry, for a screen that should not be come back to).
+async function go(route, { replace = false } = {}) {
+  setRoute(route, { replace });
+  await renderRoute();
+}
+
+// setRoute changes the address without rendering: for a change within a screen.
+function setRoute(route, { replace = true } = {}) {
+  const url = `${window.location.pathname}#${route}`;
+  if (replace) history.replaceState(null, '', url);
+  else if (currentRoute() !== route) history.pushState(null, '', url);
+}
+
+function decodeParts(parts) {
+  try { return parts.map(decodeURIComponent); } catch { return null; }
+}
+
+async function renderRoute() {
+  const route = currentRoute();
+  const cut = route.indexOf('?');
+  const path = cut < 0 ? route : route.slice(0, cut);
+  const q = new URLSearchParams(cut < 0 ? '' : route.slice(cut + 1));
+  for (const [re, render] of ROUTES) {
+    const m = path.match(re);
+    const ids = m && decodeParts(m.slice(1));
+    if (!ids) continue;
+    try {
+      await render(q, ...ids);
+    } catch (err) {
+      if (!(err instanceof ConnectionGone)) throw err;
+      // A bookmark, or a screen left open, of a connection that was disconnected since.
+      await go('/connections', { replace: true });
+      showProblem(err, t('err.connection-not-found'));
+    }
+    return;
+  }
+  await go('/', { replace: true });
+}
+
 // ---------------------------------------------------------------- views
 
 function show(view, render, focusEl) {
   stopPolling();
+  if ($('delete-dialog').open) $('delete-dialog').close();
   $('loading').hidden = true;
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `view-${view}`;
   state.view = view;
@@ -400,15 +724,16 @@ async function run(fn) {
     await fn();
   } catch (err) {
     console.error(err);
+    $('loading').hidden = true;
     if (err instanceof APIError) showProblem(err);
-    else showProblem({ problem: { title: String(err.message || err) } });
+    else showProblem(new APIError(0, {}), t('err.unknown'));
   }
 }
 
 // Screen 1 ---------------------------------------------------------
 
-async function showApps({ keepMessages = false } = {}) {
-  if (!keepMessages) clearMessages();
+async function showApps() {
+  clearMessages();
   state.integration = await api('GET', '/v1/integration');
   renderApps();
   show('apps', renderApps);
@@ -433,8 +758,8 @@ async function setIntegration(enabled) {
 
 // Screen 2 ---------------------------------------------------------
 
-async function showConnections({ keepMessages = false } = {}) {
-  if (!keepMessages) clearMessages();
+async function showConnections() {
+  clearMessages();
   const { connections } = await api('GET', '/v1/connections');
   const render = () => renderConnections(connections);
   render();
@@ -459,11 +784,11 @@ function renderConnections(connections) {
     sub.className = 'muted';
     sub.textContent = [c.googleAccountEmail, c.target ? targetPath(c.target) : ''].filter(Boolean).join(' · ');
     info.append(name, badge, sub);
-    const open = document.createElement('button');
-    open.type = 'button';
+    const open = document.createElement('a');
+    open.className = 'button';
+    open.href = `#${routes.detail(c.id)}`;
     open.textContent = t('open');
     open.setAttribute('aria-label', `${t('open')} : ${c.name}`);
-    open.addEventListener('click', () => run(() => showDetail(c.id)));
     li.append(info, open);
     list.append(li);
   }
@@ -473,8 +798,7 @@ function renderConnections(connections) {
 
 function showAdd() {
   clearMessages();
-  const f = $('add-form');
-  f.reset();
+  $('add-form').reset();
   setFieldError($('add-name'), $('add-name-error'), '');
   setFieldError(null, $('add-layout-error'), '');
   show('add', () => {});
@@ -500,8 +824,9 @@ async function submitAdd(ev) {
       return;
     }
     if (err instanceof APIError && fieldErrors(err, {
-      '/name': [$('add-name'), $('add-name-error')],
-      '/folderLayout': [null, $('add-layout-error')],
+      '/name': [$('add-name'), $('add-name-error'), 'field.name'],
+      '/folderLayout': [null, $('add-layout-error'), 'field.folderLayout'],
+      '/locale': [null, $('add-layout-error'), 'field.locale'],
     })) {
       showProblem(err);
       ($('add-name').getAttribute('aria-invalid') ? $('add-name') : $('layout-year')).focus();
@@ -520,13 +845,14 @@ async function authorize(conn) {
 
 // Screen 5 ---------------------------------------------------------
 
-async function showDetail(id, { keepMessages = false } = {}) {
-  if (!keepMessages) clearMessages();
-  state.conn = await api('GET', `/v1/connections/${enc(id)}`);
-  $('detail-problem-api').hidden = true;
+async function showDetail(id) {
+  clearMessages();
+  state.conn = await loadConnection(id);
+  state.history = null;
   renderDetail();
   show('detail', renderDetail);
   schedulePoll();
+  await loadHistory();
 }
 
 // targetPath shows a target's folder names; the API names the My Drive root in English.
@@ -539,26 +865,33 @@ function fmtTime(s) {
   return new Intl.DateTimeFormat(`${state.lang}-BE`, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(s));
 }
 
-// problemFor says what is wrong with a connection in words, and which action fixes it.
+// problemFor says what is wrong with a connection in words, and which action fixes it. The
+// words come from the connection's status and lastError.code; lastError.message is English and
+// never shown.
 function problemFor(c) {
+  const code = c.lastError && c.lastError.code;
+  const reconnect = (key) => ({ text: t(key), label: t('reconnect'), act: () => authorize(c) });
+  const choose = (key) => ({ text: t(key), label: t('chooseFolder'), act: () => chooseFolder(c) });
+  const retry = (key) => ({ text: t(key), label: t('retry'), act: () => resync(c) });
   switch (c.status) {
     case 'awaiting_authorization':
-      return { text: t('problem.awaiting_authorization'), label: t('reconnect'), act: () => authorize(c) };
     case 'needs_reauthorization':
-      return { text: t('problem.needs_reauthorization'), label: t('reconnect'), act: () => authorize(c) };
+      if (code === 'scope_not_granted' || code === 'authorization_failed') return reconnect(`problem.${code}`);
+      return reconnect(`problem.${c.status}`);
     case 'awaiting_folder':
-      return { text: t('problem.awaiting_folder'), label: t('chooseTheFolder'), act: () => showPicker(c.id) };
+      return { text: t('problem.awaiting_folder'), label: t('chooseTheFolder'), act: () => chooseFolder(c) };
     case 'error':
-      switch (c.lastError && c.lastError.code) {
-        case 'storageQuotaExceeded':
-          return { text: t('problem.quota'), label: t('retry'), act: () => resync(c) };
-        case 'domainPolicy':
-          return { text: t('problem.domainPolicy'), label: t('retry'), act: () => resync(c) };
+      switch (code) {
+        case 'storageQuotaExceeded': return retry('problem.quota');
+        case 'domainPolicy': return retry('problem.domainPolicy');
+        case 'insufficientFilePermissions': return choose('problem.permissions');
         case 'teamDriveFileLimitExceeded':
-        case 'numChildrenInNonRootLimitExceeded':
-          return { text: t('problem.full'), label: t('chooseFolder'), act: () => showPicker(c.id) };
+        case 'numChildrenInNonRootLimitExceeded': return choose('problem.full');
+        default: return choose('problem.folder');
       }
-      return { text: t('problem.folder'), label: t('chooseFolder'), act: () => showPicker(c.id) };
+    case 'active':
+      if (c.initialCopy.state === 'failed') return retry('problem.copyFailed');
+      return null;
     default:
       return null;
   }
@@ -578,7 +911,7 @@ function renderDetail() {
   $('detail-folder').textContent = c.target ? targetPath(c.target) : t('none');
   $('detail-layout').textContent = t(`layout.${c.folderLayout}`);
   const ic = c.initialCopy;
-  let copy = t(`copy.${ic.state}`, ic);
+  let copy = t(`copy.${ic.state || 'none'}`, ic);
   if (ic.failed > 0) copy += t('copyFailed', ic);
   $('detail-copy').textContent = copy;
   const prog = $('detail-progress');
@@ -588,19 +921,16 @@ function renderDetail() {
   $('detail-lastsync').textContent = fmtTime(c.lastSyncAt);
 
   const pb = problemFor(c);
-  if ($('detail-problem').hidden !== !pb) $('detail-problem-api').hidden = true;
   $('detail-problem').hidden = !pb;
   if (pb) {
     $('detail-problem-text').textContent = pb.text;
-    const extra = c.lastError && c.lastError.message ? ` (${c.lastError.message})` : '';
-    $('detail-problem-text').title = extra.trim();
     const btn = $('detail-problem-action');
     btn.textContent = pb.label;
     btn.onclick = () => run(pb.act);
   }
   const granted = ['active', 'error'].includes(c.status);
   $('detail-choose').hidden = !granted || (pb && pb.label === t('chooseFolder'));
-  $('detail-resync').hidden = c.status !== 'active';
+  $('detail-resync').hidden = c.status !== 'active' || (pb && pb.label === t('retry'));
   // Polling re-renders every few seconds: the rename field is only reset when the connection
   // shown, or its name, changed, so it never overwrites what the user is typing.
   const key = `${c.id}\n${c.name}`;
@@ -623,6 +953,20 @@ function renderDetail() {
   for (const id of ['layout-select', 'locale-select']) {
     $(id).setAttribute('aria-describedby', active ? 'layout-reorganise-hint layout-error' : 'layout-error');
   }
+  $('history-all').href = `#${routes.documents(c.id)}`;
+  renderHistory();
+  followCopy();
+}
+
+// followCopy replaces a copy notice by the copy's outcome once the copy ended.
+function followCopy() {
+  const c = state.conn;
+  if (!state.copyNotice || state.view !== 'detail' || !c) return;
+  const ic = c.initialCopy;
+  if (['pending', 'running'].includes(ic.state)) return;
+  if (ic.state === 'done') notify(ic.failed > 0 ? t('copyFinishedFailed', ic) : t('copyFinished', ic));
+  else if (ic.state === 'failed') notify(t('copyStopped', ic), 'warn');
+  else clearMessages();
 }
 
 function setLayoutError(text) {
@@ -630,6 +974,7 @@ function setLayoutError(text) {
   if (text) $('locale-select').setAttribute('aria-invalid', 'true'); else $('locale-select').removeAttribute('aria-invalid');
 }
 
+// schedulePoll follows a pending or running copy every few seconds, and the history with it.
 function schedulePoll() {
   stopPolling();
   const c = state.conn;
@@ -639,10 +984,11 @@ function schedulePoll() {
     try {
       state.conn = await api('GET', `/v1/connections/${enc(c.id)}`);
       renderDetail();
+      await loadHistory();
     } catch (err) {
       console.warn('poll', err);
     }
-    schedulePoll();
+    if (state.view === 'detail') schedulePoll();
   }, COPY_POLL_MS);
 }
 
@@ -654,7 +1000,7 @@ async function resync(c) {
     return driveActionFailed(c, err);
   }
   renderDetail();
-  notify(t('resyncStarted'));
+  notify(t('resyncStarted'), 'ok', { copy: true });
   schedulePoll();
 }
 
@@ -676,7 +1022,7 @@ async function rename(ev) {
       $('rename-name').focus();
       return;
     }
-    if (err instanceof APIError && fieldErrors(err, { '/name': [$('rename-name'), $('rename-error')] })) {
+    if (err instanceof APIError && fieldErrors(err, { '/name': [$('rename-name'), $('rename-error'), 'field.name'] })) {
       $('rename-name').focus();
       return;
     }
@@ -703,23 +1049,23 @@ async function saveLayout(ev) {
     state.conn = await api('PATCH', `/v1/connections/${enc(c.id)}`, body);
   } catch (err) {
     if (err instanceof APIError && err.kind === 'validation') {
-      const details = (err.problem.errors || []).map((fe) => fe.detail).join(' ');
-      setLayoutError(details || t('err.validation'));
+      const pointers = (err.problem.errors || []).map((fe) => fe.pointer);
+      setLayoutError(pointers.includes('/locale') && !pointers.includes('/folderLayout') ? t('field.locale') : t('field.folderLayout'));
       $('layout-select').focus();
       return;
     }
     throw err;
   }
   renderDetail();
-  notify(c.status === 'active' && state.conn.initialCopy.state === 'pending' ? t('layoutReorganising') : t('layoutSaved'));
+  const reorganising = c.status === 'active' && state.conn.initialCopy.state === 'pending';
+  notify(reorganising ? t('layoutReorganising') : t('layoutSaved'), 'ok', { copy: reorganising });
   schedulePoll();
 }
 
 function askDelete() {
   const c = state.conn;
   $('delete-text').textContent = t('deleteText', { name: c.name });
-  const dlg = $('delete-dialog');
-  dlg.showModal();
+  $('delete-dialog').showModal();
   $('delete-title').focus();
 }
 
@@ -729,43 +1075,364 @@ async function confirmDelete() {
   clearMessages();
   await api('DELETE', `/v1/connections/${enc(c.id)}`);
   state.conn = null;
+  await go('/connections', { replace: true });
   notify(t('deleted', { name: c.name }));
-  await showConnections({ keepMessages: true });
 }
 
 // driveActionFailed handles an error from a call that reached Google Drive: a lost grant or a
-// state change reloads the connection so its status and the action to take show.
+// state change reloads the connection, whose box says which button fixes it.
 async function driveActionFailed(c, err) {
   if (!(err instanceof APIError)) throw err;
   if (err.kind === 'drive-action-required') { // stay where the customer is, and say what to do
-    showProblem(err, err.problem.code === 'storageQuotaExceeded' ? t('err.quota') : '');
+    if (state.view === 'detail') { // the connection may be in error now: show its new status
+      state.conn = await loadConnection(c.id);
+      renderDetail();
+    }
+    showProblem(err);
     return;
   }
-  if (['needs-reauthorization', 'consent-required', 'no-target', 'conflict'].includes(err.kind)) {
-    await showDetail(c.id);
-    const p = err.problem;
-    if ($('detail-problem').hidden) {
-      showProblem(err);
-    } else { // the box already says what to do in the page's language; add what the API said
-      $('detail-problem-api').textContent = [p.title, p.detail].filter(Boolean).join(' — ');
-      $('detail-problem-api').hidden = false;
-    }
+  if (['needs-reauthorization', 'consent-required', 'no-target', 'conflict', 'folder-browsing-unavailable'].includes(err.kind)) {
+    await go(routes.detail(c.id), { replace: true });
+    if ($('detail-problem').hidden) showProblem(err);
     return;
   }
   throw err;
 }
 
+// chooseFolder opens what picks a connection's folder: the page's own folder browser (drive
+// scope), or the Google Picker (drive.file scope, folderSelection "picker").
+async function chooseFolder(c) {
+  if (await folderSelection() === 'picker') return pickWithGoogle(c);
+  return go(routes.folder(c.id));
+}
+
+// folderSelection is how this deployment's customers choose a folder, from the integration:
+// "browse" (the page's folder browser) or "picker" (the Google Picker).
+async function folderSelection() {
+  if (!state.integration) state.integration = await api('GET', '/v1/integration');
+  return state.integration.folderSelection === 'picker' ? 'picker' : 'browse';
+}
+
+// pickWithGoogle lets the customer choose the folder in the Google Picker, which grants it to
+// drivesync (drive.file), then makes it the target. picker.js is loaded on first use only.
+async function pickWithGoogle(c) {
+  clearMessages();
+  notify(t('pickerOpening'));
+  let picked;
+  try {
+    const { pickFolder } = await import('./picker.js');
+    picked = await pickFolder({ api, connectionId: c.id, locale: state.lang, scriptUrl: state.config.pickerScriptUrl });
+  } catch (err) {
+    clearMessages();
+    if (err instanceof APIError) return driveActionFailed(c, err);
+    console.error('picker', err);
+    showProblem(new APIError(0, {}), t('pickerUnavailable'));
+    return;
+  }
+  clearMessages();
+  if (!picked) {
+    notify(t('pickerCancelled'), 'warn');
+    return;
+  }
+  await setTarget(c, picked.id);
+}
+
+// setTarget makes folderId the connection's folder and shows the connection, whose copy starts.
+async function setTarget(c, folderId) {
+  try {
+    state.conn = await api('PUT', `/v1/connections/${enc(c.id)}/target`, { folderId });
+  } catch (err) {
+    if (err instanceof APIError && err.kind === 'target-in-use') return targetInUse(err);
+    if (err instanceof APIError && err.kind === 'validation') return showProblem(err, t('field.folder'));
+    return driveActionFailed(c, err);
+  }
+  await go(routes.detail(c.id), { replace: state.view === 'picker' });
+  notify(t('targetChosen', { path: state.conn.target ? targetPath(state.conn.target) : '' }), 'ok', { copy: true });
+}
+
+// History -----------------------------------------------------------
+
+// docLabel names a document as the customer knows it: its kind and number (both may be unknown
+// for a document recorded before the history kept them).
+function docLabel(d) {
+  const kind = t(has(`kind.${d.kind}`) ? `kind.${d.kind}` : 'kind.other');
+  return `${kind} ${d.number || d.fileName || d.documentId}`;
+}
+
+// failureText says why a document was not copied, from failure.code; failure.message is English
+// and never shown. An unknown code gets a general sentence and the code as a reference.
+function failureText(d) {
+  const code = d.failure && d.failure.code;
+  if (code && has(`fail.${code}`)) return { text: t(`fail.${code}`) };
+  if (code && has(`drive.${code}`)) return { text: t(`drive.${code}`) };
+  return { text: t('fail.unknown'), ref: code || '' };
+}
+
+async function loadHistory() {
+  const c = state.conn;
+  if (!c || !c.target) {
+    state.history = null;
+    renderHistory();
+    return;
+  }
+  const base = `/v1/connections/${enc(c.id)}/documents?pageSize=${HISTORY_PAGE}`;
+  let lists;
+  try {
+    const [recent, failed] = await Promise.all([api('GET', `${base}&state=synced`), api('GET', `${base}&state=failed`)]);
+    lists = { recent: recent.documents || [], failed: failed.documents || [] };
+  } catch (err) {
+    if (!(err instanceof APIError)) throw err;
+    lists = { recent: [], failed: [], error: err };
+  }
+  if (state.view !== 'detail' || !state.conn || state.conn.id !== c.id) return;
+  state.history = lists;
+  renderHistory();
+}
+
+function renderHistory() {
+  const h = state.history;
+  $('detail-history').hidden = !h;
+  if (!h) return;
+  $('history-error').hidden = !h.error;
+  if (h.error) $('history-error').textContent = problemText(h.error).text;
+  fillDocuments($('history-recent'), h.recent);
+  $('history-recent-empty').hidden = h.recent.length > 0 || !!h.error;
+  fillDocuments($('history-failed'), h.failed);
+  $('history-failed-empty').hidden = h.failed.length > 0 || !!h.error;
+  $('history-retry-all').hidden = h.failed.length === 0;
+}
+
+function fillDocuments(list, docs) {
+  const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.focusKey : '';
+  list.textContent = '';
+  for (const d of docs) list.append(documentItem(d));
+  // A refresh must not take the keyboard focus away from the list.
+  const again = focused && list.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`);
+  if (again) again.focus();
+}
+
+function documentItem(d) {
+  const li = document.createElement('li');
+  li.dataset.document = d.documentId;
+  li.tabIndex = -1;
+  const head = document.createElement('div');
+  head.className = 'doc-head';
+  const title = document.createElement('span');
+  title.className = 'doc-title';
+  title.textContent = docLabel(d);
+  const badge = document.createElement('span');
+  badge.className = `badge doc-${d.state}`;
+  badge.textContent = has(`docState.${d.state}`) ? t(`docState.${d.state}`) : d.state;
+  head.append(title, badge);
+  const sub = document.createElement('div');
+  sub.className = 'muted';
+  let when = '';
+  if (d.state === 'failed' && (d.updatedAt || d.lastSyncedAt)) when = t('docFailedAt', { date: fmtTime(d.updatedAt || d.lastSyncedAt) });
+  else if (d.state === 'synced' && d.lastSyncedAt) when = t('docSentAt', { date: fmtTime(d.lastSyncedAt) });
+  sub.textContent = [d.deleted ? t('docDeleted') : d.fileName, when].filter(Boolean).join(' · ');
+  li.append(head, sub);
+  if (d.state === 'failed') {
+    const f = failureText(d);
+    const p = document.createElement('p');
+    p.className = 'doc-failure';
+    p.textContent = f.text;
+    li.append(p);
+    if (f.ref) {
+      const r = document.createElement('p');
+      r.className = 'muted doc-ref';
+      r.textContent = t('reference', { ref: f.ref });
+      li.append(r);
+    }
+  }
+  const actions = document.createElement('div');
+  actions.className = 'doc-actions';
+  if (d.driveFile && d.driveFile.webViewLink && d.state === 'synced' && !d.deleted) {
+    const a = document.createElement('a');
+    a.href = d.driveFile.webViewLink;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = t('openInDrive');
+    a.dataset.focusKey = `open:${d.documentId}`;
+    actions.append(a);
+  }
+  if (d.state === 'failed') {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.focusKey = `retry:${d.documentId}`;
+    b.setAttribute('aria-label', t('documentRetryLabel', { doc: docLabel(d) }));
+    if (state.retrying.has(d.documentId)) {
+      b.disabled = true;
+      b.textContent = t('retrying');
+    } else {
+      b.textContent = t('documentRetry');
+      b.addEventListener('click', () => run(() => retryDocument(d)));
+    }
+    actions.append(b);
+  }
+  if (actions.childElementCount) li.append(actions);
+  return li;
+}
+
+async function retryDocument(d) {
+  clearMessages();
+  const c = state.conn;
+  try {
+    await api('POST', `/v1/connections/${enc(c.id)}/documents/${enc(d.documentId)}/retry`);
+  } catch (err) {
+    return driveActionFailed(c, err);
+  }
+  state.retrying.set(d.documentId, { label: docLabel(d), polls: 0, since: d.updatedAt });
+  notify(t('retryRequested', { doc: docLabel(d) }));
+  rerenderDocuments();
+  followRetries();
+}
+
+async function retryAll() {
+  clearMessages();
+  const c = state.conn;
+  let res;
+  try {
+    res = await api('POST', `/v1/connections/${enc(c.id)}/documents:retryFailed`);
+  } catch (err) {
+    return driveActionFailed(c, err);
+  }
+  const n = (res && res.retried) || 0;
+  if (!n) {
+    notify(t('retryAllNone'));
+    return;
+  }
+  const shown = state.view === 'documents' ? state.documents.items : (state.history ? state.history.failed : []);
+  for (const d of shown.filter((x) => x.state === 'failed')) {
+    state.retrying.set(d.documentId, { label: docLabel(d), polls: 0, since: d.updatedAt });
+  }
+  notify(t('retryAllRequested', { n }));
+  rerenderDocuments();
+  followRetries();
+}
+
+function rerenderDocuments() {
+  if (state.view === 'detail') renderHistory();
+  if (state.view === 'documents') renderDocuments();
+}
+
+// followRetries reads each retried document every few seconds until it is in Drive, or its new
+// attempt failed too (its updatedAt moved), then refreshes the lists on screen and says so.
+function followRetries() {
+  if (state.retryTimer || !state.retrying.size) return;
+  state.retryTimer = setTimeout(async () => {
+    state.retryTimer = null;
+    const c = state.conn;
+    if (!c || !['detail', 'documents'].includes(state.view)) {
+      state.retrying.clear();
+      return;
+    }
+    let changed = false;
+    for (const [id, r] of [...state.retrying]) {
+      r.polls += 1;
+      let d;
+      try {
+        d = await api('GET', `/v1/connections/${enc(c.id)}/documents/${enc(id)}`);
+      } catch (err) {
+        console.warn('retry follow', err);
+        continue;
+      }
+      const failedAgain = d.state === 'failed' && d.updatedAt !== r.since;
+      if (d.state !== 'synced' && !failedAgain && r.polls < RETRY_POLL_MAX) continue;
+      state.retrying.delete(id);
+      changed = true;
+      if (d.state === 'synced') notify(t('retryDone', { doc: r.label }));
+      else if (failedAgain) notify(t('retryFailedAgain', { doc: r.label, reason: failureText(d).text }), 'warn');
+    }
+    if (changed) await refreshDocuments();
+    followRetries();
+  }, RETRY_POLL_MS);
+}
+
+async function refreshDocuments() {
+  if (state.view === 'detail') await loadHistory();
+  if (state.view === 'documents') {
+    const d = state.documents;
+    await loadDocuments(d.filter, d.number);
+  }
+}
+
+// Screen 6: every document of a connection ---------------------------
+
+async function showDocuments(id, filter, number) {
+  clearMessages();
+  if (!DOCUMENT_FILTERS.includes(filter)) filter = '';
+  if (!state.conn || state.conn.id !== id) state.conn = await loadConnection(id);
+  await loadDocuments(filter, number);
+  show('documents', renderDocuments);
+}
+
+async function loadDocuments(filter, number, { more = false } = {}) {
+  const c = state.conn;
+  const q = new URLSearchParams({ pageSize: String(DOCUMENTS_PAGE) });
+  if (filter) q.set('state', filter);
+  if (number) q.set('number', number);
+  if (more) q.set('pageToken', state.documents.nextPageToken);
+  const page = await api('GET', `/v1/connections/${enc(c.id)}/documents?${q}`);
+  const items = page.documents || [];
+  state.documents = {
+    filter, number,
+    items: more ? state.documents.items.concat(items) : items,
+    nextPageToken: page.nextPageToken || '',
+  };
+  renderDocuments();
+  return items;
+}
+
+function renderDocuments() {
+  const d = state.documents;
+  if (!d) return;
+  const c = state.conn;
+  $('documents-heading').textContent = t('documentsHeading', { name: c.name });
+  $('documents-back').href = `#${routes.detail(c.id)}`;
+  for (const b of document.querySelectorAll('#documents-filters button')) {
+    b.setAttribute('aria-pressed', String(b.dataset.filter === d.filter));
+  }
+  if (document.activeElement !== $('documents-number')) $('documents-number').value = d.number;
+  fillDocuments($('documents-list'), d.items);
+  $('documents-empty').hidden = d.items.length > 0;
+  $('documents-more').hidden = !d.nextPageToken;
+  $('documents-retry-all').hidden = !d.items.some((x) => x.state === 'failed');
+}
+
+async function filterDocuments(filter, number) {
+  clearMessages();
+  setRoute(routes.documents(state.conn.id, filter, number));
+  await loadDocuments(filter, number);
+}
+
+async function moreDocuments() {
+  const d = state.documents;
+  const added = await loadDocuments(d.filter, d.number, { more: true });
+  // Keyboard users carry on from the first document the page added.
+  const first = added.length && $('documents-list').querySelector(`li[data-document="${CSS.escape(added[0].documentId)}"]`);
+  if (first) first.focus();
+}
+
 // Screen 4 ---------------------------------------------------------
 
-async function showPicker(id, parent = 'root') {
+async function showPicker(id, parent) {
   clearMessages();
-  if (!state.conn || state.conn.id !== id) state.conn = await api('GET', `/v1/connections/${enc(id)}`);
-  state.picker = { listing: null, folders: [], rootId: null };
+  if (!state.conn || state.conn.id !== id) state.conn = await loadConnection(id);
+  if (await folderSelection() === 'picker') { // no browsing with drive.file: the Picker is on the connection screen
+    await go(routes.detail(id), { replace: true });
+    return;
+  }
+  state.picker = { listing: null, folders: [], rootId: null, parent };
   $('create-folder-form').reset();
   setFieldError($('new-folder-name'), $('new-folder-error'), '');
   try {
     await loadFolders(parent);
   } catch (err) {
+    // A bookmarked folder that is gone: start from My Drive.
+    if (parent !== 'root' && err instanceof APIError && (err.status === 404 || err.kind === 'validation')) {
+      setRoute(routes.folder(id));
+      return showPicker(id, 'root');
+    }
     return driveActionFailed(state.conn, err);
   }
   show('picker', renderPicker);
@@ -776,11 +1443,15 @@ async function loadFolders(parent, { append = false } = {}) {
   let path = `/v1/connections/${enc(c.id)}/folders?parent=${enc(parent)}`;
   if (append && state.picker.listing.nextPageToken) path += `&pageToken=${enc(state.picker.listing.nextPageToken)}`;
   const listing = await api('GET', path);
+  // My Drive's own ID: the top of a My Drive path (a reload may start deep inside it).
+  const top = (listing.folder.path || [])[0];
   if (parent === 'root') state.picker.rootId = listing.folder.id;
+  else if (top && top.id !== 'drives') state.picker.rootId = top.id;
   state.picker.folders = append ? state.picker.folders.concat(listing.folders) : listing.folders;
   state.picker.listing = listing;
   state.picker.parent = parent;
   renderPicker();
+  return listing.folders;
 }
 
 async function navigate(parent, focusId) {
@@ -790,8 +1461,15 @@ async function navigate(parent, focusId) {
   } catch (err) {
     return driveActionFailed(state.conn, err);
   }
+  setRoute(routes.folder(state.conn.id, parent)); // a reload comes back to this folder
   const btn = focusId && document.querySelector(`#picker-list button[data-folder="${CSS.escape(focusId)}"]`);
   (btn || $('picker-folder-heading')).focus();
+}
+
+async function moreFolders() {
+  const added = await loadFolders(state.picker.parent, { append: true });
+  const first = added.length && document.querySelector(`#picker-list button[data-folder="${CSS.escape(added[0].id)}"]`);
+  if (first) first.focus();
 }
 
 function folderName(f) {
@@ -848,6 +1526,7 @@ function renderPicker() {
     const li = document.createElement('li');
     const b = document.createElement('button');
     b.type = 'button';
+    b.className = inDrives ? 'shared-drive' : 'folder';
     b.dataset.folder = f.id;
     b.textContent = f.name;
     b.addEventListener('click', () => navigate(f.id));
@@ -876,7 +1555,10 @@ async function createFolder(ev) {
   try {
     folder = await api('POST', `/v1/connections/${enc(c.id)}/folders`, { parentId: parent, name });
   } catch (err) {
-    if (err instanceof APIError && fieldErrors(err, { '/name': [input, $('new-folder-error')] })) {
+    if (err instanceof APIError && fieldErrors(err, {
+      '/name': [input, $('new-folder-error'), 'field.folderName'],
+      '/parentId': [input, $('new-folder-error'), 'field.folder'],
+    })) {
       input.focus();
       return;
     }
@@ -891,19 +1573,10 @@ async function createFolder(ev) {
 
 async function selectCurrent() {
   clearMessages();
-  const c = state.conn;
-  const folderId = state.picker.listing.folder.id;
-  try {
-    state.conn = await api('PUT', `/v1/connections/${enc(c.id)}/target`, { folderId });
-  } catch (err) {
-    if (err instanceof APIError && err.kind === 'target-in-use') return targetInUse(err);
-    return driveActionFailed(c, err);
-  }
-  await showDetail(c.id);
-  notify(t('targetChosen', { path: state.conn.target ? targetPath(state.conn.target) : '' }));
+  await setTarget(state.conn, state.picker.listing.folder.id);
 }
 
-// targetInUse keeps the customer in the picker and says, in words, which connection already
+// targetInUse keeps the customer where they are and says, in words, which connection already
 // copies into the chosen folder (the problem's connectionId).
 async function targetInUse(err) {
   let name = '';
@@ -919,23 +1592,23 @@ async function targetInUse(err) {
 // ---------------------------------------------------------------- start
 
 // handleReturn shows the outcome of Google's consent screen, which sends the browser back here
-// with ?connection=<id>&result=ok|denied|error.
+// with ?connection=<id>&result=ok|denied|error. The query is replaced by the screen's own
+// address, so a reload does not show the outcome again.
 async function handleReturn(id, result) {
-  history.replaceState(null, '', window.location.pathname);
   let c;
   try {
     c = await api('GET', `/v1/connections/${enc(id)}`);
   } catch (err) {
-    await showConnections();
+    await go('/connections', { replace: true });
     throw err;
   }
   state.conn = c;
   if (result === 'ok' && c.status === 'awaiting_folder') {
-    await showPicker(c.id);
-    if (state.view === 'picker') notify(t('result.okPick', { email: c.googleAccountEmail || '' }));
+    await go(await folderSelection() === 'picker' ? routes.detail(c.id) : routes.folder(c.id), { replace: true });
+    if (['picker', 'detail'].includes(state.view)) notify(t('result.okPick', { email: c.googleAccountEmail || '' }));
     return;
   }
-  await showDetail(c.id);
+  await go(routes.detail(c.id), { replace: true });
   if (result === 'ok') notify(t('result.ok', { email: c.googleAccountEmail || '' }));
   else notify(t(result === 'denied' ? 'result.denied' : 'result.error', { name: c.name }), 'warn');
 }
@@ -948,26 +1621,36 @@ function wire() {
     if (state.render) state.render();
   });
   for (const b of document.querySelectorAll('[data-go]')) {
-    b.addEventListener('click', () => run(() => (b.dataset.go === 'apps' ? showApps() : showConnections())));
+    b.addEventListener('click', () => run(() => go(b.dataset.go === 'apps' ? '/' : '/connections')));
   }
   $('btn-enable').addEventListener('click', () => run(() => setIntegration(true)));
   $('btn-disable').addEventListener('click', () => run(() => setIntegration(false)));
-  $('btn-configure').addEventListener('click', () => run(() => showConnections()));
-  $('btn-add').addEventListener('click', showAdd);
+  $('btn-configure').addEventListener('click', () => run(() => go('/connections')));
+  $('btn-add').addEventListener('click', () => run(() => go('/connections/new')));
   $('add-form').addEventListener('submit', (ev) => run(() => submitAdd(ev)));
-  $('picker-back').addEventListener('click', () => run(() => showDetail(state.conn.id)));
+  $('picker-back').addEventListener('click', () => run(() => go(routes.detail(state.conn.id))));
   $('picker-mydrive').addEventListener('click', () => navigate('root'));
   $('picker-shared').addEventListener('click', () => navigate('drives'));
-  $('picker-more').addEventListener('click', () => run(() => loadFolders(state.picker.parent, { append: true })));
+  $('picker-more').addEventListener('click', () => run(moreFolders));
   $('create-folder-form').addEventListener('submit', (ev) => run(() => createFolder(ev)));
   $('picker-select').addEventListener('click', () => run(selectCurrent));
-  $('detail-choose').addEventListener('click', () => run(() => showPicker(state.conn.id)));
+  $('detail-choose').addEventListener('click', () => run(() => chooseFolder(state.conn)));
   $('detail-resync').addEventListener('click', () => run(() => resync(state.conn)));
   $('detail-delete').addEventListener('click', askDelete);
   $('delete-cancel').addEventListener('click', () => { $('delete-dialog').close(); $('detail-delete').focus(); });
   $('delete-confirm').addEventListener('click', () => run(confirmDelete));
   $('rename-form').addEventListener('submit', (ev) => run(() => rename(ev)));
   $('layout-form').addEventListener('submit', (ev) => run(() => saveLayout(ev)));
+  $('history-retry-all').addEventListener('click', () => run(retryAll));
+  $('documents-retry-all').addEventListener('click', () => run(retryAll));
+  $('documents-more').addEventListener('click', () => run(moreDocuments));
+  for (const b of document.querySelectorAll('#documents-filters button')) {
+    b.addEventListener('click', () => run(() => filterDocuments(b.dataset.filter, state.documents.number)));
+  }
+  $('documents-search').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    run(() => filterDocuments(state.documents.filter, $('documents-number').value.trim()));
+  });
   for (const id of ['layout-select', 'locale-select']) $(id).addEventListener('change', () => setLayoutError(''));
   // An error next to a field goes away as soon as the field is changed.
   for (const [input, error] of [['add-name', 'add-name-error'], ['rename-name', 'rename-error'], ['new-folder-name', 'new-folder-error']]) {
@@ -976,13 +1659,18 @@ function wire() {
   for (const r of document.querySelectorAll('input[name=folderLayout]')) {
     r.addEventListener('change', () => setFieldError(null, $('add-layout-error'), ''));
   }
+  // Back, forward, and an address typed or followed (#/connections/…), show their screen.
+  window.addEventListener('popstate', () => run(renderRoute));
 }
 
 async function main() {
   let lang = 'fr';
   try { lang = localStorage.getItem('drivesync.lang') || 'fr'; } catch { /* private mode */ }
   const q = new URLSearchParams(window.location.search);
-  if (I18N[q.get('lang')]) lang = q.get('lang');
+  if (I18N[q.get('lang')]) {
+    lang = q.get('lang');
+    try { localStorage.setItem('drivesync.lang', lang); } catch { /* private mode */ }
+  }
   state.lang = I18N[lang] ? lang : 'fr';
   applyLanguage();
   wire();
@@ -991,7 +1679,7 @@ async function main() {
     const id = q.get('connection');
     const result = q.get('result');
     if (id && ['ok', 'denied', 'error'].includes(result)) await handleReturn(id, result);
-    else await showApps();
+    else await renderRoute();
   });
   document.body.dataset.ready = 'true';
 }
