@@ -101,7 +101,11 @@ var Variables = []Variable{
 	{Name: "DOCUMENT_LEASE", Default: "1m", Functions: copyFunctions,
 		Description: "How long a delivery that died keeps a document locked (a Go duration, at most a few minutes); a live one extends its lease every third of it."},
 	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: copyFunctions,
-		Description: "Drive writes per second per connection and instance; Drive allows about 3 sustained writes per second per user."},
+		Description: "Drive writes per second per Google account, across every instance, connection and company writing to it (per connection and instance with DRIVE_PACING=instance); Drive allows about 3 sustained writes per second per user."},
+	{Name: "DRIVE_PACING", Default: PacingAccount, Functions: copyFunctions,
+		Description: "account: one write budget per Google account shared by the whole fleet, leased in batches from Firestore (driveAccounts/{sha256}); instance: a token bucket per connection in each instance, as before (for comparison only: K instances send K times the rate)."},
+	{Name: "COPY_WINDOW", Default: CopyWindowAuto, Functions: []string{FunctionInitialCopy},
+		Description: "Copy tasks of a run published ahead of its progress: auto (max(100, 30 × DRIVE_WRITES_PER_SECOND)), a number from 1 to 1000000, or all (every task at once, as before)."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
 		Description: "Documents asked of eFactori per list call while a run reconciles (1–1000)."},
 	{Name: "STALL_TIMEOUT", Default: "2m", Functions: []string{FunctionInitialCopy},
@@ -112,6 +116,19 @@ var (
 	allFunctions    = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
 	googleFunctions = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
 	copyFunctions   = []string{FunctionSyncDocument, FunctionInitialCopy}
+)
+
+// DRIVE_PACING values.
+const (
+	PacingAccount  = "account"
+	PacingInstance = "instance"
+)
+
+// COPY_WINDOW's words; CopyWindow holds 0 for auto and -1 for all.
+const (
+	CopyWindowAuto = "auto"
+	CopyWindowAll  = "all"
+	maxCopyWindow  = 1000000
 )
 
 // Common is read by every function.
@@ -210,6 +227,8 @@ type SyncDocument struct {
 	MaxEventAge     time.Duration
 	DocumentLease   time.Duration
 	WritesPerSecond float64
+	// Pacing is PacingAccount or PacingInstance.
+	Pacing string
 }
 
 // LoadSyncDocument reads and validates the SyncDocument function's configuration.
@@ -222,6 +241,7 @@ func LoadSyncDocument(lookup Lookup) (SyncDocument, error) {
 		MaxEventAge:     r.duration("MAX_EVENT_AGE"),
 		DocumentLease:   r.duration("DOCUMENT_LEASE"),
 		WritesPerSecond: r.rate("DRIVE_WRITES_PER_SECOND"),
+		Pacing:          r.pacing(),
 	}
 	if err := r.err(); err != nil {
 		return SyncDocument{}, fmt.Errorf("load %s config: %w", FunctionSyncDocument, err)
@@ -245,6 +265,10 @@ type InitialCopy struct {
 	// StallTimeout is how long a run may make no progress before its remaining copy tasks are
 	// published again.
 	StallTimeout time.Duration
+	// Pacing is PacingAccount or PacingInstance.
+	Pacing string
+	// CopyWindow is COPY_WINDOW: 0 for auto, -1 for all, else the number of tasks.
+	CopyWindow int
 }
 
 // MaxPageSize is the largest COPY_PAGE_SIZE: eFactori's largest page.
@@ -261,6 +285,8 @@ func LoadInitialCopy(lookup Lookup) (InitialCopy, error) {
 		DocumentLease:   r.duration("DOCUMENT_LEASE"),
 		WritesPerSecond: r.rate("DRIVE_WRITES_PER_SECOND"),
 		StallTimeout:    r.duration("STALL_TIMEOUT"),
+		Pacing:          r.pacing(),
+		CopyWindow:      r.copyWindow(),
 	}
 	if err := r.err(); err != nil {
 		return InitialCopy{}, fmt.Errorf("load %s config: %w", FunctionInitialCopy, err)
@@ -299,6 +325,31 @@ func (r *reader) rate(name string) float64 {
 		return 0
 	}
 	return f
+}
+
+func (r *reader) pacing() string {
+	v := r.optional("DRIVE_PACING")
+	if v != PacingAccount && v != PacingInstance {
+		r.fail("DRIVE_PACING", "must be %s or %s, not %q", PacingAccount, PacingInstance, v)
+		return ""
+	}
+	return v
+}
+
+func (r *reader) copyWindow() int {
+	switch v := r.optional("COPY_WINDOW"); v {
+	case CopyWindowAuto:
+		return 0
+	case CopyWindowAll:
+		return -1
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxCopyWindow {
+			r.fail("COPY_WINDOW", "must be %s, %s or an integer from 1 to %d, not %q", CopyWindowAuto, CopyWindowAll, maxCopyWindow, v)
+			return 0
+		}
+		return n
+	}
 }
 
 func (r *reader) intRange(name string, lo, hi int) int {

@@ -185,12 +185,13 @@ func TestLoadSyncDocument(t *testing.T) {
 				MaxEventAge:     24 * time.Hour,
 				DocumentLease:   time.Minute,
 				WritesPerSecond: 3,
+				Pacing:          config.PacingAccount,
 			},
 		},
 		{
 			name: "local stand-in with overrides",
 			env: with(base, "EFACTORI_DEV_TOKEN", "dev-token", "MAX_EVENT_AGE", "90m", "DRIVE_WRITES_PER_SECOND", "0.5", "DOCUMENT_LEASE", "30s",
-				"EFACTORI_DOCUMENTS_URL", "http://127.0.0.1:7/"),
+				"EFACTORI_DOCUMENTS_URL", "http://127.0.0.1:7/", "DRIVE_PACING", "instance"),
 			want: config.SyncDocument{
 				Common:          config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
 				Google:          wantGoogle,
@@ -198,6 +199,7 @@ func TestLoadSyncDocument(t *testing.T) {
 				MaxEventAge:     90 * time.Minute,
 				DocumentLease:   30 * time.Second,
 				WritesPerSecond: 0.5,
+				Pacing:          config.PacingInstance,
 			},
 		},
 		{
@@ -207,9 +209,10 @@ func TestLoadSyncDocument(t *testing.T) {
 				"DRIVE_WRITES_PER_SECOND must be a number", "EFACTORI_DOCUMENTS_URL must be an absolute"},
 		},
 		{
-			name:    "dev token alongside an audience",
-			env:     with(base, "EFACTORI_API_AUDIENCE", "aud", "EFACTORI_DEV_TOKEN", "dev-token", "DRIVE_WRITES_PER_SECOND", "0"),
-			wantErr: []string{"EFACTORI_DEV_TOKEN must not be set with EFACTORI_API_AUDIENCE", "DRIVE_WRITES_PER_SECOND must be a number"},
+			name: "dev token alongside an audience",
+			env:  with(base, "EFACTORI_API_AUDIENCE", "aud", "EFACTORI_DEV_TOKEN", "dev-token", "DRIVE_WRITES_PER_SECOND", "0", "DRIVE_PACING", "fleet"),
+			wantErr: []string{"EFACTORI_DEV_TOKEN must not be set with EFACTORI_API_AUDIENCE", "DRIVE_WRITES_PER_SECOND must be a number",
+				`DRIVE_PACING must be account or instance, not "fleet"`},
 		},
 		{
 			name:    "google settings missing",
@@ -259,6 +262,7 @@ func TestLoadInitialCopy(t *testing.T) {
 		DocumentLease:   time.Minute,
 		WritesPerSecond: 3,
 		StallTimeout:    2 * time.Minute,
+		Pacing:          config.PacingAccount,
 	}
 	tests := []struct {
 		name    string
@@ -276,6 +280,27 @@ func TestLoadInitialCopy(t *testing.T) {
 				return c
 			}(),
 		},
+		{
+			name: "today's pacing, every task at once",
+			env:  with(base, "DRIVE_PACING", "instance", "COPY_WINDOW", "all"),
+			want: func() config.InitialCopy {
+				c := defaults
+				c.Pacing, c.CopyWindow = config.PacingInstance, -1
+				return c
+			}(),
+		},
+		{
+			name: "window of 250",
+			env:  with(base, "COPY_WINDOW", "250"),
+			want: func() config.InitialCopy {
+				c := defaults
+				c.CopyWindow = 250
+				return c
+			}(),
+		},
+		{name: "window zero", env: with(base, "COPY_WINDOW", "0"), wantErr: []string{"COPY_WINDOW must be auto, all or an integer from 1 to 1000000"}},
+		{name: "window a word", env: with(base, "COPY_WINDOW", "some", "DRIVE_PACING", "Account"), wantErr: []string{
+			`COPY_WINDOW must be auto, all or an integer from 1 to 1000000, not "some"`, `DRIVE_PACING must be account or instance, not "Account"`}},
 		{name: "page too large", env: with(base, "COPY_PAGE_SIZE", "1001"), wantErr: []string{"COPY_PAGE_SIZE must be an integer from 1 to 1000"}},
 		{name: "page not a number", env: with(base, "COPY_PAGE_SIZE", "lots"), wantErr: []string{"COPY_PAGE_SIZE must be an integer"}},
 		{

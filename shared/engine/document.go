@@ -71,6 +71,17 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 	if done, err := e.skip(ctx, k, seen, doc, deleted, runID, verify); done {
 		return err
 	}
+	// The account's write budget comes before the lease: a delivery that would wait too long
+	// for it goes back to Pub/Sub having written nothing.
+	class := paceLive
+	if runID != "" {
+		class = paceCopy
+	}
+	ctx, unadmit, err := e.admit(ctx, rec, class)
+	if err != nil {
+		return err
+	}
+	defer unadmit()
 	// A document Drive has never seen takes its file ID with the lease, in the same write. A
 	// failure to reserve one here is left to the work below, which classifies it.
 	var id string
@@ -252,7 +263,7 @@ func (w *work) apply(ctx context.Context) error {
 // late upsert of an older revision is ignored.
 func (w *work) applyDelete(ctx context.Context, dc *drive.Client) error {
 	if w.m.Created && w.m.FileID != "" && w.rec.OnDelete == drivesync.OnDeleteTrash {
-		if err := w.e.pace(ctx, w.rec.ID); err != nil {
+		if err := w.e.pace(ctx, w.rec); err != nil {
 			return err
 		}
 		if err := dc.TrashFile(ctx, w.m.FileID); err != nil && !errors.Is(err, drive.ErrNotFound) {
@@ -347,7 +358,7 @@ func (w *work) reserve(ctx context.Context, dc *drive.Client) error {
 
 // create uploads the content as a new file with the reserved ID.
 func (w *work) create(ctx context.Context, dc *drive.Client, parent, name string, props map[string]string) (drive.File, error) {
-	if err := w.e.pace(ctx, w.rec.ID); err != nil {
+	if err := w.e.pace(ctx, w.rec); err != nil {
 		return drive.File{}, err
 	}
 	body, err := w.e.docs.OpenContent(ctx, w.doc)
@@ -381,7 +392,7 @@ func (w *work) update(ctx context.Context, dc *drive.Client, cur drive.File, par
 	if !newContent && u.Name == nil && u.AddParents == nil && u.AppProperties == nil {
 		return cur, nil
 	}
-	if err := w.e.pace(ctx, w.rec.ID); err != nil {
+	if err := w.e.pace(ctx, w.rec); err != nil {
 		return drive.File{}, err
 	}
 	if newContent {

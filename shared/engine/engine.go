@@ -51,9 +51,15 @@ type Options struct {
 	// MaxEventAge: older events are dropped and recorded as failed, as Google advises against
 	// retrying a message forever.
 	MaxEventAge time.Duration
-	// WritesPerSecond paces Drive writes per connection and instance (a token bucket); about 3
-	// in production, under Drive's per-user write limit.
+	// WritesPerSecond is the Drive write rate L of one Google account (Drive's limit is per
+	// user); about 3 in production. With PacingInstance it is per connection and instance.
 	WritesPerSecond float64
+	// Pacing says how writes are kept at WritesPerSecond; "" means PacingAccount.
+	Pacing Pacing
+	// CopyWindow is how many of a run's copy tasks are published ahead of its progress: 0
+	// means max(minCopyWindow, copyWindowSpan × WritesPerSecond), a negative one publishes
+	// every task at once (as before windows).
+	CopyWindow int
 	// IDBlockSize is how many file IDs one files.generateIds call reserves (1 to 1000).
 	IDBlockSize int
 	// DocumentLease is how long a delivery that died keeps a document locked; 0 means
@@ -102,9 +108,17 @@ type Engine struct {
 	lease   time.Duration // of a document
 	stall   time.Duration // of a run, before it is repaired
 
+	pacing Pacing
+	window int // copy tasks of a run published ahead of its progress; < 0: all at once
+
 	mu       sync.Mutex
-	limiters map[string]*rate.Limiter // connection ID → write pacing
-	pools    map[string]*idPool       // connection ID → reserved file IDs
+	limiters map[string]*rate.Limiter        // connection ID → write pacing (PacingInstance)
+	budgets  map[string]*accountBudget       // account key → write slots leased (PacingAccount)
+	pools    map[string]*idPool              // connection ID → reserved file IDs
+	runTasks map[string][]drivesync.Document // run ID → its recorded copy tasks, for its window
+
+	connAccounts sync.Map     // connection ID → account key, as last seen
+	leases       atomic.Int64 // write budget leases taken, for tests
 
 	verified sync.Map // folder ID → time.Time it was last seen alive in Drive
 	folders  sync.Map // folderKey → folder ID, as this instance last found or made it
@@ -145,6 +159,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.DocumentLease < 0 {
 		errs = append(errs, fmt.Errorf("document lease %v is negative", opts.DocumentLease))
 	}
+	if opts.Pacing != "" && opts.Pacing != PacingAccount && opts.Pacing != PacingInstance {
+		errs = append(errs, fmt.Errorf("pacing %q is neither %q nor %q", opts.Pacing, PacingAccount, PacingInstance))
+	}
 	if opts.IDBlockSize < 1 || opts.IDBlockSize > 1000 {
 		errs = append(errs, fmt.Errorf("id block size %d is not between 1 and 1000", opts.IDBlockSize))
 	}
@@ -160,11 +177,18 @@ func New(opts Options) (*Engine, error) {
 	if opts.StallTimeout == 0 {
 		opts.StallTimeout = defaultStallTimeout
 	}
+	if opts.Pacing == "" {
+		opts.Pacing = PacingAccount
+	}
+	if opts.CopyWindow == 0 && opts.WritesPerSecond > 0 {
+		opts.CopyWindow = max(minCopyWindow, int(math.Ceil(copyWindowSpan.Seconds()*opts.WritesPerSecond)))
+	}
 	return &Engine{
 		store: opts.Store, conns: opts.Connections, docs: opts.Documents, fanout: opts.Fanout,
 		log: opts.Logger, now: opts.Now, maxAge: opts.MaxEventAge, wps: opts.WritesPerSecond,
 		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
 		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar, lease: opts.DocumentLease, stall: opts.StallTimeout,
+		pacing: opts.Pacing, window: opts.CopyWindow, budgets: map[string]*accountBudget{}, runTasks: map[string][]drivesync.Document{},
 	}, nil
 }
 
@@ -280,6 +304,10 @@ func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
 		return nil
 	}
 	if err := e.canCopy(); err != nil {
+		return err
+	}
+	// A task of an account known to have no budget now goes back before anything is read.
+	if err := e.hot(t.ConnectionID); err != nil {
 		return err
 	}
 	r, err := e.store.ReadDocument(ctx, t.CompanyID, []string{t.ConnectionID}, t.Document.ID)
@@ -482,6 +510,9 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 			return err
 		}
 		if err := e.unstall(ctx, rec, &r, p); err != nil || r.Repairs > maxRepairs {
+			return err
+		}
+		if err := e.advanceWindow(ctx, rec, r.RunID, p); err != nil {
 			return err
 		}
 		wait := e.awaitPollFar

@@ -103,7 +103,7 @@ func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, d
 			e.verified.Store(id, e.now())
 			return id, nil
 		case claimed:
-			if err := e.pace(ctx, rec.ID); err != nil {
+			if err := e.pace(ctx, rec); err != nil {
 				return "", err
 			}
 			made, err := dc.EnsureFolder(ctx, rec.Target.DriveID, parent, f.Name, f.Key)

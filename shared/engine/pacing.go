@@ -2,19 +2,307 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/efactori/drivesync/shared/drive"
 	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/store"
 )
 
-// pace waits for connectionID's turn to write to Drive. Drive limits writes per user; staying
-// under the limit is cheaper than being told so and backing off.
-func (e *Engine) pace(ctx context.Context, connectionID string) error {
+// Pacing says how the engine keeps Drive writes under Drive's limit, which is per Google account.
+type Pacing string
+
+const (
+	// PacingAccount shares one write budget per Google account across every instance,
+	// connection and company that writes to it: slots leased in batches from a Firestore
+	// document per account (store.LeaseWriteSlots). The default.
+	PacingAccount Pacing = "account"
+	// PacingInstance is a token bucket per connection in each instance, as before accounts were
+	// paced: K instances and N connections of one account write K × N times the rate. Kept so a
+	// benchmark can show the difference.
+	PacingInstance Pacing = "instance"
+)
+
+// Pacing of an account, by the budget leased from Firestore.
+const (
+	// maxPaceWait is the longest a delivery waits for a write slot while holding its request
+	// (an instance's concurrency slot); a later slot answers busy and Pub/Sub redelivers later.
+	maxPaceWait = 2500 * time.Millisecond
+	// copyAhead is how far ahead of now a copy task may lease an account's budget. Live events
+	// may lease up to maxPaceWait ahead: however many copy tasks wait, the budget between the
+	// two is left to live events, so they are never queued behind a bulk copy.
+	copyAhead = time.Second
+	// leaseSpan is how much of an account's budget one lease takes (L × leaseSpan slots), and
+	// minLease its smallest size: a lease costs two Firestore RPCs, so at least minLease slots
+	// keep pacing under 0.4 RPC per written document.
+	leaseSpan = time.Second
+	minLease  = 5
+)
+
+// CodeWriteBudget is the code of a delivery answered busy: its Google account's write budget is
+// taken for longer than a delivery should wait.
+const CodeWriteBudget = "drive_write_budget"
+
+// paceClass is which share of an account's budget a write may take.
+type paceClass int
+
+const (
+	paceLive       paceClass = iota // a document event: may lease up to maxPaceWait ahead
+	paceCopy                        // a copy task of a run: may lease up to copyAhead ahead
+	paceBackground                  // a reconcile's own writes: waits as long as it takes
+)
+
+type paceClassKey struct{}
+
+// withPaceClass marks ctx's Drive writes as of class c.
+func withPaceClass(ctx context.Context, c paceClass) context.Context {
+	return context.WithValue(ctx, paceClassKey{}, c)
+}
+
+func paceClassOf(ctx context.Context) paceClass {
+	c, _ := ctx.Value(paceClassKey{}).(paceClass)
+	return c
+}
+
+// accountBudget is what one instance holds of one Google account's write budget.
+type accountBudget struct {
+	// mu is held across a lease, so one instance leases once at a time per account and its
+	// other deliveries take the slots it brings back.
+	mu sync.Mutex
+	// slots are the leased times not handed out yet, ascending. A slot whose time has passed by
+	// more than an interval is lost: handing it out late would bunch writes above the limit.
+	slots []time.Time
+	// horizon is the account's horizon as last seen: budget is taken up to it.
+	horizon time.Time
+}
+
+// accountOf names the write budget rec's Drive writes draw from: its Google account.
+func accountOf(rec store.ConnectionRecord) string {
+	if rec.GoogleSubject == "" {
+		// Not consented yet (nothing is written then) or a record from before subjects were
+		// kept: the connection is its own account.
+		return store.AccountKey("connection\x00" + rec.CompanyID + "\x00" + rec.ID)
+	}
+	return store.AccountKey(rec.GoogleSubject)
+}
+
+func (e *Engine) budget(account string) *accountBudget {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	b, ok := e.budgets[account]
+	if !ok {
+		if len(e.budgets) >= maxCachedCompanies {
+			e.budgets = map[string]*accountBudget{} // only costs a lease per account
+		}
+		b = &accountBudget{}
+		e.budgets[account] = b
+	}
+	return b
+}
+
+// interval is the time between two writes to one account.
+func (e *Engine) interval() time.Duration {
+	return time.Duration(float64(time.Second) / e.wps)
+}
+
+// leaseSize is how many slots one lease takes.
+func (e *Engine) leaseSize() int {
+	return max(minLease, int(math.Ceil(e.wps*leaseSpan.Seconds())))
+}
+
+// busy is the answer of a delivery that would wait longer than maxPaceWait for its account.
+func busy(account string, retryAfter time.Duration) error {
+	return &drivesync.ClassifiedError{Class: drivesync.Retryable, Code: CodeWriteBudget, RetryAfter: max(retryAfter, maxPaceWait),
+		Err: fmt.Errorf("drive write budget of google account %.12s… taken for the next %v", account, retryAfter.Round(time.Millisecond))}
+}
+
+// dropLost forgets the slots of b whose time has passed: b.mu must be held.
+func (e *Engine) dropLost(b *accountBudget, now time.Time) {
+	cut := now.Add(-e.interval())
+	i := 0
+	for i < len(b.slots) && b.slots[i].Before(cut) {
+		i++
+	}
+	b.slots = b.slots[i:]
+}
+
+// reserve takes one write slot of account for class c: one this instance leased already, or a
+// new lease. It answers busy when the slot would be more than maxPaceWait away.
+func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time.Time, error) {
+	b := e.budget(account)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	e.dropLost(b, now)
+	if len(b.slots) > 0 {
+		if at := b.slots[0]; !at.After(now.Add(maxPaceWait)) {
+			b.slots = b.slots[1:]
+			return at, nil
+		}
+		return time.Time{}, busy(account, b.slots[0].Sub(now)-maxPaceWait)
+	}
+	ahead := maxPaceWait
+	if c == paceCopy {
+		ahead = copyAhead
+	}
+	// The horizon only moves forward, so one seen beyond the bound still is: no need to ask.
+	if b.horizon.After(now.Add(ahead)) {
+		return time.Time{}, busy(account, b.horizon.Sub(now)-ahead)
+	}
+	ws, err := e.store.LeaseWriteSlots(ctx, account, e.leaseSize(), e.interval(), now, now.Add(ahead))
+	switch {
+	case errors.Is(err, store.ErrBudgetContended):
+		return time.Time{}, busy(account, e.interval())
+	case err != nil:
+		return time.Time{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	b.horizon = ws.Horizon
+	if ws.N == 0 {
+		return time.Time{}, busy(account, ws.Horizon.Sub(now)-ahead)
+	}
+	for i := 1; i < ws.N; i++ {
+		b.slots = append(b.slots, ws.First.Add(time.Duration(i)*e.interval()))
+	}
+	e.leases.Add(1)
+	return ws.First, nil
+}
+
+// giveBack returns an unused slot of account to this instance's budget, unless it has passed.
+func (e *Engine) giveBack(account string, at time.Time) {
+	b := e.budget(account)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e.dropLost(b, time.Now())
+	if at.Before(time.Now().Add(-e.interval())) {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(b.slots, at, func(s, t time.Time) int { return s.Compare(t) })
+	b.slots = slices.Insert(b.slots, i, at)
+}
+
+// hot reports, without any RPC, whether connectionID's account is known to have no budget for a
+// copy task now: its tasks are then answered busy before anything is read. An account this
+// instance has not seen yet is not hot.
+func (e *Engine) hot(connectionID string) error {
+	if e.pacing != PacingAccount {
+		return nil
+	}
+	a, ok := e.connAccounts.Load(connectionID)
+	if !ok {
+		return nil
+	}
+	account := a.(string)
+	b := e.budget(account)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	e.dropLost(b, now)
+	if len(b.slots) > 0 && !b.slots[0].After(now.Add(maxPaceWait)) {
+		return nil
+	}
+	if b.horizon.After(now.Add(copyAhead)) {
+		return busy(account, b.horizon.Sub(now)-copyAhead)
+	}
+	return nil
+}
+
+// ticket is a write slot a delivery took before locking its document, spent by its first write.
+type ticket struct {
+	account string
+	mu      sync.Mutex
+	at      time.Time
+	spent   bool
+}
+
+type ticketKey struct{}
+
+// admit takes a write slot of rec's account for a delivery about to work on a document, before
+// it locks the document: a delivery that would wait too long is answered busy having written
+// nothing. The returned context carries the slot to the delivery's first Drive write; done gives
+// it back if no write spent it.
+func (e *Engine) admit(ctx context.Context, rec store.ConnectionRecord, c paceClass) (_ context.Context, done func(), err error) {
+	ctx = withPaceClass(ctx, c)
+	if e.pacing != PacingAccount {
+		return ctx, func() {}, nil
+	}
+	account := accountOf(rec)
+	e.connAccounts.Store(rec.ID, account)
+	at, err := e.reserve(ctx, account, c)
+	if err != nil {
+		return ctx, nil, err
+	}
+	t := &ticket{account: account, at: at}
+	return context.WithValue(ctx, ticketKey{}, t), func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if !t.spent {
+			t.spent = true
+			e.giveBack(account, t.at)
+		}
+	}, nil
+}
+
+// pace waits for the turn of one Drive write of rec. Drive limits writes per Google account;
+// staying under the limit is cheaper than being told so and backing off.
+func (e *Engine) pace(ctx context.Context, rec store.ConnectionRecord) error {
+	if e.pacing == PacingInstance {
+		return e.paceInstance(ctx, rec.ID)
+	}
+	account := accountOf(rec)
+	e.connAccounts.Store(rec.ID, account)
+	var at time.Time
+	if t, ok := ctx.Value(ticketKey{}).(*ticket); ok && t.account == account {
+		t.mu.Lock()
+		if !t.spent {
+			t.spent, at = true, t.at
+		}
+		t.mu.Unlock()
+	}
+	for at.IsZero() {
+		var err error
+		at, err = e.reserve(ctx, account, paceClassOf(ctx))
+		var ce *drivesync.ClassifiedError
+		if err == nil || paceClassOf(ctx) != paceBackground || !errors.As(err, &ce) || ce.Code != CodeWriteBudget {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		// A reconcile's own writes are few and have no delivery to give back: they wait.
+		if err := sleep(ctx, ce.RetryAfter); err != nil {
+			return drivesync.Classify(fmt.Errorf("pace drive writes of connection %s: %w", rec.ID, err), drivesync.Retryable, "paced")
+		}
+	}
+	if err := sleep(ctx, time.Until(at)); err != nil {
+		return drivesync.Classify(fmt.Errorf("pace drive writes of connection %s: %w", rec.ID, err), drivesync.Retryable, "paced")
+	}
+	return nil
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// paceInstance is PacingInstance: a token bucket per connection in this instance.
+func (e *Engine) paceInstance(ctx context.Context, connectionID string) error {
 	e.mu.Lock()
 	l, ok := e.limiters[connectionID]
 	if !ok {

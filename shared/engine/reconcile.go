@@ -170,11 +170,22 @@ func (e *Engine) reconcile(ctx context.Context, rec store.ConnectionRecord, r dr
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	if p.AllListed {
-		docs, err := e.store.RunTasks(ctx, k, r.RunID)
+		// Planned already: the earlier delivery may have died before or after publishing, so
+		// the tasks published so far go again (or the first window, if none was), then the watch.
+		docs, err := e.tasksOf(ctx, k, r.RunID)
+		if err != nil {
+			return err
+		}
+		w, err := e.store.RunWindow(ctx, k, r.RunID)
 		if err != nil {
 			return drivesync.Classify(err, drivesync.Retryable, "firestore")
 		}
-		if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, r.RunID, docs); err != nil {
+		if w.Recorded {
+			err = e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, r.RunID, docs[:min(w.Released, len(docs))])
+		} else {
+			err = e.publishWindow(ctx, rec, r.RunID, docs, finishedTasks(p, len(docs)), w)
+		}
+		if err != nil {
 			return e.runStopped(ctx, rec, r.RunID, err, log)
 		}
 		return e.watch(ctx, rec, r.RunID)
@@ -207,7 +218,12 @@ func (e *Engine) reconcile(ctx context.Context, rec store.ConnectionRecord, r dr
 	}
 	log.InfoContext(ctx, "reconcile planned", "listed", plan.listed, "invalid", plan.invalid, "matched", plan.matched,
 		"adopted", len(plan.adopt), "tasks", len(plan.tasks), "duplicates", len(plan.dups), "deleted", len(plan.strays))
-	if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, r.RunID, plan.tasks); err != nil {
+	// The tasks as recorded: an earlier delivery of this request may have recorded others.
+	tasks, err := e.tasksOf(ctx, k, r.RunID)
+	if err != nil {
+		return err
+	}
+	if err := e.publishWindow(ctx, rec, r.RunID, tasks, 0, store.RunWindow{}); err != nil {
 		return e.runStopped(ctx, rec, r.RunID, err, log)
 	}
 	return e.watch(ctx, rec, r.RunID)
@@ -386,6 +402,7 @@ func (e *Engine) plan(ctx context.Context, rec store.ConnectionRecord, runID str
 // that finds the document busy becomes a task.
 func (e *Engine) apply(ctx context.Context, rec store.ConnectionRecord, dc *drive.Client, runID string, plan *reconcilePlan, log *slog.Logger) error {
 	k := keyOf(rec)
+	ctx = withPaceClass(ctx, paceBackground)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(reconcileWorkers)
@@ -473,7 +490,7 @@ func (e *Engine) trashStray(ctx context.Context, rec store.ConnectionRecord, dc 
 			if f.ID == m.FileID && !deleted {
 				continue // became the mapped file meanwhile
 			}
-			if err := e.pace(ctx, rec.ID); err != nil {
+			if err := e.pace(ctx, rec); err != nil {
 				return err
 			}
 			if err := dc.TrashFile(ctx, f.ID); err != nil && !errors.Is(err, drive.ErrNotFound) {
@@ -496,14 +513,23 @@ func (e *Engine) trashStray(ctx context.Context, rec store.ConnectionRecord, dc 
 	return nil
 }
 
-// repair publishes again the copy tasks of run runID that have not reached a final state: a
-// delivery that died with its instance, or a message Pub/Sub gave up on, is not retried by
-// anyone else. Tasks are idempotent, so one that was merely slow costs a redelivery.
+// repair publishes again the copy tasks of run runID, within its window, that have not reached a
+// final state: a delivery that died with its instance, or a message Pub/Sub gave up on, is not
+// retried by anyone else. Tasks are idempotent, so one that was merely slow costs a redelivery.
+// A window whose tasks are all final (its progress miscounted) moves on by a window.
 func (e *Engine) repair(ctx context.Context, rec store.ConnectionRecord, runID string) (int, error) {
 	k := keyOf(rec)
-	docs, err := e.store.RunTasks(ctx, k, runID)
+	all, err := e.tasksOf(ctx, k, runID)
+	if err != nil {
+		return 0, err
+	}
+	w, err := e.store.RunWindow(ctx, k, runID)
 	if err != nil {
 		return 0, drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	docs := all
+	if w.Recorded {
+		docs = all[:min(w.Released, len(all))]
 	}
 	ids := make([]string, len(docs))
 	for i, d := range docs {
@@ -518,6 +544,9 @@ func (e *Engine) repair(ctx context.Context, rec store.ConnectionRecord, runID s
 		if !final(ms[d.ID], runID) {
 			left = append(left, d)
 		}
+	}
+	if len(left) == 0 && w.Recorded && w.Released < len(all) {
+		return min(len(all), w.Released+max(e.window, 1)) - w.Released, e.publishWindow(ctx, rec, runID, all, w.Released, w)
 	}
 	return len(left), e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, runID, left)
 }

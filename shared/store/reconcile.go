@@ -76,17 +76,24 @@ func (s *Store) RecordRunTasks(ctx context.Context, k ConnectionKey, runID strin
 	return nil
 }
 
-// RunTasks returns the documents RecordRunTasks stored for run runID of connection k.
+// RunTasks returns the documents RecordRunTasks stored for run runID of connection k, in the
+// order they were recorded.
 func (s *Store) RunTasks(ctx context.Context, k ConnectionKey, runID string) ([]drivesync.Document, error) {
 	if err := checkIDs(k.CompanyID, k.ID, runID); err != nil {
 		return nil, fmt.Errorf("run tasks: %w", err)
 	}
 	it := s.connections(k.CompanyID).Doc(k.ID).Collection(ColRunTasks).Where("runId", "==", runID).Documents(ctx)
 	defer it.Stop()
-	var out []drivesync.Document
+	// Chunks come back in document ID order ("run-10" before "run-2"); a run's window needs
+	// them in the order they were recorded.
+	var chunks [][]drivesync.Document
 	for {
 		snap, err := it.Next()
 		if errors.Is(err, iterator.Done) {
+			var out []drivesync.Document
+			for _, c := range chunks {
+				out = append(out, c...)
+			}
 			return out, nil
 		}
 		if err != nil {
@@ -100,7 +107,13 @@ func (s *Store) RunTasks(ctx context.Context, k ConnectionKey, runID string) ([]
 		if err := json.Unmarshal([]byte(d.Documents), &docs); err != nil {
 			return nil, fmt.Errorf("run tasks of %s: decode chunk %d: %w", runID, d.Chunk, err)
 		}
-		out = append(out, docs...)
+		if d.Chunk < 0 || d.Chunk > 1<<20 {
+			return nil, fmt.Errorf("run tasks of %s: chunk number %d out of range", runID, d.Chunk)
+		}
+		for len(chunks) <= d.Chunk {
+			chunks = append(chunks, nil)
+		}
+		chunks[d.Chunk] = docs
 	}
 }
 

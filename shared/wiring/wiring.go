@@ -205,7 +205,7 @@ func documents(ctx context.Context, cfg config.Documents, log *slog.Logger) (*ef
 // copyEngine builds the engine of an event function on c. stallTimeout only matters to the
 // engine that runs copy requests (InitialCopy); 0 means the engine's default.
 func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs config.Documents, pageSize int,
-	maxAge, lease, stallTimeout time.Duration, wps float64, log *slog.Logger) (*engine.Engine, error) {
+	maxAge, lease, stallTimeout time.Duration, pace pacing, log *slog.Logger) (*engine.Engine, error) {
 	dc, err := documents(ctx, docs, log)
 	if err != nil {
 		return nil, err
@@ -224,8 +224,16 @@ func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs
 	}
 	return engine.New(engine.Options{
 		Store: c.store, Connections: conns, Documents: dc, Fanout: fo, Logger: log,
-		MaxEventAge: maxAge, DocumentLease: lease, StallTimeout: stallTimeout, WritesPerSecond: wps, IDBlockSize: idBlockSize,
+		MaxEventAge: maxAge, DocumentLease: lease, StallTimeout: stallTimeout, IDBlockSize: idBlockSize,
+		WritesPerSecond: pace.wps, Pacing: engine.Pacing(pace.mode), CopyWindow: pace.window,
 	})
+}
+
+// pacing is how an engine keeps to Drive's write limit, and how far ahead a run publishes.
+type pacing struct {
+	wps    float64
+	mode   string // config.PacingAccount or config.PacingInstance
+	window int    // config.InitialCopy.CopyWindow
 }
 
 // SyncDocument builds the copy engine of the SyncDocument function, which applies document
@@ -250,7 +258,8 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 	// SyncDocument never lists pages nor watches runs (its engine is not handed copy requests),
 	// so the page size of its fan-out and the stall timeout are irrelevant; the default page
 	// size keeps the fan-out valid.
-	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.DocumentLease, 0, cfg.WritesPerSecond, log)
+	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.DocumentLease, 0,
+		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing}, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -285,7 +294,7 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 	}
 	// Document events never reach this engine; their maximum age only needs to be valid.
 	e, err := copyEngine(ctx, c, conns, cfg.Documents, cfg.PageSize, 24*time.Hour, cfg.DocumentLease, cfg.StallTimeout,
-		cfg.WritesPerSecond, log)
+		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, window: cfg.CopyWindow}, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}
