@@ -53,10 +53,12 @@ type Pool struct {
 	concurrency int
 	tokens      chan struct{} // one per request the pool may hold: K×C
 
-	mu       sync.Mutex
-	inFlight []int
-	maxSeen  []int
-	downTill []time.Time // an instance that refused a connection is skipped until then
+	mu        sync.Mutex
+	inFlight  []int
+	maxSeen   []int
+	downTill  []time.Time   // an instance that refused a connection is skipped until then
+	busySince []time.Time   // when the instance last went from idle to serving
+	busy      time.Duration // instance time spent serving at least one request, all instances
 }
 
 // NewPool returns the pool of instances at urls (base URLs, http://host:port), each taking up
@@ -70,7 +72,7 @@ func NewPool(function string, urls []string, concurrency int) (*Pool, error) {
 	}
 	p := &Pool{function: function, urls: append([]string(nil), urls...), concurrency: concurrency,
 		tokens: make(chan struct{}, len(urls)*concurrency), inFlight: make([]int, len(urls)),
-		maxSeen: make([]int, len(urls)), downTill: make([]time.Time, len(urls))}
+		maxSeen: make([]int, len(urls)), downTill: make([]time.Time, len(urls)), busySince: make([]time.Time, len(urls))}
 	return p, nil
 }
 
@@ -82,6 +84,20 @@ func (p *Pool) MaxInFlight() []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]int(nil), p.maxSeen...)
+}
+
+// BusyTime is the instance time spent serving at least one request, summed over the instances
+// (requests still running count up to now): what Cloud Run bills with request-based billing.
+func (p *Pool) BusyTime() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := p.busy
+	for i, n := range p.inFlight {
+		if n > 0 {
+			d += time.Since(p.busySince[i])
+		}
+	}
+	return d
 }
 
 func (p *Pool) acquire(ctx context.Context) error {
@@ -124,6 +140,9 @@ func (p *Pool) pick(avoid int) int {
 	if best < 0 {
 		best = 0 // unreachable while the caller holds a token
 	}
+	if p.inFlight[best] == 0 {
+		p.busySince[best] = time.Now()
+	}
 	p.inFlight[best]++
 	p.maxSeen[best] = max(p.maxSeen[best], p.inFlight[best])
 	return best
@@ -133,6 +152,9 @@ func (p *Pool) done(i int, refused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inFlight[i]--
+	if p.inFlight[i] == 0 {
+		p.busy += time.Since(p.busySince[i])
+	}
 	if refused {
 		// The instance is not listening (crashed, restarting): Cloud Run would not route to it.
 		p.downTill[i] = time.Now().Add(500 * time.Millisecond)

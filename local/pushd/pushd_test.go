@@ -171,6 +171,9 @@ func TestPusherDeliversWithPushSemantics(t *testing.T) {
 			t.Errorf("instance %d held %d pushes at once, want at most 2", i, in.most)
 		}
 	}
+	if busy := pool.BusyTime(); busy < 3*time.Second || busy > 60*time.Second {
+		t.Errorf("BusyTime = %v, want at least the 3 s slow ran before the redelivery, and less than the run", busy)
+	}
 	for i, n := range c.MaxInFlight {
 		if n > 2 || n < 1 {
 			t.Errorf("MaxInFlight[%d] = %d, want 1..2", i, n)
