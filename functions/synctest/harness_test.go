@@ -59,6 +59,12 @@ type options struct {
 	logLevel        string // LOG_LEVEL of the functions; "" means WARNING
 	documentLease   string // DOCUMENT_LEASE of SyncDocument; "" means its default
 	stallTimeout    string // STALL_TIMEOUT of InitialCopy; "" means its default
+	// extraAccounts are Google accounts besides accounts (the fleet's many-account scenarios).
+	extraAccounts []string
+	// env is added to the functions' environment.
+	env []string
+	// noFunctions leaves the functions and their subscriptions to the caller (newFleet).
+	noFunctions bool
 }
 
 // stack is the copy path on loopback: the eFactori stand-in and the Google emulator in this
@@ -143,7 +149,7 @@ func newStack(tt testing.TB, opts options) *stack {
 	}
 
 	var accts []googleemu.Account
-	for _, a := range accounts {
+	for _, a := range append(slices.Clone(accounts), opts.extraAccounts...) {
 		accts = append(accts, googleemu.Account{Email: a, DisplayName: a})
 	}
 	s.google, err = googleemu.New(googleemu.Options{Accounts: accts, Logger: quiet,
@@ -218,7 +224,11 @@ func newStack(tt testing.TB, opts options) *stack {
 	if opts.stallTimeout != "" {
 		env = append(env, "STALL_TIMEOUT="+opts.stallTimeout)
 	}
-	s.env = env
+	s.env = append(env, opts.env...)
+	env = s.env
+	if opts.noFunctions {
+		return s
+	}
 	s.sync = emulators.StartFunction(t, module, config.FunctionSyncDocument, env...)
 	s.initial = emulators.ServeFunction(t, module, config.FunctionInitialCopy, env...)
 	s.push(config.TopicDocumentEvents, s.sync.URL)
