@@ -277,14 +277,30 @@ func (w *engineWorld) measure(b testing.TB, n int, phase func(i int)) costs {
 
 // BenchmarkPerDocumentCosts measures the Drive calls and Firestore operations of one document
 // event, by the engine in this process: a new document in a folder that exists, the same event
-// delivered again, and a new revision of it with new content.
+// delivered again, and a new revision of it with new content. Drive writes are paced per Google
+// account (DRIVE_PACING=account), whose budget leases are Firestore RPCs too: at L=1000 a lease
+// covers many documents; at L=3 a lease is minLease (5) slots, the most pacing costs per document.
 //
 //	go test ./functions/synctest/ -run '^$' -bench BenchmarkPerDocumentCosts -benchtime 1x
 func BenchmarkPerDocumentCosts(b *testing.B) {
-	const n = 200
+	for _, bc := range []struct {
+		name string
+		wps  float64
+		n    int
+	}{{"L=1000", 1000, 200}, {"L=3", 3, 30}} {
+		b.Run(bc.name, func(b *testing.B) { benchmarkPerDocumentCosts(b, bc.wps, bc.n) })
+	}
+}
+
+func benchmarkPerDocumentCosts(b *testing.B, wps float64, n int) {
 	company := efactori.CompanySpec{ID: "costs", Name: "Costs SRL"}
 	for range b.N {
 		w := newEngineWorld(b, company)
+		w.opts.WritesPerSecond = wps
+		var err error
+		if w.engine, err = engine.New(w.opts); err != nil {
+			b.Fatal(err)
+		}
 		ctx := context.Background()
 		newDoc := func(i int) drivesync.Event {
 			ev, err := w.ef.Upsert(company.ID, fmt.Sprintf("costs-new-%04d", i), efactori.Upsert{Kind: drivesync.KindSalesInvoice,

@@ -15,3 +15,22 @@ func SetAfterReserve(e *Engine, f func(ctx context.Context, documentID string) e
 func SetAwait(e *Engine, wait, poll time.Duration) {
 	e.awaitFor, e.awaitPollNear, e.awaitPollFar = wait, poll, poll
 }
+
+// Reserve takes one Drive write slot of account for a live event (live) or a copy task, as a
+// delivery does before its write, and returns its time.
+func Reserve(ctx context.Context, e *Engine, account string, live bool) (time.Time, error) {
+	c := paceCopy
+	if live {
+		c = paceLive
+	}
+	return e.reserve(ctx, account, c)
+}
+
+// Leases returns how many write budget leases e took.
+func Leases(e *Engine) int64 { return e.leases.Load() }
+
+// Constants of pacing, for tests.
+const (
+	MaxPaceWait = maxPaceWait
+	CopyAhead   = copyAhead
+)

@@ -105,6 +105,9 @@ type envOptions struct {
 	pageSize  int
 	// topics creates the copy topics with a subscription each, for tests that drain them.
 	topics bool
+	// wallClock runs the emulators and the store on the wall clock instead of the test clock,
+	// for tests of rates (the Drive emulator's write limit refills by its clock).
+	wallClock bool
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -117,13 +120,17 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	c := testclock.New(time.Now().UTC().Truncate(time.Millisecond))
 	e := &env{ctx: t.Context(), clock: c, copies: &starter{}}
+	now := c.Now
+	if o.wallClock {
+		now = time.Now
+	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	var err error
 	e.emu, err = googleemu.New(googleemu.Options{
 		Accounts: []googleemu.Account{{Email: alice, DisplayName: "Alice"}},
 		Clients:  []oauthemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURL}}},
-		Now:      c.Now,
+		Now:      now,
 	})
 	if err != nil {
 		t.Fatalf("googleemu.New: %v", err)
@@ -137,14 +144,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 		ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
 		Provider:   oauth.EmulatorProvider(gsrv.URL),
 		HTTPClient: &http.Client{Transport: gsrv.Client().Transport, Timeout: 30 * time.Second},
-		Now:        c.Now,
+		Now:        now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	e.efa, err = standin.New(standin.Options{DevToken: devToken, Audience: "drivesync", SigningKey: signingKey(), Seed: 7,
-		Companies: []standin.CompanySpec{{ID: company, Name: companyName, Documents: o.documents}}, Now: c.Now})
+		Companies: []standin.CompanySpec{{ID: company, Name: companyName, Documents: o.documents}}, Now: now})
 	if err != nil {
 		t.Fatalf("stand-in: %v", err)
 	}
@@ -163,7 +170,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 
 	fs := emulators.Firestore(t)
-	if e.store, err = store.New(fs, c.Now); err != nil {
+	if e.store, err = store.New(fs, now); err != nil {
 		t.Fatal(err)
 	}
 	keyset, err := tokencrypt.NewDevKeyset()
@@ -177,7 +184,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.svc, err = connection.New(connection.Options{
 		Store: e.store, OAuth: cfg, Cipher: cipher,
 		Drive:      drive.Options{Endpoint: e.emu.DriveEndpoint(), UserAgent: "drivesync-test/1"},
-		DriveScope: "drive", Copies: e.copies, Logger: log, Now: c.Now,
+		DriveScope: "drive", Copies: e.copies, Logger: log, Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +210,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 
 	e.opts = engine.Options{
-		Store: e.store, Connections: e.svc, Documents: docs, Fanout: fo, Logger: log, Now: c.Now,
+		Store: e.store, Connections: e.svc, Documents: docs, Fanout: fo, Logger: log, Now: now,
 		MaxEventAge: 24 * time.Hour, WritesPerSecond: 1000, IDBlockSize: 20,
 	}
 	e.engine = e.newEngine(t)

@@ -56,7 +56,7 @@ type paceClass int
 const (
 	paceLive       paceClass = iota // a document event: may lease up to maxPaceWait ahead
 	paceCopy                        // a copy task of a run: may lease up to copyAhead ahead
-	paceBackground                  // a reconcile's own writes: waits as long as it takes
+	paceBackground                  // a reconcile's own writes: as paceCopy, but waits as long as it takes
 )
 
 type paceClassKey struct{}
@@ -149,8 +149,8 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 		return time.Time{}, busy(account, b.slots[0].Sub(now)-maxPaceWait)
 	}
 	ahead := maxPaceWait
-	if c == paceCopy {
-		ahead = copyAhead
+	if c != paceLive {
+		ahead = copyAhead // a reconcile's own writes yield to live events too
 	}
 	// The horizon only moves forward, so one seen beyond the bound still is: no need to ask.
 	if b.horizon.After(now.Add(ahead)) {

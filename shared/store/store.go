@@ -1,8 +1,9 @@
 // Package store keeps drivesync's state in Firestore. Everything a company owns lives under its
 // own document, companies/{companyId}, so a query can only ever reach one tenant's data:
 // connections at companies/{companyId}/connections/{connectionId}, with the mappings and folder
-// cache of each under it. The one exception is oauthStates/{sha256(state)}, since an OAuth
-// callback arrives before anyone knows which company it is for. Two lookups cross companies on
+// cache of each under it. The exceptions are oauthStates/{sha256(state)}, since an OAuth
+// callback arrives before anyone knows which company it is for, and driveAccounts/{sha256}, the
+// Drive write budget of a Google account that several companies may share (budget.go). Two lookups cross companies on
 // purpose and say why (ConnectionByID, GrantHolders).
 package store
 

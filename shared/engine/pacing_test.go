@@ -1,0 +1,244 @@
+package engine_test
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/engine"
+	"github.com/efactori/drivesync/shared/store"
+)
+
+// Three instances, four deliveries in flight each, copying one connection of one Google account
+// whose Drive accepts 10 writes a second (bursts of 3): together they stay under the limit,
+// Drive refuses next to nothing, every document lands once, and a delivery that finds the
+// budget taken is answered busy at once instead of holding its request.
+func TestInstancesShareOneAccountsWriteLimit(t *testing.T) {
+	t.Parallel()
+	const n, limit, burst, perInstance = 60, 10.0, 3, 4
+	e := newEnv(t, envOptions{documents: n, wallClock: true})
+	if err := e.emu.Drive.SetWriteRate(alice, limit, burst); err != nil {
+		t.Fatal(err)
+	}
+	e.opts.WritesPerSecond = limit
+	instances := []*engine.Engine{e.newEngine(t), e.newEngine(t), e.newEngine(t)}
+	run := e.conn.InitialCopy.RunID
+	docs := e.documents(t)
+	e.emu.Drive.ResetCounters(alice)
+
+	queue := make(chan drivesync.Document, n)
+	for _, d := range docs {
+		queue <- d
+	}
+	var (
+		done, busy atomic.Int64
+		mu         sync.Mutex
+		busyTook   []time.Duration
+		held       time.Duration
+		failures   []error
+	)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, inst := range instances {
+		for range perInstance {
+			wg.Go(func() {
+				for done.Load() < n && time.Since(start) < 2*time.Minute {
+					var d drivesync.Document
+					select {
+					case d = <-queue:
+					case <-time.After(50 * time.Millisecond):
+						continue
+					}
+					began := time.Now()
+					err := inst.HandleTask(e.ctx, e.task(d, run))
+					took := time.Since(began)
+					var ce *drivesync.ClassifiedError
+					mu.Lock()
+					switch {
+					case err == nil:
+						done.Add(1)
+						held = max(held, took)
+					case errors.As(err, &ce) && ce.Code == engine.CodeWriteBudget:
+						busy.Add(1)
+						busyTook = append(busyTook, took)
+						if ce.RetryAfter <= 2*time.Second {
+							failures = append(failures, errors.New("busy answer with a retry-after the delivery would wait in place"))
+						}
+					case drivesync.ClassOf(err) != drivesync.Retryable:
+						failures = append(failures, err)
+					}
+					mu.Unlock()
+					if err != nil {
+						// Pub/Sub redelivers after its backoff; the emulator's clock is the
+						// wall clock here, so a short one keeps the test short.
+						time.AfterFunc(100*time.Millisecond, func() { queue <- d })
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(failures...); err != nil {
+		t.Fatal(err)
+	}
+	if done.Load() != n {
+		t.Fatalf("%d of %d documents copied in %v", done.Load(), n, elapsed)
+	}
+	e.checkExactlyOnce(t, docs)
+
+	items := contents(e.companyFolder(t))
+	c := e.emu.Drive.Counters(alice)
+	writes := c["files.create"] + c["files.update"]
+	accepted := int64(len(items)) // every file and layout folder was written once
+	// None on an idle machine; a loaded one (the race detector, parallel tests) can delay a
+	// paced request until it arrives together with the next. Unpaced, most writes are refused.
+	if refused := writes - accepted; refused > writes/10 {
+		t.Errorf("Drive refused %d of %d writes, want at most a tenth", refused, writes)
+	}
+	// At most the limit in any second, give or take the emulator's burst.
+	var times []time.Time
+	for _, it := range items {
+		times = append(times, it.node.Modified)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	for i := range times {
+		j := i
+		for j < len(times) && times[j].Sub(times[i]) < time.Second {
+			j++
+		}
+		if j-i > int(limit)+burst {
+			t.Errorf("%d writes within a second from %v, want at most %d", j-i, times[i], int(limit)+burst)
+			break
+		}
+	}
+	if min := time.Duration(float64(accepted-burst) / limit * float64(time.Second)); elapsed < min {
+		t.Errorf("%d writes in %v: faster than %v a second", accepted, elapsed, limit)
+	}
+	if busy.Load() == 0 {
+		t.Fatal("twelve deliveries for ten writes a second were never answered busy")
+	}
+	// Busy answers come at once (a slot would have been more than 2.5 s away); the median is
+	// robust to a machine that stalls now and then.
+	slices.Sort(busyTook)
+	if median := busyTook[len(busyTook)/2]; median > 500*time.Millisecond {
+		t.Errorf("busy answers took %v (median): the deliveries held their requests", median)
+	}
+	if held > engine.MaxPaceWait+3*time.Second {
+		t.Errorf("a delivery took %v, longer than the wait for a slot allows", held)
+	}
+	t.Logf("%d documents, %d writes (%d accepted) in %v; %d busy answers, median %v, slowest %v; longest delivery %v",
+		n, writes, accepted, elapsed.Round(time.Millisecond), busy.Load(), busyTook[len(busyTook)/2], busyTook[len(busyTook)-1], held)
+}
+
+// Two Google accounts are paced each on its own budget: three instances leasing from both get
+// each account's slots at its rate, never two slots of one account closer than 1/L.
+func TestAccountsArePacedIndependently(t *testing.T) {
+	t.Parallel()
+	const limit = 20.0
+	e := newEnv(t, envOptions{wallClock: true})
+	e.opts.WritesPerSecond = limit
+	instances := []*engine.Engine{e.newEngine(t), e.newEngine(t), e.newEngine(t)}
+	accounts := []string{store.AccountKey("subject-a"), store.AccountKey("subject-b")}
+	slots := map[string][]time.Time{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, inst := range instances {
+		for _, a := range accounts {
+			for range 3 {
+				wg.Go(func() {
+					for time.Since(start) < 2*time.Second {
+						at, err := engine.Reserve(e.ctx, inst, a, false)
+						var ce *drivesync.ClassifiedError
+						switch {
+						case errors.As(err, &ce) && ce.Code == engine.CodeWriteBudget:
+							time.Sleep(20 * time.Millisecond)
+							continue
+						case err != nil:
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						slots[a] = append(slots[a], at)
+						mu.Unlock()
+						time.Sleep(time.Until(at))
+					}
+				})
+			}
+		}
+	}
+	wg.Wait()
+	interval := time.Duration(float64(time.Second) / limit)
+	for _, a := range accounts {
+		got := slots[a]
+		slices.SortFunc(got, time.Time.Compare)
+		for i := 1; i < len(got); i++ {
+			if d := got[i].Sub(got[i-1]); d < interval-time.Millisecond {
+				t.Fatalf("account %.8s: two slots %v apart, want at least %v", a, d, interval)
+			}
+		}
+		// Two seconds of leasing, slots up to a second ahead: about 60, and surely above 30.
+		if len(got) < int(1.5*limit) {
+			t.Errorf("account %.8s got %d slots in 2s at %v a second", a, len(got), limit)
+		}
+	}
+}
+
+// However many copy tasks want an account's budget, a live event still gets a slot within a
+// delivery's wait: copy tasks only lease up to a second ahead. Past that, live events too are
+// answered busy, with a retry-after long enough to go back to Pub/Sub.
+func TestLiveEventsGoAheadOfCopyTasks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{wallClock: true})
+	e.opts.WritesPerSecond = 10
+	inst := e.newEngine(t)
+	other := e.newEngine(t) // leases on its own, as another instance
+	account := store.AccountKey("subject-busy")
+	copies := 0
+	var err error
+	for copies < 200 {
+		if _, err = engine.Reserve(e.ctx, inst, account, false); err != nil {
+			break
+		}
+		copies++
+	}
+	if code := codeOf(err); code != engine.CodeWriteBudget {
+		t.Fatalf("after %d copy slots: %v, want busy", copies, err)
+	}
+	// A copy task of another instance is refused too, after reading the budget.
+	if _, err := engine.Reserve(e.ctx, other, account, false); codeOf(err) != engine.CodeWriteBudget {
+		t.Fatalf("copy task on another instance: %v, want busy", err)
+	}
+	at, err := engine.Reserve(e.ctx, other, account, true)
+	if err != nil {
+		t.Fatalf("live event behind %d copy slots: %v", copies, err)
+	}
+	if wait := time.Until(at); wait > engine.MaxPaceWait {
+		t.Errorf("live event waits %v, want at most %v", wait, engine.MaxPaceWait)
+	}
+	for range 200 {
+		if _, err = engine.Reserve(e.ctx, other, account, true); err != nil {
+			break
+		}
+	}
+	var ce *drivesync.ClassifiedError
+	if !errors.As(err, &ce) || ce.Code != engine.CodeWriteBudget || ce.Class != drivesync.Retryable || ce.RetryAfter <= 2*time.Second {
+		t.Errorf("live events past the budget: %v, want a retryable busy answer with a retry-after above 2s", err)
+	}
+	if engine.Leases(inst) == 0 || engine.Leases(other) == 0 {
+		t.Errorf("leases: %d and %d, want both instances to have leased", engine.Leases(inst), engine.Leases(other))
+	}
+}
+
+func codeOf(err error) string {
+	var ce *drivesync.ClassifiedError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return ""
+}
