@@ -72,16 +72,20 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 		return err
 	}
 	// The account's write budget comes before the lease: a delivery that would wait too long
-	// for it goes back to Pub/Sub having written nothing.
-	class := paceLive
-	if runID != "" {
-		class = paceCopy
+	// for it goes back to Pub/Sub having written nothing. A deletion the connection keeps
+	// writes nothing to Drive.
+	if !deleted || rec.OnDelete == drivesync.OnDeleteTrash {
+		class := paceLive
+		if runID != "" {
+			class = paceCopy
+		}
+		admitted, unadmit, err := e.admit(ctx, rec, class)
+		if err != nil {
+			return err
+		}
+		defer unadmit()
+		ctx = admitted
 	}
-	ctx, unadmit, err := e.admit(ctx, rec, class)
-	if err != nil {
-		return err
-	}
-	defer unadmit()
 	// A document Drive has never seen takes its file ID with the lease, in the same write. A
 	// failure to reserve one here is left to the work below, which classifies it.
 	var id string
