@@ -225,22 +225,35 @@ func (f *fleet) waitCopies(rs []copyResult, timeout time.Duration) []copyResult 
 func (f *fleet) connectAll(companies []efactori.CompanySpec, accountOf func(i int) string) []copyResult {
 	f.t.Helper()
 	rs := make([]copyResult, len(companies))
-	// Consent first (not part of the copy), then choose every target at once.
+	folders := make([]string, len(companies))
+	// Consent and a new folder first (not part of the copy), then choose every target at once.
+	// The folder picker's writes are not paced (a person clicks): on an account at its limit
+	// they are retried as the person would click again.
 	for i, c := range companies {
 		rs[i] = copyResult{conn: f.consent(c.ID, "Compta", accountOf(i), drivesync.LayoutYearMonth, ""), account: accountOf(i), docs: c.Documents}
+		err := retryClick(func() error {
+			folder, err := f.svc.CreateFolder(context.Background(), rs[i].conn.CompanyID, rs[i].conn.ID, "root", "Comptabilité "+rs[i].conn.CompanyID)
+			folders[i] = folder.ID
+			return err
+		})
+		if err != nil {
+			f.t.Fatalf("CreateFolder: %v", err)
+		}
 	}
 	var wg sync.WaitGroup
 	for i := range rs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			folder, err := f.svc.CreateFolder(context.Background(), rs[i].conn.CompanyID, rs[i].conn.ID, "root", "Comptabilité "+rs[i].conn.CompanyID)
-			if err != nil {
-				f.t.Errorf("CreateFolder: %v", err)
-				return
-			}
 			rs[i].started = time.Now()
-			if rs[i].conn, err = f.svc.SetTarget(context.Background(), rs[i].conn.CompanyID, rs[i].conn.ID, folder.ID); err != nil {
+			err := retryClick(func() error {
+				conn, err := f.svc.SetTarget(context.Background(), rs[i].conn.CompanyID, rs[i].conn.ID, folders[i])
+				if err == nil {
+					rs[i].conn = conn
+				}
+				return err
+			})
+			if err != nil {
 				f.t.Errorf("SetTarget: %v", err)
 			}
 		}()
@@ -250,6 +263,18 @@ func (f *fleet) connectAll(companies []efactori.CompanySpec, accountOf func(i in
 		f.t.FailNow()
 	}
 	return rs
+}
+
+// retryClick runs click up to 10 times, a second apart, until it succeeds.
+func retryClick(click func() error) error {
+	var err error
+	for range 10 {
+		if err = click(); err == nil {
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+	return err
 }
 
 // checkExactlyOnce fails the test for any company whose Drive copy is not exactly its documents.
