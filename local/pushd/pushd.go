@@ -316,9 +316,10 @@ func (p *Pusher) Run(ctx context.Context) error {
 		for n < room && p.opts.Pool.tryAcquire() {
 			n++
 		}
+		req := &pubsubpb.PullRequest{Subscription: sub.Name, MaxMessages: int32(n)}
 		//lint:ignore SA1019 deprecated for production pullers; this loop must learn at once that the subscription is empty to hand its slots back
-		resp, err := p.opts.Client.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{
-			Subscription: sub.Name, MaxMessages: int32(n), ReturnImmediately: true})
+		req.ReturnImmediately = true
+		resp, err := p.opts.Client.SubscriptionAdminClient.Pull(ctx, req)
 		msgs := resp.GetReceivedMessages()
 		for range n - len(msgs) {
 			p.opts.Pool.release()
