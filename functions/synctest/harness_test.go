@@ -62,6 +62,12 @@ type options struct {
 	documentLease   string // DOCUMENT_LEASE of SyncDocument; "" means its default
 	stallTimeout    string // STALL_TIMEOUT of InitialCopy; "" means its default
 	driveScope      string // DRIVE_SCOPE; "" means drive
+	// extraAccounts are Google accounts besides accounts (the fleet's many-account scenarios).
+	extraAccounts []string
+	// env is added to the functions' environment.
+	env []string
+	// noFunctions leaves the functions and their subscriptions to the caller (newFleet).
+	noFunctions bool
 }
 
 // The Cloud project of the OAuth client, as the Google Picker knows it (drive.file tests).
@@ -152,7 +158,7 @@ func newStack(tt testing.TB, opts options) *stack {
 	}
 
 	var accts []googleemu.Account
-	for _, a := range accounts {
+	for _, a := range append(slices.Clone(accounts), opts.extraAccounts...) {
 		accts = append(accts, googleemu.Account{Email: a, DisplayName: a})
 	}
 	s.google, err = googleemu.New(googleemu.Options{Accounts: accts, Logger: quiet,
@@ -233,7 +239,11 @@ func newStack(tt testing.TB, opts options) *stack {
 	if opts.stallTimeout != "" {
 		env = append(env, "STALL_TIMEOUT="+opts.stallTimeout)
 	}
-	s.env = env
+	s.env = append(env, opts.env...)
+	env = s.env
+	if opts.noFunctions {
+		return s
+	}
 	s.sync = emulators.StartFunction(t, module, config.FunctionSyncDocument, env...)
 	s.initial = emulators.ServeFunction(t, module, config.FunctionInitialCopy, env...)
 	s.push(config.TopicDocumentEvents, s.sync.URL)

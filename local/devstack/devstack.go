@@ -1,6 +1,12 @@
 // Package devstack runs the whole of drivesync on one machine without Google: the official
 // Firestore and Pub/Sub emulators, the Google Drive + OAuth emulator, the eFactori stand-in and
 // every function in its own process, wired together as production wires them.
+//
+// Pub/Sub delivers to the event functions through local/pushd, as production pushes: from a
+// subscription per topic, with the ack deadline, retry backoff, dead-letter topic and per-instance
+// concurrency terraform/delivery.json declares, to K instances of SyncDocument (Options) and one
+// of InitialCopy. Every function process is supervised: one that exits or is killed is started
+// again on the same port, as Cloud Run replaces a crashed instance.
 package devstack
 
 import (
@@ -15,15 +21,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"sync"
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
@@ -31,9 +39,11 @@ import (
 	"github.com/efactori/drivesync/local/googleemu/oauthemu"
 	"github.com/efactori/drivesync/local/googleemu/pickeremu"
 	"github.com/efactori/drivesync/local/proc"
+	"github.com/efactori/drivesync/local/pushd"
 	"github.com/efactori/drivesync/local/webapp"
 	"github.com/efactori/drivesync/shared/config"
 	"github.com/efactori/drivesync/shared/tokencrypt"
+	"github.com/efactori/drivesync/terraform"
 )
 
 // Fixed names of the local stack, printed for people and used by the demo.
@@ -69,7 +79,17 @@ type Options struct {
 	// DriveScope is the functions' DRIVE_SCOPE: "drive" (the default: folders browsed in the
 	// page) or "drive.file" (folders picked with the Google emulator's Picker).
 	DriveScope string
+	// SyncDocumentInstances is K, the SyncDocument processes pushd delivers to (each taking the
+	// concurrency terraform/delivery.json declares). 0 means 1: the dev machine has a few cores,
+	// and production's max_instances is the fleet bench's to measure.
+	SyncDocumentInstances int
+	// Env is added to every function's environment, after the stack's own settings.
+	Env []string
 }
+
+// DeadLetterTopic is where pushd forwards a message after its subscription's maximum delivery
+// attempts, as terraform/pubsub.tf's drivesync-dead-letter.
+const DeadLetterTopic = "drivesync-dead-letter"
 
 // Stack is a running local drivesync.
 type Stack struct {
@@ -78,14 +98,24 @@ type Stack struct {
 	EFactori  *efactori.Server
 
 	GoogleURL, EFactoriURL, ConnectionsURL, OAuthCallbackURL, FrontendURL string
-	// SyncDocumentURL and InitialCopyURL are the event functions, which Pub/Sub pushes to.
+	// SyncDocumentURL and InitialCopyURL are the event functions (SyncDocument's first
+	// instance), which pushd delivers to; SyncDocumentURLs lists every SyncDocument instance.
 	SyncDocumentURL, InitialCopyURL string
+	SyncDocumentURLs                []string
+	// Pushers deliver each topic (by topic ID) to its function.
+	Pushers map[string]*pushd.Pusher
+	// Functions are the supervised function processes, by name ("SyncDocument#2" for the
+	// instances after the first).
+	Functions map[string]*proc.Supervisor
 
 	// DriveScope is the stack's DRIVE_SCOPE.
 	DriveScope string
 
-	servers []*http.Server
-	procs   []*proc.Process
+	servers    []*http.Server
+	procs      []*proc.Supervisor
+	stopPushd  context.CancelFunc
+	pushdDone  sync.WaitGroup
+	pubsubConn *pubsub.Client
 }
 
 // Start brings the stack up and returns once every part answers. On error, whatever was
@@ -124,9 +154,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := createTopics(ctx); err != nil {
 		return nil, err
 	}
-
-	ports, err := pickPorts(opts.GooglePort, opts.EFactoriPort, opts.ConnectionsPort, opts.CallbackPort, opts.FrontendPort,
-		opts.SyncDocumentPort, opts.InitialCopyPort)
+	delivery, err := terraform.LoadDelivery()
+	if err != nil {
+		return nil, err
+	}
+	k := opts.SyncDocumentInstances
+	if k <= 0 {
+		k = 1
+	}
+	ports, err := pickPorts(append([]int{opts.GooglePort, opts.EFactoriPort, opts.ConnectionsPort, opts.CallbackPort, opts.FrontendPort,
+		opts.SyncDocumentPort, opts.InitialCopyPort}, make([]int, k-1)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +173,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	// callback sends the browser back to it.
 	s.FrontendURL = "http://" + proc.HostPort(ports[4]) + "/"
 	s.SyncDocumentURL, s.InitialCopyURL = "http://"+proc.HostPort(ports[5]), "http://"+proc.HostPort(ports[6])
+	syncPorts := append([]int{ports[5]}, ports[7:]...)
+	for _, p := range syncPorts {
+		s.SyncDocumentURLs = append(s.SyncDocumentURLs, "http://"+proc.HostPort(p))
+	}
 
 	s.Google, err = googleemu.New(googleemu.Options{
 		Accounts: []googleemu.Account{
@@ -198,28 +239,33 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.DriveScope == "drive.file" {
 		env = append(env, "PICKER_APP_ID="+ProjectNumber, "PICKER_API_KEY="+PickerAPIKey)
 	}
+	env = append(env, opts.Env...)
 	if err := <-built; err != nil {
 		return nil, err
 	}
+	s.Functions = map[string]*proc.Supervisor{}
 	for i, fn := range []string{config.FunctionConnections, config.FunctionOAuthCallback} {
-		if err := s.startFunction(ctx, bin, fn, ports[2+i], env, out); err != nil {
+		if err := s.startFunction(ctx, fn, bin, fn, ports[2+i], env, out); err != nil {
 			return nil, err
 		}
 	}
 	// The event functions read eFactori's document API with the stand-in's dev token, as an ID
 	// token would be presented in production.
-	eventEnv := append(env, "EFACTORI_DOCUMENTS_URL="+s.EFactoriURL, "EFACTORI_DEV_TOKEN="+DevToken)
-	for i, fn := range []string{config.FunctionSyncDocument, config.FunctionInitialCopy} {
-		if err := s.startFunction(ctx, bin, fn, ports[5+i], eventEnv, out); err != nil {
+	eventEnv := append(slices.Clone(env), "EFACTORI_DOCUMENTS_URL="+s.EFactoriURL, "EFACTORI_DEV_TOKEN="+DevToken)
+	eventEnv = append(eventEnv, opts.Env...) // the caller's word still wins over the stack's
+	for i, p := range syncPorts {
+		name := config.FunctionSyncDocument
+		if i > 0 {
+			name += "#" + strconv.Itoa(i+1)
+		}
+		if err := s.startFunction(ctx, name, bin, config.FunctionSyncDocument, p, eventEnv, out); err != nil {
 			return nil, err
 		}
 	}
-	// Pub/Sub pushes each topic to its function as Eventarc does in production.
-	if err := createPushSubscriptions(ctx, map[string]string{
-		config.TopicDocumentEvents: s.SyncDocumentURL,
-		config.TopicCopyTasks:      s.SyncDocumentURL,
-		config.TopicCopyRequests:   s.InitialCopyURL,
-	}); err != nil {
+	if err := s.startFunction(ctx, config.FunctionInitialCopy, bin, config.FunctionInitialCopy, ports[6], eventEnv, out); err != nil {
+		return nil, err
+	}
+	if err := s.startPushd(ctx, delivery, log); err != nil {
 		return nil, err
 	}
 	if err := subscribeEFactori(ctx, s.EFactoriURL); err != nil {
@@ -228,41 +274,61 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	return s, nil
 }
 
-// PushSubscription names the push subscription that delivers topic to its function.
-func PushSubscription(topic string) string {
-	return "projects/" + ProjectID + "/subscriptions/" + topic + "-push"
+// Subscription names the subscription pushd delivers topic from.
+func Subscription(topic string) string {
+	return "projects/" + ProjectID + "/subscriptions/" + topic + "-pushd"
 }
 
-// createPushSubscriptions subscribes each function to its topic with a push subscription whose
-// endpoint is the function's URL followed by the topic name: the functions framework reads the
-// topic from that path to build the CloudEvent's source, //pubsub.googleapis.com/<topic name>.
-// Failed deliveries are retried with backoff, as Eventarc's subscriptions do.
-func createPushSubscriptions(ctx context.Context, functionOf map[string]string) error {
+// startPushd subscribes to each topic delivery.json declares and delivers it to its function
+// with pushd, with the declaration's ack deadline, backoffs and attempts. SyncDocument's
+// instances form one pool for both its topics, as a Cloud Run service's instances serve every
+// subscription that pushes to it.
+func (s *Stack) startPushd(ctx context.Context, delivery terraform.Delivery, log *slog.Logger) error {
 	c, err := pubsub.NewClient(ctx, ProjectID)
 	if err != nil {
 		return fmt.Errorf("pubsub client: %w", err)
 	}
-	defer c.Close()
-	for topic, fn := range functionOf {
+	s.pubsubConn = c
+	pools := map[string]*pushd.Pool{}
+	urls := map[string][]string{config.FunctionSyncDocument: s.SyncDocumentURLs, config.FunctionInitialCopy: {s.InitialCopyURL}}
+	for fn, u := range urls {
+		f, ok := delivery.Functions[fn]
+		if !ok {
+			return fmt.Errorf("terraform/delivery.json does not declare %s", fn)
+		}
+		if pools[fn], err = pushd.NewPool(fn, u, f.Concurrency); err != nil {
+			return err
+		}
+	}
+	// The pushers outlive Start's context; Stop ends them.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopPushd = cancel
+	s.Pushers = map[string]*pushd.Pusher{}
+	dlt := "projects/" + ProjectID + "/topics/" + DeadLetterTopic
+	for _, topic := range []string{config.TopicDocumentEvents, config.TopicCopyTasks, config.TopicCopyRequests} {
+		_, d, ok := delivery.SubscriptionFor(topic)
+		if !ok {
+			return fmt.Errorf("terraform/delivery.json declares no subscription for %s", topic)
+		}
 		name := "projects/" + ProjectID + "/topics/" + topic
-		sub := &pubsubpb.Subscription{
-			Name:               PushSubscription(topic),
-			Topic:              name,
-			PushConfig:         &pubsubpb.PushConfig{PushEndpoint: fn + "/" + name},
-			AckDeadlineSeconds: 60,
-			RetryPolicy: &pubsubpb.RetryPolicy{
-				MinimumBackoff: durationpb.New(time.Second),
-				MaximumBackoff: durationpb.New(time.Minute),
-			},
+		_, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+			Name: Subscription(topic), Topic: name, AckDeadlineSeconds: int32(d.AckDeadlineSeconds)})
+		if err != nil && status.Code(err) != codes.AlreadyExists {
+			return fmt.Errorf("subscription for %s: %w", topic, err)
 		}
-		_, err := c.SubscriptionAdminClient.CreateSubscription(ctx, sub)
-		if status.Code(err) == codes.AlreadyExists {
-			err = c.SubscriptionAdminClient.ModifyPushConfig(ctx, &pubsubpb.ModifyPushConfigRequest{
-				Subscription: sub.Name, PushConfig: sub.PushConfig})
-		}
+		p, err := pushd.New(pushd.Options{Client: c, Pool: pools[d.Function], Logger: log.With("topic", topic),
+			RequestTimeout: delivery.Functions[d.Function].Timeout(),
+			Subscription: pushd.Subscription{Name: Subscription(topic), Topic: name, DeadLetterTopic: dlt,
+				AckDeadline: d.AckDeadline(), MinBackoff: d.MinBackoff(), MaxBackoff: d.MaxBackoff(), MaxAttempts: d.MaxDeliveryAttempts}})
 		if err != nil {
-			return fmt.Errorf("push subscription for %s: %w", topic, err)
+			return err
 		}
+		s.Pushers[topic] = p
+		s.pushdDone.Add(1)
+		go func() {
+			defer s.pushdDone.Done()
+			_ = p.Run(runCtx) // ends with runCtx's error, at Stop
+		}()
 	}
 	return nil
 }
@@ -270,6 +336,15 @@ func createPushSubscriptions(ctx context.Context, functionOf map[string]string) 
 // Stop stops every part of the stack and waits until its processes are gone.
 func (s *Stack) Stop() error {
 	var errs []error
+	if s.stopPushd != nil {
+		s.stopPushd()
+		s.pushdDone.Wait()
+		s.stopPushd = nil
+	}
+	if s.pubsubConn != nil {
+		errs = append(errs, s.pubsubConn.Close())
+		s.pubsubConn = nil
+	}
 	for _, p := range s.procs {
 		errs = append(errs, p.Stop())
 	}
@@ -306,8 +381,8 @@ func (s *Stack) Describe(w io.Writer) error {
   Settings page        %s
   Connections API      %s/v1/integration
   OAuth callback       %s
-  SyncDocument         %s   (pushed %s and %s)
-  InitialCopy          %s   (pushed %s)
+  SyncDocument         %s   (%d instance(s), delivered %s and %s by pushd)
+  InitialCopy          %s   (delivered %s by pushd; every function restarts if it exits)
   Google OAuth + Drive %s   (accounts: %s, %s; DRIVE_SCOPE %s)
   eFactori stand-in    %s   (document API token: %s)
                        status events drivesync published: GET /admin/status-events
@@ -321,7 +396,7 @@ A frontend token for %s (role %s, valid 12 h):
 
 Press Ctrl-C to stop everything.
 `, ProjectID, s.FrontendURL, s.ConnectionsURL, s.OAuthCallbackURL,
-		s.SyncDocumentURL, config.TopicDocumentEvents, config.TopicCopyTasks, s.InitialCopyURL, config.TopicCopyRequests,
+		strings.Join(s.SyncDocumentURLs, " "), len(s.SyncDocumentURLs), config.TopicDocumentEvents, config.TopicCopyTasks, s.InitialCopyURL, config.TopicCopyRequests,
 		s.GoogleURL, GoogleAccount, OtherAccount, s.DriveScope,
 		s.EFactoriURL, DevToken, s.Emulators.FirestoreHost, s.Emulators.PubSubHost,
 		config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks,
@@ -340,16 +415,20 @@ func (s *Stack) serve(port int, h http.Handler) error {
 	return nil
 }
 
-func (s *Stack) startFunction(ctx context.Context, bin, target string, port int, env []string, out io.Writer) error {
-	env = append(env, "FUNCTION_TARGET="+target, fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
-	p, err := proc.Start("function "+target, []string{bin}, env, out)
+// startFunction runs target on port under a supervisor, which restarts it if it exits.
+func (s *Stack) startFunction(ctx context.Context, name, bin, target string, port int, env []string, out io.Writer) error {
+	env = append(slices.Clone(env), "FUNCTION_TARGET="+target, fmt.Sprintf("PORT=%d", port), "HOST=127.0.0.1")
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	p, err := proc.Supervise(wctx, "function "+name, []string{bin}, env, out, func(ctx context.Context, p *proc.Process) error {
+		return p.WaitTCP(ctx, proc.HostPort(port))
+	})
 	if err != nil {
 		return err
 	}
 	s.procs = append(s.procs, p)
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	return p.WaitTCP(wctx, proc.HostPort(port))
+	s.Functions[name] = p
+	return nil
 }
 
 // build compiles pkg (relative to the module root) into bin.
@@ -400,7 +479,7 @@ func createTopics(ctx context.Context) error {
 		return fmt.Errorf("pubsub client: %w", err)
 	}
 	defer c.Close()
-	for _, t := range []string{config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks, config.TopicStatusEvents} {
+	for _, t := range []string{config.TopicDocumentEvents, config.TopicCopyRequests, config.TopicCopyTasks, config.TopicStatusEvents, DeadLetterTopic} {
 		_, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + ProjectID + "/topics/" + t})
 		if err != nil && status.Code(err) != codes.AlreadyExists {
 			return fmt.Errorf("create topic %s: %w", t, err)

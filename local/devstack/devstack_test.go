@@ -27,8 +27,9 @@ func TestStackServesAndStopsCleanly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	stack, err := devstack.Start(ctx, devstack.Options{
-		Dir:       t.TempDir(),
-		Companies: []efactori.CompanySpec{efactori.Acme},
+		Dir:                   t.TempDir(),
+		Companies:             []efactori.CompanySpec{efactori.Acme},
+		SyncDocumentInstances: 2,
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -40,43 +41,62 @@ func TestStackServesAndStopsCleanly(t *testing.T) {
 		}
 	})
 	pids := stack.PIDs()
-	if got, want := len(pids), 4; got != want {
-		t.Fatalf("stack runs %d function processes, want %d", got, want)
+	if got, want := len(pids), 5; got != want {
+		t.Fatalf("stack runs %d function processes, want %d (two SyncDocument instances)", got, want)
 	}
-	// Each topic is pushed to its event function, at the path the functions framework reads
-	// the topic from.
+	if got := len(stack.SyncDocumentURLs); got != 2 {
+		t.Fatalf("SyncDocumentURLs = %v, want 2 instances", stack.SyncDocumentURLs)
+	}
+	// Each topic has a subscription on the emulator that pushd delivers from; none is a push
+	// subscription, which would deliver a second time behind pushd's back.
 	ps, err := pubsub.NewClient(ctx, devstack.ProjectID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ps.Close()
-	for topic, fn := range map[string]string{
-		config.TopicDocumentEvents: stack.SyncDocumentURL,
-		config.TopicCopyTasks:      stack.SyncDocumentURL,
-		config.TopicCopyRequests:   stack.InitialCopyURL,
-	} {
-		sub, err := ps.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: devstack.PushSubscription(topic)})
+	for _, topic := range []string{config.TopicDocumentEvents, config.TopicCopyTasks, config.TopicCopyRequests} {
+		sub, err := ps.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: devstack.Subscription(topic)})
 		if err != nil {
-			t.Fatalf("push subscription of %s: %v", topic, err)
+			t.Fatalf("subscription of %s: %v", topic, err)
 		}
-		want := fn + "/projects/" + devstack.ProjectID + "/topics/" + topic
-		if got := sub.GetPushConfig().GetPushEndpoint(); got != want {
-			t.Errorf("%s is pushed to %s, want %s", topic, got, want)
+		if got := sub.GetPushConfig().GetPushEndpoint(); got != "" {
+			t.Errorf("%s is pushed by the emulator to %s, want pushd alone", topic, got)
+		}
+		if stack.Pushers[topic] == nil {
+			t.Errorf("no pusher delivers %s", topic)
 		}
 	}
 	checkStatusEvents(ctx, t, stack, ps)
-	// A malformed message is acknowledged by SyncDocument: the push succeeds, so the
-	// subscription holds nothing back for redelivery. (Its full path is covered by
-	// functions/synctest.)
+	// A malformed copy task published to its topic reaches SyncDocument through pushd, in the
+	// push format the functions framework accepts, and is acknowledged. (Its full path is
+	// covered by functions/synctest.)
+	if _, err := ps.Publisher(config.TopicCopyTasks).Publish(ctx, &pubsub.Message{Data: []byte("not json")}).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the copy task acknowledged through pushd", func() bool { return stack.Pushers[config.TopicCopyTasks].Counters().Acks == 1 })
+	if c := stack.Pushers[config.TopicCopyTasks].Counters(); c.Deliveries != 1 || len(c.Nacks) != 0 {
+		t.Errorf("copy-task pusher counters %+v, want one delivery, acknowledged", c)
+	}
+	// A killed SyncDocument instance is restarted on its port, as Cloud Run replaces it.
+	sd := stack.Functions[config.FunctionSyncDocument]
+	killed := sd.PID()
+	if err := sd.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "SyncDocument restarted", func() bool { return sd.Restarts() == 1 })
+	if sd.PID() == killed {
+		t.Errorf("SyncDocument runs as the killed process %d", killed)
+	}
 	resp0, err := http.Post(stack.SyncDocumentURL+"/projects/"+devstack.ProjectID+"/topics/"+config.TopicCopyTasks,
 		"application/json", strings.NewReader(`{"message":{"data":"bm90IGpzb24=","messageId":"1"},"subscription":"projects/`+devstack.ProjectID+`/subscriptions/x"}`))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the restarted SyncDocument does not answer: %v", err)
 	}
 	resp0.Body.Close()
 	if resp0.StatusCode/100 != 2 {
-		t.Errorf("a malformed copy task pushed to SyncDocument answered %d, want 2xx (acknowledged)", resp0.StatusCode)
+		t.Errorf("a malformed copy task pushed to the restarted SyncDocument answered %d, want 2xx (acknowledged)", resp0.StatusCode)
 	}
+	pids = stack.PIDs()
 
 	token, err := stack.EFactori.MintToken(efactori.Claims{
 		Subject: "u1", Email: "u1@acme.example", CompanyID: efactori.Acme.ID, CompanyName: efactori.Acme.Name,
@@ -131,5 +151,15 @@ func TestStackServesAndStopsCleanly(t *testing.T) {
 	}
 	if _, err := http.Get(stack.ConnectionsURL + "/v1/integration"); err == nil {
 		t.Errorf("the Connections function still answers after Stop")
+	}
+}
+
+// waitFor polls cond for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 30 s", what)
+		}
 	}
 }

@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opts.CallbackPort, "callback-port", 8082, "port of the OAuthCallback function")
 	fs.IntVar(&opts.GooglePort, "google-port", 8083, "port of the Google OAuth + Drive emulator")
 	fs.IntVar(&opts.EFactoriPort, "efactori-port", 8084, "port of the eFactori stand-in")
+	fs.IntVar(&opts.SyncDocumentInstances, "sync-instances", 1, "SyncDocument instances pushd delivers to (production: terraform/delivery.json's max_instances)")
 	seed := fs.String("companies", "default", "eFactori sample companies, e.g. default or default,big=20000")
 	fs.StringVar(&opts.DriveScope, "drive-scope", "drive", "DRIVE_SCOPE of the functions: drive (folders browsed in the page) or drive.file (folders picked with the Google emulator's Picker)")
 	verbose := fs.Bool("v", false, "show the logs of every part of the stack")

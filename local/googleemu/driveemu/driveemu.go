@@ -340,9 +340,23 @@ func (e *Emulator) takeWriteToken(acct *account) *apiError {
 	lim := acct.limiter
 	e.mu.Unlock()
 	if lim != nil && !lim.AllowN(e.now(), 1) {
+		e.mu.Lock()
+		acct.refused++
+		e.mu.Unlock()
 		return errUserRateLimit()
 	}
 	return nil
+}
+
+// RefusedWrites returns how many writes of account SetWriteRate's limit refused with 403
+// userRateLimitExceeded since the emulator started (Counters counts them as requests too).
+func (e *Emulator) RefusedWrites(accountEmail string) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if acct := e.accounts[accountEmail]; acct != nil {
+		return acct.refused
+	}
+	return 0
 }
 
 // SetWriteRate limits account to perSecond sustained writes (files.create, files.update,

@@ -166,6 +166,12 @@ func TestWriteRateLimit(t *testing.T) {
 	if code, reason := apiReason(t, err); code != 403 || reason != "userRateLimitExceeded" {
 		t.Errorf("second create after refill = %d %s, want 403 userRateLimitExceeded", code, reason)
 	}
+	if got, want := v.emu.RefusedWrites(alice), int64(2); got != want {
+		t.Errorf("RefusedWrites(alice) = %d, want %d", got, want)
+	}
+	if got := v.emu.RefusedWrites(bob); got != 0 {
+		t.Errorf("RefusedWrites(bob) = %d, want 0", got)
+	}
 }
 
 func TestStorageQuota(t *testing.T) {

@@ -53,6 +53,7 @@ type account struct {
 	drives      []*sharedDrive
 	limiter     *rate.Limiter
 	counters    map[string]int64
+	refused     int64 // writes answered 403 userRateLimitExceeded by SetWriteRate's limit
 	// incompleteSearch makes allDrives searches leave out shared drives (SetIncompleteSearch).
 	incompleteSearch bool
 }
