@@ -1242,8 +1242,9 @@ func TestConsentInAnotherBrowser(t *testing.T) {
 		if r.status != http.StatusForbidden {
 			t.Fatalf("callback in another browser (%s): %d %s; want 403", accept, r.status, r.body)
 		}
-		if accept == "text/html" && !strings.Contains(string(r.body), "in this browser") {
-			t.Errorf("the other-browser page does not say what to do:\n%s", r.body)
+		// The page speaks the connection's language (French, the default locale).
+		if accept == "text/html" && !strings.Contains(string(r.body), "terminez-y l&#39;autorisation") {
+			t.Errorf("the other-browser page does not say, in French, what to do:\n%s", r.body)
 		}
 		if accept == "application/json" {
 			wantProblem(t, "callback in another browser", r, 403, "authorization-other-browser")
