@@ -72,22 +72,9 @@ func (s *Store) ListMappings(ctx context.Context, k ConnectionKey, q MappingQuer
 	}
 	// One more than the page: whether it exists says if a next page does, without an empty
 	// last page the client would have to ask for.
-	it := query.Limit(q.Limit + 1).Documents(ctx)
-	defer it.Stop()
-	var out []Mapping
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("list mappings of connection %s: %w", k.ID, err)
-		}
-		m, err := decodeMapping(snap, snap.Ref.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, m)
+	out, err := readMappings(query.Limit(q.Limit+1).Documents(ctx))
+	if err != nil {
+		return nil, nil, fmt.Errorf("list mappings of connection %s: %w", k.ID, err)
 	}
 	if len(out) <= q.Limit {
 		return out, nil, nil
@@ -108,26 +95,33 @@ func (s *Store) FailedMappings(ctx context.Context, k ConnectionKey, limit int) 
 	if limit < 1 {
 		return nil, false, fmt.Errorf("failed mappings: limit %d is not positive", limit)
 	}
-	it := s.connections(k.CompanyID).Doc(k.ID).Collection(ColMappings).
-		Where("state", "==", string(MappingFailed)).Limit(limit + 1).Documents(ctx)
-	defer it.Stop()
-	var out []Mapping
-	for {
-		snap, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("failed mappings of connection %s: %w", k.ID, err)
-		}
-		m, err := decodeMapping(snap, snap.Ref.ID)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, m)
+	out, err := readMappings(s.connections(k.CompanyID).Doc(k.ID).Collection(ColMappings).
+		Where("state", "==", string(MappingFailed)).Limit(limit + 1).Documents(ctx))
+	if err != nil {
+		return nil, false, fmt.Errorf("failed mappings of connection %s: %w", k.ID, err)
 	}
 	if len(out) > limit {
 		return out[:limit], true, nil
 	}
 	return out, false, nil
+}
+
+// readMappings decodes every mapping a query returns, and stops the iterator.
+func readMappings(it *firestore.DocumentIterator) ([]Mapping, error) {
+	defer it.Stop()
+	var out []Mapping
+	for {
+		snap, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		m, err := decodeMapping(snap, snap.Ref.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
 }
