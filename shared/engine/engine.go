@@ -57,7 +57,7 @@ type Options struct {
 	// Pacing says how writes are kept at WritesPerSecond; "" means PacingAccount.
 	Pacing Pacing
 	// CopyWindow is how many of a run's copy tasks are published ahead of its progress: 0
-	// sizes it by the account (what it writes in copyWindowSpan, shared among the runs copying
+	// sizes it by the account (what it writes in BudgetWait + windowTransit, shared among the runs copying
 	// to it: see windowOf), a negative one publishes every task at once (as before windows).
 	CopyWindow int
 	// BudgetWait is how long a copy task waits in place for its account's write slot before it
@@ -513,6 +513,7 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		until = d.Add(-2 * time.Second)
 	}
 	var cursor windowCursor
+	tailRepaired := false // at most once per await request
 	for {
 		p, err := e.checkDone(ctx, rec, r.RunID)
 		if err != nil || p.Done() {
@@ -528,6 +529,11 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		more, err := e.advanceWindow(ctx, rec, r.RunID, p, &cursor)
 		if err != nil {
 			return err
+		}
+		if !more && !tailRepaired {
+			if tailRepaired, err = e.repairTail(ctx, rec, r, p); err != nil {
+				return err
+			}
 		}
 		// While tasks are left to publish, the window is topped up every near poll: it holds
 		// only a few seconds of the account's writes.
@@ -586,6 +592,31 @@ func (e *Engine) unstall(ctx context.Context, rec store.ConnectionRecord, r *dri
 	log.WarnContext(ctx, "run made no progress; its unfinished copy tasks published again", "stalledFor", e.stall.String(),
 		"republished", n, "repair", r.Repairs)
 	return nil
+}
+
+// tailStall is how long the last few tasks of a run may make no progress, every task
+// published, before they are published again (repairTail).
+const tailStall = 8 * time.Second
+
+// repairTail publishes again the unfinished tasks of run r when only about a window of them is
+// left, every task is published and none finished for tailStall. Those are tasks a delivery
+// answered busy or lost with its instance, waiting out Pub/Sub's backoff (10 s, 20 s, 40 s …)
+// while their account has nothing else to write: the run would end that much later. Their
+// redeliveries are skipped when they come (the documents are final by then). It reads the
+// mappings of the run's tasks, once per await request at most, and reports whether it
+// republished.
+func (e *Engine) repairTail(ctx context.Context, rec store.ConnectionRecord, r drivesync.CopyRequest, p store.CopyProgress) (bool, error) {
+	left := p.Listed - p.Synced - p.Failed
+	if !p.AllListed || left <= 0 || left > max(1, e.windowOf(ctx, rec)) || r.MovedAt.IsZero() || e.now().Sub(r.MovedAt) < tailStall {
+		return false, nil
+	}
+	n, err := e.repair(ctx, rec, r.RunID)
+	if err != nil {
+		return false, err
+	}
+	e.log.InfoContext(ctx, "last copy tasks of the run idle; published again", "companyId", rec.CompanyID, "connectionId", rec.ID,
+		"runId", r.RunID, "left", left, "republished", n)
+	return true, nil
 }
 
 // checkDone marks run done when every listed document reached a final state, and returns the

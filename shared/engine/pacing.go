@@ -50,8 +50,10 @@ const (
 	minBusyRetry = time.Second
 	// leaseSpan is how much of an account's budget one lease takes (L × leaseSpan slots), and
 	// minLease its smallest size: a lease costs two Firestore RPCs, so at least minLease slots
-	// keep pacing under 0.4 RPC per written document.
-	leaseSpan = time.Second
+	// keep pacing under 0.4 RPC per written document. The slots an instance leased and has not
+	// handed out yet push the account's horizon ahead for every other instance (K instances
+	// hold up to K × leaseSpan of it), so the span is short next to a copy task's wait.
+	leaseSpan = 500 * time.Millisecond
 	minLease  = 5
 )
 

@@ -12,14 +12,17 @@ import (
 // A run publishes its copy tasks in a window that follows its progress instead of all at once:
 // the subscription is shared by every tenant, and a company's hundred thousand tasks would
 // otherwise stand in front of every other company's (Pub/Sub delivers roughly in order of
-// publication). The window is sized by what the run's Google account can write in
-// copyWindowSpan, shared among the runs copying to that account (windowOf): few more tasks are
-// in flight than the account can take within a copy task's wait in place, so almost none is
-// answered busy and left to Pub/Sub's backoff (10 s and more). The run's await requests count
+// publication). The window is sized by what the run's Google account can write in a copy
+// task's wait in place (DRIVE_BUDGET_WAIT) plus windowTransit, shared among the runs copying to
+// that account (windowOf): the tasks on their way (published, not yet delivered) keep the
+// account writing while the ones delivered wait at most their wait for a slot, so almost none
+// is answered busy and left to Pub/Sub's backoff (10 s and more). The run's await requests count
 // its progress every second while tasks are left to publish, and top the window up each time,
 // so the account never runs dry.
 const (
-	copyWindowSpan = 4 * time.Second
+	// windowTransit is about how long a task takes from the await request that publishes it to
+	// its delivery, plus the await's poll interval: that much of the window is on its way.
+	windowTransit = 2 * time.Second
 	// minCopyWindow is the smallest window of a run, whatever its share of the account: two
 	// tasks, so one is in flight while the other is being written.
 	minCopyWindow = 2
@@ -43,12 +46,12 @@ type accountShare struct {
 
 // windowOf returns how many copy tasks of rec's run may be published ahead of its progress; a
 // negative count publishes every task. COPY_WINDOW=N fixes it; by default it is what the
-// account writes in copyWindowSpan, divided among the runs currently copying to the account.
+// account writes in budgetWait + windowTransit, divided among the runs currently copying to it.
 func (e *Engine) windowOf(ctx context.Context, rec store.ConnectionRecord) int {
 	if e.window != 0 {
 		return e.window
 	}
-	span := math.Ceil(e.wps * copyWindowSpan.Seconds())
+	span := math.Ceil(e.wps * (e.budgetWait + windowTransit).Seconds())
 	return max(minCopyWindow, int(math.Ceil(span/float64(e.runsCopyingOn(ctx, rec)))))
 }
 
@@ -144,7 +147,7 @@ type windowCursor struct {
 
 // advanceWindow publishes the next tasks of run runID as its progress p grows, and reports
 // whether tasks are left to publish. A run whose window is not recorded (not planned yet, or
-// published before windows) is left alone. The window is topped up once a quarter of it has
+// published before windows) is left alone. The window is topped up once an eighth of it has
 // finished, so the account always has tasks and the tasks are published in small batches.
 func (e *Engine) advanceWindow(ctx context.Context, rec store.ConnectionRecord, runID string, p store.CopyProgress, c *windowCursor) (bool, error) {
 	if e.window < 0 {
@@ -161,7 +164,7 @@ func (e *Engine) advanceWindow(ctx context.Context, rec store.ConnectionRecord, 
 		return false, nil
 	}
 	size := e.windowOf(ctx, rec)
-	if size >= 0 && finishedTasks(p, c.w.Total)+size < c.w.Released+max(1, size/4) {
+	if size >= 0 && finishedTasks(p, c.w.Total)+size < c.w.Released+max(1, size/8) {
 		return true, nil
 	}
 	tasks, err := e.tasksOf(ctx, keyOf(rec), runID)

@@ -90,11 +90,12 @@ func TestRunPublishesItsTasksInAWindow(t *testing.T) {
 }
 
 // By default (COPY_WINDOW=auto) a run's window is what its Google account writes in a few
-// seconds, not a fixed hundred: at 5 writes a second, 20 tasks; the await requests then top it
-// up as the documents finish, never past that many in flight.
+// seconds (a copy task's wait in place, 5 s, plus 2 s on the way), not a fixed hundred: at 5
+// writes a second, 35 tasks; the await requests then top it up as the documents finish, never
+// past that many in flight.
 func TestAutoWindowIsAFewSecondsOfTheAccount(t *testing.T) {
 	t.Parallel()
-	const documents, wps, want = 50, 5, 20
+	const documents, wps, want = 80, 5, 35
 	e := newEnv(t, envOptions{documents: documents, topics: true})
 	e.opts.WritesPerSecond = wps
 	e.opts.StallTimeout = time.Minute
@@ -105,7 +106,7 @@ func TestAutoWindowIsAFewSecondsOfTheAccount(t *testing.T) {
 	retry(t, "copy request", func() error { return e.engine.HandleCopyRequest(e.ctx, req) })
 	pending := e.drain(t, e.taskSub)
 	if len(pending) != want {
-		t.Fatalf("the run published %d tasks at first, want %d (4 s at %d writes a second)", len(pending), want, wps)
+		t.Fatalf("the run published %d tasks at first, want %d (7 s at %d writes a second)", len(pending), want, wps)
 	}
 	copied := 0
 	for range 20 {
