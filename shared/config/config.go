@@ -114,7 +114,7 @@ var Variables = []Variable{
 	{Name: "DRIVE_BUDGET_WAIT", Default: "5s", Functions: copyFunctions,
 		Description: "How long a copy task waits in place for its Google account's next write slot before it is answered busy and left to Pub/Sub's backoff (a Go duration up to 10s, below the subscription's minimum backoff); live document events may wait 2.5 s longer."},
 	{Name: "COPY_WINDOW", Default: CopyWindowAuto, Functions: []string{FunctionInitialCopy},
-		Description: "Copy tasks of a run published ahead of its progress: auto (what the Google account writes in 4 s, 4 × DRIVE_WRITES_PER_SECOND, shared among the runs copying to it, at least 2), a number from 1 to 1000000, or all (every task at once, as before)."},
+		Description: "Copy tasks of a run published ahead of its progress: auto (what the Google account writes in DRIVE_BUDGET_WAIT + 2 s, 7 × DRIVE_WRITES_PER_SECOND by default, shared among the runs copying to it, at least 2), a number from 1 to 1000000, or all (every task at once, as before)."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
 		Description: "Documents asked of eFactori per list call while a run reconciles (1–1000)."},
 	{Name: "STALL_TIMEOUT", Default: "2m", Functions: []string{FunctionInitialCopy},
