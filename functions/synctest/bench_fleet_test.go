@@ -90,6 +90,7 @@ func benchOneAccount(b *testing.B, env []string, kill bool) {
 		killed, f.restarts(), fsc.RPCs, float64(fsc.RPCs)/float64(max(1, copied)), float64(fsc.Reads)/float64(max(1, copied)),
 		float64(fsc.Writes)/float64(max(1, copied)), fsc.Calls, float64(docWrites)/float64(max(1, copied)), f.google.Drive.Counters(accounts[0]), f.pushdSummary())
 	f.logCosts(copied, fsc)
+	f.t.Logf("one account: %s", f.timeline(accounts[0], r.started, 5*time.Second))
 }
 
 func pacingName(env []string) string {

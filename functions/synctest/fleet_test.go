@@ -15,6 +15,7 @@ import (
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
+	"github.com/efactori/drivesync/local/googleemu/driveemu"
 	"github.com/efactori/drivesync/local/proc"
 	"github.com/efactori/drivesync/local/pushd"
 	"github.com/efactori/drivesync/local/rpccount"
@@ -359,4 +360,29 @@ func TestFleetAccountCeiling(t *testing.T) {
 	}
 	t.Logf("%d documents in %.1f s: %d writes accepted (%.2f/s, L = %v), %d refused; %s",
 		24, span, accepted, float64(accepted)/span, limit, refused, f.pushdSummary())
+}
+
+// timeline says how many of account's items (files and folders) Drive last modified in each
+// bucket after from: where a copy's rate went, second by second, without any log.
+func (f *fleet) timeline(account string, from time.Time, bucket time.Duration) string {
+	f.t.Helper()
+	tree, err := f.google.Drive.Tree(account)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var counts []int
+	var walk func(n driveemu.Node)
+	walk = func(n driveemu.Node) {
+		if i := int(n.Modified.Sub(from) / bucket); n.Modified.After(from) {
+			for len(counts) <= i {
+				counts = append(counts, 0)
+			}
+			counts[i]++
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(tree.Root)
+	return fmt.Sprintf("writes per %v from the start: %v", bucket, counts)
 }

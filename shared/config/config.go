@@ -111,8 +111,10 @@ var Variables = []Variable{
 		Description: "Drive writes per second per Google account, across every instance, connection and company writing to it (per connection and instance with DRIVE_PACING=instance); Drive allows about 3 sustained writes per second per user."},
 	{Name: "DRIVE_PACING", Default: PacingAccount, Functions: copyFunctions,
 		Description: "account: one write budget per Google account shared by the whole fleet, leased in batches from Firestore (driveAccounts/{sha256}); instance: a token bucket per connection in each instance, as before (for comparison only: K instances send K times the rate)."},
+	{Name: "DRIVE_BUDGET_WAIT", Default: "5s", Functions: copyFunctions,
+		Description: "How long a copy task waits in place for its Google account's next write slot before it is answered busy and left to Pub/Sub's backoff (a Go duration up to 10s, below the subscription's minimum backoff); live document events may wait 2.5 s longer."},
 	{Name: "COPY_WINDOW", Default: CopyWindowAuto, Functions: []string{FunctionInitialCopy},
-		Description: "Copy tasks of a run published ahead of its progress: auto (max(100, 30 × DRIVE_WRITES_PER_SECOND)), a number from 1 to 1000000, or all (every task at once, as before)."},
+		Description: "Copy tasks of a run published ahead of its progress: auto (what the Google account writes in DRIVE_BUDGET_WAIT + 2 s, 7 × DRIVE_WRITES_PER_SECOND by default, shared among the runs copying to it, at least 2), a number from 1 to 1000000, or all (every task at once, as before)."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
 		Description: "Documents asked of eFactori per list call while a run reconciles (1–1000)."},
 	{Name: "STALL_TIMEOUT", Default: "2m", Functions: []string{FunctionInitialCopy},
@@ -137,6 +139,10 @@ const (
 	CopyWindowAll  = "all"
 	maxCopyWindow  = 1000000
 )
+
+// MaxBudgetWait is the longest DRIVE_BUDGET_WAIT: the subscriptions' minimum retry backoff
+// (terraform/delivery.json), past which waiting in place costs more than a redelivery.
+const MaxBudgetWait = 10 * time.Second
 
 // Common is read by every function.
 type Common struct {
@@ -241,6 +247,8 @@ type SyncDocument struct {
 	WritesPerSecond float64
 	// Pacing is PacingAccount or PacingInstance.
 	Pacing string
+	// BudgetWait is DRIVE_BUDGET_WAIT.
+	BudgetWait time.Duration
 }
 
 // LoadSyncDocument reads and validates the SyncDocument function's configuration.
@@ -254,6 +262,7 @@ func LoadSyncDocument(lookup Lookup) (SyncDocument, error) {
 		DocumentLease:   r.duration("DOCUMENT_LEASE"),
 		WritesPerSecond: r.rate("DRIVE_WRITES_PER_SECOND"),
 		Pacing:          r.pacing(),
+		BudgetWait:      r.budgetWait(),
 	}
 	if err := r.err(); err != nil {
 		return SyncDocument{}, fmt.Errorf("load %s config: %w", FunctionSyncDocument, err)
@@ -281,6 +290,8 @@ type InitialCopy struct {
 	Pacing string
 	// CopyWindow is COPY_WINDOW: 0 for auto, -1 for all, else the number of tasks.
 	CopyWindow int
+	// BudgetWait is DRIVE_BUDGET_WAIT.
+	BudgetWait time.Duration
 }
 
 // MaxPageSize is the largest COPY_PAGE_SIZE: eFactori's largest page.
@@ -299,6 +310,7 @@ func LoadInitialCopy(lookup Lookup) (InitialCopy, error) {
 		StallTimeout:    r.duration("STALL_TIMEOUT"),
 		Pacing:          r.pacing(),
 		CopyWindow:      r.copyWindow(),
+		BudgetWait:      r.budgetWait(),
 	}
 	if err := r.err(); err != nil {
 		return InitialCopy{}, fmt.Errorf("load %s config: %w", FunctionInitialCopy, err)
@@ -379,6 +391,15 @@ func (r *reader) pacing() string {
 		return ""
 	}
 	return v
+}
+
+func (r *reader) budgetWait() time.Duration {
+	d := r.duration("DRIVE_BUDGET_WAIT")
+	if d > MaxBudgetWait {
+		r.fail("DRIVE_BUDGET_WAIT", "must be at most %v (the subscriptions' minimum retry backoff), not %v", MaxBudgetWait, d)
+		return 0
+	}
+	return d
 }
 
 func (r *reader) copyWindow() int {

@@ -186,12 +186,13 @@ func TestLoadSyncDocument(t *testing.T) {
 				DocumentLease:   time.Minute,
 				WritesPerSecond: 3,
 				Pacing:          config.PacingAccount,
+				BudgetWait:      5 * time.Second,
 			},
 		},
 		{
 			name: "local stand-in with overrides",
 			env: with(base, "EFACTORI_DEV_TOKEN", "dev-token", "MAX_EVENT_AGE", "90m", "DRIVE_WRITES_PER_SECOND", "0.5", "DOCUMENT_LEASE", "30s",
-				"EFACTORI_DOCUMENTS_URL", "http://127.0.0.1:7/", "DRIVE_PACING", "instance"),
+				"EFACTORI_DOCUMENTS_URL", "http://127.0.0.1:7/", "DRIVE_PACING", "instance", "DRIVE_BUDGET_WAIT", "2s"),
 			want: config.SyncDocument{
 				Common:          config.Common{ProjectID: "p1", LogLevel: slog.LevelInfo, FirestoreDatabase: "(default)"},
 				Google:          wantGoogle,
@@ -200,6 +201,7 @@ func TestLoadSyncDocument(t *testing.T) {
 				DocumentLease:   30 * time.Second,
 				WritesPerSecond: 0.5,
 				Pacing:          config.PacingInstance,
+				BudgetWait:      2 * time.Second,
 			},
 		},
 		{
@@ -263,6 +265,7 @@ func TestLoadInitialCopy(t *testing.T) {
 		WritesPerSecond: 3,
 		StallTimeout:    2 * time.Minute,
 		Pacing:          config.PacingAccount,
+		BudgetWait:      5 * time.Second,
 	}
 	tests := []struct {
 		name    string
@@ -298,6 +301,19 @@ func TestLoadInitialCopy(t *testing.T) {
 				return c
 			}(),
 		},
+		{
+			name: "budget wait at its most",
+			env:  with(base, "DRIVE_BUDGET_WAIT", "10s"),
+			want: func() config.InitialCopy {
+				c := defaults
+				c.BudgetWait = 10 * time.Second
+				return c
+			}(),
+		},
+		{name: "budget wait past the minimum backoff", env: with(base, "DRIVE_BUDGET_WAIT", "11s"),
+			wantErr: []string{"DRIVE_BUDGET_WAIT must be at most 10s"}},
+		{name: "budget wait zero", env: with(base, "DRIVE_BUDGET_WAIT", "0s"),
+			wantErr: []string{"DRIVE_BUDGET_WAIT must be a positive Go duration"}},
 		{name: "window zero", env: with(base, "COPY_WINDOW", "0"), wantErr: []string{"COPY_WINDOW must be auto, all or an integer from 1 to 1000000"}},
 		{name: "window a word", env: with(base, "COPY_WINDOW", "some", "DRIVE_PACING", "Account"), wantErr: []string{
 			`COPY_WINDOW must be auto, all or an integer from 1 to 1000000, not "some"`, `DRIVE_PACING must be account or instance, not "Account"`}},

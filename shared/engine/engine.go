@@ -57,9 +57,12 @@ type Options struct {
 	// Pacing says how writes are kept at WritesPerSecond; "" means PacingAccount.
 	Pacing Pacing
 	// CopyWindow is how many of a run's copy tasks are published ahead of its progress: 0
-	// means max(minCopyWindow, copyWindowSpan × WritesPerSecond), a negative one publishes
-	// every task at once (as before windows).
+	// sizes it by the account (what it writes in BudgetWait + windowTransit, shared among the runs copying
+	// to it: see windowOf), a negative one publishes every task at once (as before windows).
 	CopyWindow int
+	// BudgetWait is how long a copy task waits in place for its account's write slot before it
+	// is answered busy (live events wait up to liveLead longer); 0 means DefaultBudgetWait.
+	BudgetWait time.Duration
 	// IDBlockSize is how many file IDs one files.generateIds call reserves (1 to 1000).
 	IDBlockSize int
 	// DocumentLease is how long a delivery that died keeps a document locked; 0 means
@@ -108,14 +111,16 @@ type Engine struct {
 	lease   time.Duration // of a document
 	stall   time.Duration // of a run, before it is repaired
 
-	pacing Pacing
-	window int // copy tasks of a run published ahead of its progress; < 0: all at once
+	pacing     Pacing
+	window     int           // copy tasks of a run published ahead of its progress; 0: by the account; < 0: all at once
+	budgetWait time.Duration // the longest a copy task waits in place for a write slot
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter        // connection ID → write pacing (PacingInstance)
 	budgets  map[string]*accountBudget       // account key → write slots leased (PacingAccount)
 	pools    map[string]*idPool              // connection ID → reserved file IDs
 	runTasks map[string][]drivesync.Document // run ID → its recorded copy tasks, for its window
+	shares   map[string]accountShare         // Google subject → runs copying to it, as last counted
 
 	connAccounts sync.Map     // connection ID → account key, as last seen
 	leases       atomic.Int64 // write budget leases taken, for tests
@@ -162,6 +167,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Pacing != "" && opts.Pacing != PacingAccount && opts.Pacing != PacingInstance {
 		errs = append(errs, fmt.Errorf("pacing %q is neither %q nor %q", opts.Pacing, PacingAccount, PacingInstance))
 	}
+	if opts.BudgetWait < 0 || opts.BudgetWait > MaxBudgetWait {
+		errs = append(errs, fmt.Errorf("budget wait %v is not between 0 and %v", opts.BudgetWait, MaxBudgetWait))
+	}
 	if opts.IDBlockSize < 1 || opts.IDBlockSize > 1000 {
 		errs = append(errs, fmt.Errorf("id block size %d is not between 1 and 1000", opts.IDBlockSize))
 	}
@@ -180,15 +188,15 @@ func New(opts Options) (*Engine, error) {
 	if opts.Pacing == "" {
 		opts.Pacing = PacingAccount
 	}
-	if opts.CopyWindow == 0 && opts.WritesPerSecond > 0 {
-		opts.CopyWindow = max(minCopyWindow, int(math.Ceil(copyWindowSpan.Seconds()*opts.WritesPerSecond)))
+	if opts.BudgetWait == 0 {
+		opts.BudgetWait = DefaultBudgetWait
 	}
 	return &Engine{
 		store: opts.Store, conns: opts.Connections, docs: opts.Documents, fanout: opts.Fanout,
 		log: opts.Logger, now: opts.Now, maxAge: opts.MaxEventAge, wps: opts.WritesPerSecond,
 		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
 		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar, lease: opts.DocumentLease, stall: opts.StallTimeout,
-		pacing: opts.Pacing, window: opts.CopyWindow, budgets: map[string]*accountBudget{}, runTasks: map[string][]drivesync.Document{},
+		pacing: opts.Pacing, window: opts.CopyWindow, budgetWait: opts.BudgetWait, shares: map[string]accountShare{}, budgets: map[string]*accountBudget{}, runTasks: map[string][]drivesync.Document{},
 	}, nil
 }
 
@@ -504,19 +512,33 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 	if d, ok := ctx.Deadline(); ok && d.Add(-2*time.Second).Before(until) {
 		until = d.Add(-2 * time.Second)
 	}
+	var cursor windowCursor
+	tailRepaired := false // at most once per await request
 	for {
 		p, err := e.checkDone(ctx, rec, r.RunID)
 		if err != nil || p.Done() {
 			return err
 		}
+		repairs := r.Repairs
 		if err := e.unstall(ctx, rec, &r, p); err != nil || r.Repairs > maxRepairs {
 			return err
 		}
-		if err := e.advanceWindow(ctx, rec, r.RunID, p); err != nil {
+		if r.Repairs != repairs {
+			cursor = windowCursor{} // a repair may have moved the window
+		}
+		more, err := e.advanceWindow(ctx, rec, r.RunID, p, &cursor)
+		if err != nil {
 			return err
 		}
+		if !more && !tailRepaired {
+			if tailRepaired, err = e.repairTail(ctx, rec, r, p); err != nil {
+				return err
+			}
+		}
+		// While tasks are left to publish, the window is topped up every near poll: it holds
+		// only a few seconds of the account's writes.
 		wait := e.awaitPollFar
-		if p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
+		if more || p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
 			wait = e.awaitPollNear
 		}
 		if time.Now().Add(wait).After(until) {
@@ -570,6 +592,31 @@ func (e *Engine) unstall(ctx context.Context, rec store.ConnectionRecord, r *dri
 	log.WarnContext(ctx, "run made no progress; its unfinished copy tasks published again", "stalledFor", e.stall.String(),
 		"republished", n, "repair", r.Repairs)
 	return nil
+}
+
+// tailStall is how long the last few tasks of a run may make no progress, every task
+// published, before they are published again (repairTail).
+const tailStall = 8 * time.Second
+
+// repairTail publishes again the unfinished tasks of run r when only about a window of them is
+// left, every task is published and none finished for tailStall. Those are tasks a delivery
+// answered busy or lost with its instance, waiting out Pub/Sub's backoff (10 s, 20 s, 40 s …)
+// while their account has nothing else to write: the run would end that much later. Their
+// redeliveries are skipped when they come (the documents are final by then). It reads the
+// mappings of the run's tasks, once per await request at most, and reports whether it
+// republished.
+func (e *Engine) repairTail(ctx context.Context, rec store.ConnectionRecord, r drivesync.CopyRequest, p store.CopyProgress) (bool, error) {
+	left := p.Listed - p.Synced - p.Failed
+	if !p.AllListed || left <= 0 || left > max(1, e.windowOf(ctx, rec)) || r.MovedAt.IsZero() || e.now().Sub(r.MovedAt) < tailStall {
+		return false, nil
+	}
+	n, err := e.repair(ctx, rec, r.RunID)
+	if err != nil {
+		return false, err
+	}
+	e.log.InfoContext(ctx, "last copy tasks of the run idle; published again", "companyId", rec.CompanyID, "connectionId", rec.ID,
+		"runId", r.RunID, "left", left, "republished", n)
+	return true, nil
 }
 
 // checkDone marks run done when every listed document reached a final state, and returns the

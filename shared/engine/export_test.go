@@ -29,8 +29,5 @@ func Reserve(ctx context.Context, e *Engine, account string, live bool) (time.Ti
 // Leases returns how many write budget leases e took.
 func Leases(e *Engine) int64 { return e.leases.Load() }
 
-// Constants of pacing, for tests.
-const (
-	MaxPaceWait = maxPaceWait
-	CopyAhead   = copyAhead
-)
+// LiveWait is the longest a live event of e waits in place for a write slot.
+func LiveWait(e *Engine) time.Duration { return e.ahead(paceLive) }

@@ -32,17 +32,28 @@ const (
 
 // Pacing of an account, by the budget leased from Firestore.
 const (
-	// maxPaceWait is the longest a delivery waits for a write slot while holding its request
-	// (an instance's concurrency slot); a later slot answers busy and Pub/Sub redelivers later.
-	maxPaceWait = 2500 * time.Millisecond
-	// copyAhead is how far ahead of now a copy task may lease an account's budget. Live events
-	// may lease up to maxPaceWait ahead: however many copy tasks wait, the budget between the
-	// two is left to live events, so they are never queued behind a bulk copy.
-	copyAhead = time.Second
+	// DefaultBudgetWait is how long a copy task waits in place for its account's next write slot
+	// by default (DRIVE_BUDGET_WAIT). A delivery answered busy instead comes back no sooner than
+	// the subscription's minimum backoff (10 s in terraform/delivery.json) and usually later, as
+	// the backoff doubles: waiting a few seconds in place keeps the account writing and costs
+	// one concurrency slot for at most this long, where a bounce costs a redelivery and the
+	// account's budget left unused meanwhile. Copy tasks lease at most this far ahead.
+	DefaultBudgetWait = 5 * time.Second
+	// MaxBudgetWait bounds DRIVE_BUDGET_WAIT: a wait near the minimum redelivery backoff holds
+	// a request as long as a bounce would have delayed it.
+	MaxBudgetWait = 10 * time.Second
+	// liveLead is how much further ahead than copy tasks a live event may lease: however many
+	// copy tasks wait, the budget between the copy horizon and liveLead beyond it is left to
+	// live events, so they are never queued behind more than the copy horizon of a bulk copy.
+	liveLead = 2500 * time.Millisecond
+	// minBusyRetry is the smallest retry-after of a busy answer.
+	minBusyRetry = time.Second
 	// leaseSpan is how much of an account's budget one lease takes (L × leaseSpan slots), and
 	// minLease its smallest size: a lease costs two Firestore RPCs, so at least minLease slots
-	// keep pacing under 0.4 RPC per written document.
-	leaseSpan = time.Second
+	// keep pacing under 0.4 RPC per written document. The slots an instance leased and has not
+	// handed out yet push the account's horizon ahead for every other instance (K instances
+	// hold up to K × leaseSpan of it), so the span is short next to a copy task's wait.
+	leaseSpan = 500 * time.Millisecond
 	minLease  = 5
 )
 
@@ -54,8 +65,8 @@ const CodeWriteBudget = "drive_write_budget"
 type paceClass int
 
 const (
-	paceLive       paceClass = iota // a document event: may lease up to maxPaceWait ahead
-	paceCopy                        // a copy task of a run: may lease up to copyAhead ahead
+	paceLive       paceClass = iota // a document event: may lease up to budgetWait + liveLead ahead
+	paceCopy                        // a copy task of a run: may lease up to budgetWait ahead
 	paceBackground                  // a reconcile's own writes: as paceCopy, but waits as long as it takes
 )
 
@@ -117,9 +128,18 @@ func (e *Engine) leaseSize() int {
 	return max(minLease, int(math.Ceil(e.wps*leaseSpan.Seconds())))
 }
 
-// busy is the answer of a delivery that would wait longer than maxPaceWait for its account.
+// ahead is how far ahead of now a write of class c may take its account's budget, and so the
+// longest it waits in place for its slot.
+func (e *Engine) ahead(c paceClass) time.Duration {
+	if c == paceLive {
+		return e.budgetWait + liveLead
+	}
+	return e.budgetWait // a reconcile's own writes yield to live events too
+}
+
+// busy is the answer of a delivery that would wait longer than its class may for its account.
 func busy(account string, retryAfter time.Duration) error {
-	return &drivesync.ClassifiedError{Class: drivesync.Retryable, Code: CodeWriteBudget, RetryAfter: max(retryAfter, maxPaceWait),
+	return &drivesync.ClassifiedError{Class: drivesync.Retryable, Code: CodeWriteBudget, RetryAfter: max(retryAfter, minBusyRetry),
 		Err: fmt.Errorf("drive write budget of google account %.12s… taken for the next %v", account, retryAfter.Round(time.Millisecond))}
 }
 
@@ -134,23 +154,20 @@ func (e *Engine) dropLost(b *accountBudget, now time.Time) {
 }
 
 // reserve takes one write slot of account for class c: one this instance leased already, or a
-// new lease. It answers busy when the slot would be more than maxPaceWait away.
+// new lease. It answers busy when the slot would be further away than class c may wait.
 func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time.Time, error) {
 	b := e.budget(account)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := time.Now()
 	e.dropLost(b, now)
+	ahead := e.ahead(c)
 	if len(b.slots) > 0 {
-		if at := b.slots[0]; !at.After(now.Add(maxPaceWait)) {
+		if at := b.slots[0]; !at.After(now.Add(ahead)) {
 			b.slots = b.slots[1:]
 			return at, nil
 		}
-		return time.Time{}, busy(account, b.slots[0].Sub(now)-maxPaceWait)
-	}
-	ahead := maxPaceWait
-	if c != paceLive {
-		ahead = copyAhead // a reconcile's own writes yield to live events too
+		return time.Time{}, busy(account, b.slots[0].Sub(now)-ahead)
 	}
 	// The horizon only moves forward, so one seen beyond the bound still is: no need to ask.
 	if b.horizon.After(now.Add(ahead)) {
@@ -204,11 +221,11 @@ func (e *Engine) hot(connectionID string) error {
 	defer b.mu.Unlock()
 	now := time.Now()
 	e.dropLost(b, now)
-	if len(b.slots) > 0 && !b.slots[0].After(now.Add(maxPaceWait)) {
+	if len(b.slots) > 0 && !b.slots[0].After(now.Add(e.budgetWait)) {
 		return nil
 	}
-	if b.horizon.After(now.Add(copyAhead)) {
-		return busy(account, b.horizon.Sub(now)-copyAhead)
+	if b.horizon.After(now.Add(e.budgetWait)) {
+		return busy(account, b.horizon.Sub(now)-e.budgetWait)
 	}
 	return nil
 }
@@ -225,7 +242,7 @@ type ticketKey struct{}
 
 // admit takes a write slot of rec's account for a delivery about to work on a document, before
 // it locks the document: a delivery that would wait too long is answered busy having written
-// nothing. The returned context carries the slot to the delivery's first Drive write; done gives
+// nothing, and one whose slot is near waits for it (in pace, at its first write). The returned context carries the slot to the delivery's first Drive write; done gives
 // it back if no write spent it.
 func (e *Engine) admit(ctx context.Context, rec store.ConnectionRecord, c paceClass) (_ context.Context, done func(), err error) {
 	ctx = withPaceClass(ctx, c)

@@ -52,7 +52,7 @@ func (e *env) handleTasks(t *testing.T, msgs [][]byte) []string {
 }
 
 // A run publishes a window of its tasks, and its await requests publish the next ones as the
-// documents finish, half a window at a time: never more than a window in flight, every task
+// documents finish, a quarter of a window at a time: never more than a window in flight, every task
 // published once, and the run ends done.
 func TestRunPublishesItsTasksInAWindow(t *testing.T) {
 	t.Parallel()
@@ -87,6 +87,41 @@ func TestRunPublishesItsTasksInAWindow(t *testing.T) {
 		}
 	}
 	e.checkExactlyOnce(t, e.documents(t))
+}
+
+// By default (COPY_WINDOW=auto) a run's window is what its Google account writes in a few
+// seconds (a copy task's wait in place, 5 s, plus 2 s on the way), not a fixed hundred: at 5
+// writes a second, 35 tasks; the await requests then top it up as the documents finish, never
+// past that many in flight.
+func TestAutoWindowIsAFewSecondsOfTheAccount(t *testing.T) {
+	t.Parallel()
+	const documents, wps, want = 80, 5, 35
+	e := newEnv(t, envOptions{documents: documents, topics: true})
+	e.opts.WritesPerSecond = wps
+	e.opts.StallTimeout = time.Minute
+	e.engine = e.newEngine(t)
+	engine.SetAwait(e.engine, 100*time.Millisecond, 50*time.Millisecond)
+	req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company,
+		ConnectionID: e.conn.ID, RunID: e.conn.InitialCopy.RunID}
+	retry(t, "copy request", func() error { return e.engine.HandleCopyRequest(e.ctx, req) })
+	pending := e.drain(t, e.taskSub)
+	if len(pending) != want {
+		t.Fatalf("the run published %d tasks at first, want %d (7 s at %d writes a second)", len(pending), want, wps)
+	}
+	copied := 0
+	for range 20 {
+		if len(pending) > want {
+			t.Fatalf("%d tasks in flight, want at most %d", len(pending), want)
+		}
+		copied += len(e.handleTasks(t, pending))
+		pending = e.awaitOnce(t)
+		if len(pending) == 0 && e.get(t).InitialCopy.State == drivesync.CopyDone {
+			break
+		}
+	}
+	if got := e.get(t).InitialCopy; got.State != drivesync.CopyDone || got.Synced != documents || copied != documents {
+		t.Fatalf("run %+v after %d tasks, want done with %d synced", got, copied, documents)
+	}
 }
 
 // A window whose tasks were lost is repaired like any stalled run, but only the window goes

@@ -270,15 +270,16 @@ func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs
 	return engine.New(engine.Options{
 		Store: c.store, Connections: conns, Documents: dc, Fanout: fo, Logger: log,
 		MaxEventAge: maxAge, DocumentLease: lease, StallTimeout: stallTimeout, IDBlockSize: idBlockSize,
-		WritesPerSecond: pace.wps, Pacing: engine.Pacing(pace.mode), CopyWindow: pace.window,
+		WritesPerSecond: pace.wps, Pacing: engine.Pacing(pace.mode), CopyWindow: pace.window, BudgetWait: pace.wait,
 	})
 }
 
 // pacing is how an engine keeps to Drive's write limit, and how far ahead a run publishes.
 type pacing struct {
 	wps    float64
-	mode   string // config.PacingAccount or config.PacingInstance
-	window int    // config.InitialCopy.CopyWindow
+	mode   string        // config.PacingAccount or config.PacingInstance
+	window int           // config.InitialCopy.CopyWindow
+	wait   time.Duration // DRIVE_BUDGET_WAIT
 }
 
 // SyncDocument builds the copy engine of the SyncDocument function, which applies document
@@ -304,7 +305,7 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 	// so the page size of its fan-out and the stall timeout are irrelevant; the default page
 	// size keeps the fan-out valid.
 	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.DocumentLease, 0,
-		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing}, log)
+		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, wait: cfg.BudgetWait}, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -339,7 +340,7 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 	}
 	// Document events never reach this engine; their maximum age only needs to be valid.
 	e, err := copyEngine(ctx, c, conns, cfg.Documents, cfg.PageSize, 24*time.Hour, cfg.DocumentLease, cfg.StallTimeout,
-		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, window: cfg.CopyWindow}, log)
+		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, window: cfg.CopyWindow, wait: cfg.BudgetWait}, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}
