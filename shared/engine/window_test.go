@@ -154,3 +154,40 @@ func TestStalledWindowIsRepaired(t *testing.T) {
 	}
 	e.checkExactlyOnce(t, e.documents(t))
 }
+
+// The last tasks of a run, every task published, that make no progress for 8 s (deliveries
+// answered busy or lost, waiting out Pub/Sub's backoff) are published again long before the
+// stall timeout; their late redeliveries are skipped, and every document lands once.
+func TestIdleTailIsPublishedAgain(t *testing.T) {
+	t.Parallel()
+	const documents, window, lost = 10, 20, 3
+	e, first := windowRun(t, documents, window)
+	if len(first) != documents {
+		t.Fatalf("the run published %d tasks, want all %d", len(first), documents)
+	}
+	e.handleTasks(t, first[lost:])
+	if got := e.awaitOnce(t); len(got) != 0 {
+		t.Fatalf("a run whose tail has just stopped republished %d tasks", len(got))
+	}
+	e.clock.Advance(5 * time.Second)
+	if got := e.awaitOnce(t); len(got) != 0 {
+		t.Fatalf("a tail idle for 5 s republished %d tasks, want none before 8 s", len(got))
+	}
+	e.clock.Advance(4 * time.Second) // 9 s without progress; the stall timeout is a minute
+	again := e.awaitOnce(t)
+	if len(again) != lost {
+		t.Fatalf("the idle tail republished %d tasks, want the %d unfinished", len(again), lost)
+	}
+	e.handleTasks(t, again)
+	e.handleTasks(t, first[:lost]) // the original deliveries, late: skipped
+	for range 5 {
+		if e.get(t).InitialCopy.State == drivesync.CopyDone {
+			break
+		}
+		e.awaitOnce(t)
+	}
+	if got := e.get(t).InitialCopy; got.State != drivesync.CopyDone || got.Synced != documents {
+		t.Fatalf("run %+v, want done with %d synced", got, documents)
+	}
+	e.checkExactlyOnce(t, e.documents(t))
+}
