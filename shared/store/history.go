@@ -72,7 +72,7 @@ func (s *Store) ListMappings(ctx context.Context, k ConnectionKey, q MappingQuer
 	}
 	// One more than the page: whether it exists says if a next page does, without an empty
 	// last page the client would have to ask for.
-	out, err := readMappings(query.Limit(q.Limit+1).Documents(ctx))
+	out, err := readMappings(query.Limit(q.Limit + 1).Documents(ctx))
 	if err != nil {
 		return nil, nil, fmt.Errorf("list mappings of connection %s: %w", k.ID, err)
 	}
