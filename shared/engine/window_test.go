@@ -9,11 +9,18 @@ import (
 )
 
 // windowRun starts a run of documents documents whose tasks are published window at a time, and
-// returns the env, the run's first request and the tasks it published.
+// returns the env and the tasks it published first.
 func windowRun(t *testing.T, documents, window int) (*env, [][]byte) {
 	t.Helper()
+	return startRun(t, documents, func(o *engine.Options) { o.CopyWindow = window })
+}
+
+// startRun starts a run of documents documents on an engine whose options set adjusts, and
+// returns the env and the tasks the run's first request published.
+func startRun(t *testing.T, documents int, set func(*engine.Options)) (*env, [][]byte) {
+	t.Helper()
 	e := newEnv(t, envOptions{documents: documents, topics: true})
-	e.opts.CopyWindow = window
+	set(&e.opts)
 	e.opts.StallTimeout = time.Minute
 	e.engine = e.newEngine(t)
 	engine.SetAwait(e.engine, 100*time.Millisecond, 50*time.Millisecond)
@@ -96,15 +103,7 @@ func TestRunPublishesItsTasksInAWindow(t *testing.T) {
 func TestAutoWindowIsAFewSecondsOfTheAccount(t *testing.T) {
 	t.Parallel()
 	const documents, wps, want = 80, 5, 35
-	e := newEnv(t, envOptions{documents: documents, topics: true})
-	e.opts.WritesPerSecond = wps
-	e.opts.StallTimeout = time.Minute
-	e.engine = e.newEngine(t)
-	engine.SetAwait(e.engine, 100*time.Millisecond, 50*time.Millisecond)
-	req := drivesync.CopyRequest{SchemaVersion: drivesync.CopyRequestSchemaVersion, CompanyID: company,
-		ConnectionID: e.conn.ID, RunID: e.conn.InitialCopy.RunID}
-	retry(t, "copy request", func() error { return e.engine.HandleCopyRequest(e.ctx, req) })
-	pending := e.drain(t, e.taskSub)
+	e, pending := startRun(t, documents, func(o *engine.Options) { o.WritesPerSecond = wps })
 	if len(pending) != want {
 		t.Fatalf("the run published %d tasks at first, want %d (7 s at %d writes a second)", len(pending), want, wps)
 	}
