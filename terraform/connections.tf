@@ -63,6 +63,8 @@ resource "google_cloudfunctions2_function" "connections" {
       # otherwise (an empty value is unset).
       PICKER_APP_ID  = local.picker_app_id
       PICKER_API_KEY = var.drive_scope == "drive.file" ? var.picker_api_key : ""
+      # The folders the API creates draw on each Google account's write budget with the copies.
+      DRIVE_WRITES_PER_SECOND = local.copy_env.DRIVE_WRITES_PER_SECOND
     }
 
     # Secrets are read from Secret Manager when an instance starts ("latest": a new version is

@@ -124,8 +124,8 @@ locals {
   # Both functions that write to Drive (SyncDocument, InitialCopy) reach the same Firestore,
   # Google accounts and eFactori API, take leases on the same mappings and write as the same
   # Google accounts, so they share these settings. DOCUMENT_LEASE is how long a delivery that
-  # died keeps a document locked; DRIVE_WRITES_PER_SECOND paces Drive writes per connection and
-  # instance.
+  # died keeps a document locked; DRIVE_WRITES_PER_SECOND is the write budget of one Google
+  # account, shared by every instance (DRIVE_PACING=account).
   copy_env = {
     GOOGLE_CLOUD_PROJECT    = var.project
     LOG_LEVEL               = var.log_level
@@ -136,7 +136,7 @@ locals {
     TOKEN_KEK_URI           = local.token_keyset_kek_uri
     EFACTORI_DOCUMENTS_URL  = var.efactori_api_url
     EFACTORI_API_AUDIENCE   = var.efactori_api_url # eFactori checks aud = its API base URL (docs/efactori-contract.md)
-    DOCUMENT_LEASE          = "1m"
+    DOCUMENT_LEASE          = "20s"
     DRIVE_WRITES_PER_SECOND = "3"
   }
 }

@@ -25,7 +25,8 @@ import (
 )
 
 // fleetOptions shape a fleet: production delivery (local/pushd with terraform/delivery.json's
-// settings) to K SyncDocument instances of C concurrent requests and one InitialCopy instance.
+// settings) to K SyncDocument instances of C concurrent requests and InitialCopy's declared
+// instances.
 type fleetOptions struct {
 	instances int     // K; 0 = delivery.json's max_instances
 	limit     float64 // the Drive emulator's write limit L per account, and DRIVE_WRITES_PER_SECOND
@@ -43,7 +44,7 @@ type fleetOptions struct {
 type fleet struct {
 	*stack
 	sync     []*proc.Supervisor
-	initialP *proc.Supervisor
+	initialP []*proc.Supervisor
 	pushers  map[string]*pushd.Pusher // by topic ID
 	pools    map[string]*pushd.Pool   // by function
 	fsCalls  *rpccount.Proxy
@@ -106,11 +107,16 @@ func newFleet(tb testing.TB, o fleetOptions) *fleet {
 		sup, url := start(fmt.Sprintf("SyncDocument#%d", i+1), config.FunctionSyncDocument)
 		f.sync, syncURLs = append(f.sync, sup), append(syncURLs, url)
 	}
-	var initialURL string
-	f.initialP, initialURL = start("InitialCopy", config.FunctionInitialCopy)
-	f.initial = initialURL
+	// InitialCopy runs as many instances as it is declared with: its await requests top up every
+	// copying run's window, and one instance would queue twenty runs' requests behind each other.
+	var initialURLs []string
+	for i := range delivery.Functions[config.FunctionInitialCopy].MaxInstances {
+		sup, url := start(fmt.Sprintf("InitialCopy#%d", i+1), config.FunctionInitialCopy)
+		f.initialP, initialURLs = append(f.initialP, sup), append(initialURLs, url)
+	}
+	f.initial = initialURLs[0]
 
-	for fn, urls := range map[string][]string{config.FunctionSyncDocument: syncURLs, config.FunctionInitialCopy: {initialURL}} {
+	for fn, urls := range map[string][]string{config.FunctionSyncDocument: syncURLs, config.FunctionInitialCopy: initialURLs} {
 		if f.pools[fn], err = pushd.NewPool(fn, urls, delivery.Functions[fn].Concurrency); err != nil {
 			tb.Fatal(err)
 		}
@@ -360,6 +366,32 @@ func TestFleetAccountCeiling(t *testing.T) {
 	}
 	t.Logf("%d documents in %.1f s: %d writes accepted (%.2f/s, L = %v), %d refused; %s",
 		24, span, accepted, float64(accepted)/span, limit, refused, f.pushdSummary())
+}
+
+// writeSpan returns the times of account's first and last write (files and folders Drive last
+// modified) after from.
+func (f *fleet) writeSpan(account string, from time.Time) (first, last time.Time) {
+	f.t.Helper()
+	tree, err := f.google.Drive.Tree(account)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var walk func(n driveemu.Node)
+	walk = func(n driveemu.Node) {
+		if n.Modified.After(from) {
+			if first.IsZero() || n.Modified.Before(first) {
+				first = n.Modified
+			}
+			if n.Modified.After(last) {
+				last = n.Modified
+			}
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(tree.Root)
+	return first, last
 }
 
 // timeline says how many of account's items (files and folders) Drive last modified in each

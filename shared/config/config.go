@@ -105,16 +105,16 @@ var Variables = []Variable{
 		Description: "Static bearer token for the eFactori stand-in (local/efactori) instead of an ID token. Local only."},
 	{Name: "MAX_EVENT_AGE", Default: "24h", Functions: []string{FunctionSyncDocument},
 		Description: "Document events older than this (a Go duration) are dropped and recorded as failed instead of being applied."},
-	{Name: "DOCUMENT_LEASE", Default: "1m", Functions: copyFunctions,
+	{Name: "DOCUMENT_LEASE", Default: "20s", Functions: copyFunctions,
 		Description: "How long a delivery that died keeps a document locked (a Go duration, at most a few minutes); a live one extends its lease every third of it."},
-	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: copyFunctions,
+	{Name: "DRIVE_WRITES_PER_SECOND", Default: "3", Functions: pacedFunctions,
 		Description: "Drive writes per second per Google account, across every instance, connection and company writing to it (per connection and instance with DRIVE_PACING=instance); Drive allows about 3 sustained writes per second per user."},
-	{Name: "DRIVE_PACING", Default: PacingAccount, Functions: copyFunctions,
+	{Name: "DRIVE_PACING", Default: PacingAccount, Functions: pacedFunctions,
 		Description: "account: one write budget per Google account shared by the whole fleet, leased in batches from Firestore (driveAccounts/{sha256}); instance: a token bucket per connection in each instance, as before (for comparison only: K instances send K times the rate)."},
-	{Name: "DRIVE_BUDGET_WAIT", Default: "5s", Functions: copyFunctions,
+	{Name: "DRIVE_BUDGET_WAIT", Default: "5s", Functions: pacedFunctions,
 		Description: "How long a copy task waits in place for its Google account's next write slot before it is answered busy and left to Pub/Sub's backoff (a Go duration up to 10s, below the subscription's minimum backoff); live document events may wait 2.5 s longer."},
 	{Name: "COPY_WINDOW", Default: CopyWindowAuto, Functions: []string{FunctionInitialCopy},
-		Description: "Copy tasks of a run published ahead of its progress: auto (what the Google account writes in DRIVE_BUDGET_WAIT + 2 s, 7 × DRIVE_WRITES_PER_SECOND by default, shared among the runs copying to it, at least 2), a number from 1 to 1000000, or all (every task at once, as before)."},
+		Description: "Drive writes of a run's copy tasks published ahead of its progress (a task weighs one write plus the layout folders it is the first to need): auto (what the Google account writes in 2 s, or in DRIVE_BUDGET_WAIT if shorter, divided among the runs copying to it, at least 2 tasks), a number from 1 to 1000000, or all (every task at once, the design before windows)."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
 		Description: "Documents asked of eFactori per list call while a run reconciles (1–1000)."},
 	{Name: "STALL_TIMEOUT", Default: "2m", Functions: []string{FunctionInitialCopy},
@@ -125,6 +125,9 @@ var (
 	allFunctions    = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
 	googleFunctions = []string{FunctionConnections, FunctionOAuthCallback, FunctionSyncDocument, FunctionInitialCopy}
 	copyFunctions   = []string{FunctionSyncDocument, FunctionInitialCopy}
+	// pacedFunctions write to Drive, so they share each Google account's write budget: the
+	// copies, and the connection API's folder creations.
+	pacedFunctions = []string{FunctionConnections, FunctionSyncDocument, FunctionInitialCopy}
 )
 
 // DRIVE_PACING values.
@@ -182,6 +185,11 @@ type Connections struct {
 	// project number and a browser API key of the OAuth client's project.
 	PickerAppID  string
 	PickerAPIKey string
+	// WritesPerSecond, Pacing and BudgetWait pace the folders the API creates as the copies
+	// are paced: by the Google account's write budget.
+	WritesPerSecond float64
+	Pacing          string
+	BudgetWait      time.Duration
 }
 
 // MaxConnectionsLimit is the largest MAX_CONNECTIONS_PER_COMPANY: the list of a company's
@@ -199,6 +207,9 @@ func LoadConnections(lookup Lookup) (Connections, error) {
 		FrontendOrigins:  r.origins("FRONTEND_ORIGINS"),
 
 		MaxConnectionsPerCompany: r.intRange("MAX_CONNECTIONS_PER_COMPANY", 1, MaxConnectionsLimit),
+		WritesPerSecond:          r.rate("DRIVE_WRITES_PER_SECOND"),
+		Pacing:                   r.pacing(),
+		BudgetWait:               r.budgetWait(),
 	}
 	c.PickerAppID, c.PickerAPIKey = r.picker(c.DriveScope)
 	if err := r.err(); err != nil {

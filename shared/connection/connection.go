@@ -55,6 +55,15 @@ type Options struct {
 	// MaxConnections is the most connections a company may have (Create refuses more); 0 means
 	// DefaultMaxConnections.
 	MaxConnections int
+	// WriteBudget paces the service's own Drive writes (a folder the customer creates, the
+	// company folder of a new target) by their Google account's write budget, which the
+	// account's copies draw from too; nil writes unpaced.
+	WriteBudget WriteBudget
+}
+
+// WriteBudget waits for a slot of rec's Google account's Drive write budget: *pacing.Gate.
+type WriteBudget interface {
+	Wait(ctx context.Context, rec store.ConnectionRecord) error
 }
 
 // DefaultMaxConnections is how many connections a company may have unless configured otherwise:
@@ -73,6 +82,7 @@ type Service struct {
 	now       func() time.Time
 	newID     func() string
 	maxConns  int
+	budget    WriteBudget
 	transport http.RoundTripper // shared by every connection's Drive client, to reuse connections
 
 	targets sync.Map // company ID → *sync.Mutex serialising company-folder creation
@@ -132,7 +142,7 @@ func New(opts Options) (*Service, error) {
 	return &Service{
 		store: opts.Store, oauth: opts.OAuth, cipher: opts.Cipher, drive: opts.Drive,
 		browse: opts.DriveScope == "drive", copies: opts.Copies, log: opts.Logger,
-		now: opts.Now, newID: opts.NewID, maxConns: opts.MaxConnections, transport: oauth.NewTransport(),
+		now: opts.Now, newID: opts.NewID, maxConns: opts.MaxConnections, budget: opts.WriteBudget, transport: oauth.NewTransport(),
 	}, nil
 }
 

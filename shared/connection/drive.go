@@ -229,12 +229,23 @@ func (s *Service) CreateFolder(ctx context.Context, companyID, id, parentID, nam
 	if info.Trashed {
 		return Folder{}, fieldErr("parentId", "is in the trash")
 	}
+	if err := s.paceWrite(ctx, rec); err != nil {
+		return Folder{}, err
+	}
 	f, err := dc.CreateFolder(ctx, info.ID, name, nil)
 	if err != nil {
 		return Folder{}, s.folderError(ctx, rec, op, "parentId", err)
 	}
 	s.log.InfoContext(ctx, "folder created", "companyId", companyID, "connectionId", id, "folderId", f.ID)
 	return Folder{ID: f.ID, Name: f.Name}, nil
+}
+
+// paceWrite waits for rec's Google account to take one more Drive write.
+func (s *Service) paceWrite(ctx context.Context, rec store.ConnectionRecord) error {
+	if s.budget == nil {
+		return nil
+	}
+	return s.budget.Wait(ctx, rec)
 }
 
 // companyFolderKey marks the company folder drivesync makes inside a target, so choosing the same
@@ -285,6 +296,11 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 	// well under a second normally) loses the lease, and the next SetTarget could then overlap it.
 	err = s.withCompanyLease(ctx, companyID, func() error {
 		if err := s.targetFree(ctx, companyID, id, info.ID); err != nil {
+			return err
+		}
+		// Paced even when the folder exists already (then EnsureFolder writes nothing): a
+		// slot left unused costs the account a fraction of a second.
+		if err := s.paceWrite(ctx, rec); err != nil {
 			return err
 		}
 		var err error

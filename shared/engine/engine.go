@@ -57,11 +57,11 @@ type Options struct {
 	// Pacing says how writes are kept at WritesPerSecond; "" means PacingAccount.
 	Pacing Pacing
 	// CopyWindow is how many of a run's copy tasks are published ahead of its progress: 0
-	// sizes it by the account (what it writes in BudgetWait + windowTransit, shared among the runs copying
-	// to it: see windowOf), a negative one publishes every task at once (as before windows).
+	// sizes it by the account (what it writes in 2 s, shared among the runs copying to it, in
+	// writes: see windowOf), a negative one publishes every task at once (as before windows).
 	CopyWindow int
 	// BudgetWait is how long a copy task waits in place for its account's write slot before it
-	// is answered busy (live events wait up to liveLead longer); 0 means DefaultBudgetWait.
+	// is answered busy (live events wait up to LiveLead longer); 0 means DefaultBudgetWait.
 	BudgetWait time.Duration
 	// IDBlockSize is how many file IDs one files.generateIds call reserves (1 to 1000).
 	IDBlockSize int
@@ -77,8 +77,13 @@ type Options struct {
 // delivery waits or retries in place.
 const (
 	// defaultDocumentLease bounds how long a dead delivery keeps a document locked; a live one
-	// extends its lease every third of it.
-	defaultDocumentLease = time.Minute
+	// extends its lease every third of it. A killed instance's documents are locked that long
+	// for their redeliveries (Pub/Sub's first retry comes 10 s later), so a long lease left a
+	// copy's last documents waiting while the account idled; exactly once does not rest on it
+	// (a new document's file ID is reserved with the lease, and Drive refuses a second file
+	// with that ID). A third of it stays above a copy task's wait for its write slot, so a
+	// delivery that only waited for budget extends nothing.
+	defaultDocumentLease = 20 * time.Second
 	// defaultStallTimeout is how long a run may make no progress before it is repaired.
 	defaultStallTimeout = 2 * time.Minute
 	// folderLeaseTTL bounds how long a dead delivery keeps a folder creation claimed.
@@ -115,13 +120,15 @@ type Engine struct {
 	window     int           // copy tasks of a run published ahead of its progress; 0: by the account; < 0: all at once
 	budgetWait time.Duration // the longest a copy task waits in place for a write slot
 
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter        // connection ID → write pacing (PacingInstance)
-	budgets  map[string]*accountBudget       // account key → write slots leased (PacingAccount)
-	pools    map[string]*idPool              // connection ID → reserved file IDs
-	runTasks map[string][]drivesync.Document // run ID → its recorded copy tasks, for its window
-	shares   map[string]accountShare         // Google subject → runs copying to it, as last counted
+	mu          sync.Mutex
+	limiters    map[string]*rate.Limiter  // connection ID → write pacing (PacingInstance)
+	budgets     map[string]*accountBudget // account key → write slots leased (PacingAccount)
+	pools       map[string]*idPool        // connection ID → reserved file IDs
+	runTasks    map[string]*runTasks      // run ID → its recorded copy tasks, for its window
+	cachedTasks int                       // tasks held in runTasks
+	shares      map[string]accountShare   // Google subject → runs copying to it, as last counted
 
+	instance     string       // this engine's name in the accounts' budgets (LeaseWriteSlotsBy)
 	connAccounts sync.Map     // connection ID → account key, as last seen
 	leases       atomic.Int64 // write budget leases taken, for tests
 
@@ -196,7 +203,8 @@ func New(opts Options) (*Engine, error) {
 		log: opts.Logger, now: opts.Now, maxAge: opts.MaxEventAge, wps: opts.WritesPerSecond,
 		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
 		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar, lease: opts.DocumentLease, stall: opts.StallTimeout,
-		pacing: opts.Pacing, window: opts.CopyWindow, budgetWait: opts.BudgetWait, shares: map[string]accountShare{}, budgets: map[string]*accountBudget{}, runTasks: map[string][]drivesync.Document{},
+		pacing: opts.Pacing, window: opts.CopyWindow, budgetWait: opts.BudgetWait, shares: map[string]accountShare{}, budgets: map[string]*accountBudget{}, runTasks: map[string]*runTasks{},
+		instance: newHolder(),
 	}, nil
 }
 
@@ -515,6 +523,7 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 	var cursor windowCursor
 	tailRepaired := false // at most once per await request
 	for {
+		polled := time.Now()
 		p, err := e.checkDone(ctx, rec, r.RunID)
 		if err != nil || p.Done() {
 			return err
@@ -540,6 +549,10 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		wait := e.awaitPollFar
 		if more || p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
 			wait = e.awaitPollNear
+		}
+		wait = max(0, wait-time.Since(polled)) // the window's publishing took part of it
+		if more && wait == 0 {
+			wait = e.awaitPollNear / 10 // a long trickle: count again soon, not at once
 		}
 		if time.Now().Add(wait).After(until) {
 			break

@@ -7,12 +7,14 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/efactori/drivesync/shared/drive"
 	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/pacing"
 	"github.com/efactori/drivesync/shared/store"
 )
 
@@ -42,10 +44,11 @@ const (
 	// MaxBudgetWait bounds DRIVE_BUDGET_WAIT: a wait near the minimum redelivery backoff holds
 	// a request as long as a bounce would have delayed it.
 	MaxBudgetWait = 10 * time.Second
-	// liveLead is how much further ahead than copy tasks a live event may lease: however many
-	// copy tasks wait, the budget between the copy horizon and liveLead beyond it is left to
-	// live events, so they are never queued behind more than the copy horizon of a bulk copy.
-	liveLead = 2500 * time.Millisecond
+	// LiveLead is how much further ahead than copy tasks a live event (or a person's click in
+	// the connection API, see package pacing) may lease: however many copy tasks wait, the
+	// budget between the copy horizon and LiveLead beyond it is left to them, so they are
+	// never queued behind more than the copy horizon of a bulk copy.
+	LiveLead = 2500 * time.Millisecond
 	// minBusyRetry is the smallest retry-after of a busy answer.
 	minBusyRetry = time.Second
 	// leaseSpan is how much of an account's budget one lease takes (L × leaseSpan slots), and
@@ -59,13 +62,13 @@ const (
 
 // CodeWriteBudget is the code of a delivery answered busy: its Google account's write budget is
 // taken for longer than a delivery should wait.
-const CodeWriteBudget = "drive_write_budget"
+const CodeWriteBudget = pacing.CodeWriteBudget
 
 // paceClass is which share of an account's budget a write may take.
 type paceClass int
 
 const (
-	paceLive       paceClass = iota // a document event: may lease up to budgetWait + liveLead ahead
+	paceLive       paceClass = iota // a document event: may lease up to budgetWait + LiveLead ahead
 	paceCopy                        // a copy task of a run: may lease up to budgetWait ahead
 	paceBackground                  // a reconcile's own writes: as paceCopy, but waits as long as it takes
 )
@@ -87,21 +90,13 @@ type accountBudget struct {
 	// mu is held across a lease, so one instance leases once at a time per account and its
 	// other deliveries take the slots it brings back.
 	mu sync.Mutex
+	// queued counts the deliveries waiting for mu: what a lease on a contended account takes.
+	queued atomic.Int32
 	// slots are the leased times not handed out yet, ascending. A slot whose time has passed by
 	// more than an interval is lost: handing it out late would bunch writes above the limit.
 	slots []time.Time
 	// horizon is the account's horizon as last seen: budget is taken up to it.
 	horizon time.Time
-}
-
-// accountOf names the write budget rec's Drive writes draw from: its Google account.
-func accountOf(rec store.ConnectionRecord) string {
-	if rec.GoogleSubject == "" {
-		// Not consented yet (nothing is written then) or a record from before subjects were
-		// kept: the connection is its own account.
-		return store.AccountKey("connection\x00" + rec.CompanyID + "\x00" + rec.ID)
-	}
-	return store.AccountKey(rec.GoogleSubject)
 }
 
 func (e *Engine) budget(account string) *accountBudget {
@@ -132,7 +127,7 @@ func (e *Engine) leaseSize() int {
 // longest it waits in place for its slot.
 func (e *Engine) ahead(c paceClass) time.Duration {
 	if c == paceLive {
-		return e.budgetWait + liveLead
+		return e.budgetWait + LiveLead
 	}
 	return e.budgetWait // a reconcile's own writes yield to live events too
 }
@@ -157,7 +152,9 @@ func (e *Engine) dropLost(b *accountBudget, now time.Time) {
 // new lease. It answers busy when the slot would be further away than class c may wait.
 func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time.Time, error) {
 	b := e.budget(account)
+	b.queued.Add(1)
 	b.mu.Lock()
+	b.queued.Add(-1)
 	defer b.mu.Unlock()
 	now := time.Now()
 	e.dropLost(b, now)
@@ -173,7 +170,9 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 	if b.horizon.After(now.Add(ahead)) {
 		return time.Time{}, busy(account, b.horizon.Sub(now)-ahead)
 	}
-	ws, err := e.store.LeaseWriteSlots(ctx, account, e.leaseSize(), e.interval(), now, now.Add(ahead))
+	// On an account other instances write to as well, only what waits here is leased.
+	size := e.leaseSize()
+	ws, err := e.store.LeaseWriteSlotsBy(ctx, account, e.instance, size, min(size, 1+int(b.queued.Load())), e.interval(), now, now.Add(ahead))
 	switch {
 	case errors.Is(err, store.ErrBudgetContended):
 		return time.Time{}, busy(account, e.interval())
@@ -249,7 +248,7 @@ func (e *Engine) admit(ctx context.Context, rec store.ConnectionRecord, c paceCl
 	if e.pacing != PacingAccount {
 		return ctx, func() {}, nil
 	}
-	account := accountOf(rec)
+	account := store.AccountOf(rec)
 	e.connAccounts.Store(rec.ID, account)
 	at, err := e.reserve(ctx, account, c)
 	if err != nil {
@@ -272,7 +271,7 @@ func (e *Engine) pace(ctx context.Context, rec store.ConnectionRecord) error {
 	if e.pacing == PacingInstance {
 		return e.paceInstance(ctx, rec.ID)
 	}
-	account := accountOf(rec)
+	account := store.AccountOf(rec)
 	e.connAccounts.Store(rec.ID, account)
 	var at time.Time
 	if t, ok := ctx.Value(ticketKey{}).(*ticket); ok && t.account == account {

@@ -573,9 +573,8 @@ func (e *Engine) repair(ctx context.Context, rec store.ConnectionRecord, runID s
 		}
 	}
 	if len(left) == 0 && w.Recorded && w.Released < len(all) {
-		size := max(e.windowOf(ctx, rec), 1)
-		_, err := e.publishWindow(ctx, rec, runID, all, w.Released, w, size)
-		return min(len(all), w.Released+size) - w.Released, err
+		released, err := e.publishWindow(ctx, rec, runID, all, w.Released, w, max(e.windowOf(ctx, rec), 1))
+		return released - min(w.Released, len(all)), err
 	}
 	return len(left), e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, runID, left)
 }

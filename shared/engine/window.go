@@ -2,38 +2,45 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/layout"
 	"github.com/efactori/drivesync/shared/store"
 )
 
 // A run publishes its copy tasks in a window that follows its progress instead of all at once:
 // the subscription is shared by every tenant, and a company's hundred thousand tasks would
 // otherwise stand in front of every other company's (Pub/Sub delivers roughly in order of
-// publication). The window is sized by what the run's Google account can write in a copy
-// task's wait in place (DRIVE_BUDGET_WAIT) plus windowTransit, shared among the runs copying to
-// that account (windowOf): the tasks on their way (published, not yet delivered) keep the
-// account writing while the ones delivered wait at most their wait for a slot, so almost none
-// is answered busy and left to Pub/Sub's backoff (10 s and more). The run's await requests count
-// its progress every second while tasks are left to publish, and top the window up each time,
-// so the account never runs dry.
+// publication). The window is counted in Drive writes, not tasks: a task that is the first to
+// need a layout folder creates it too, and in a young company's first copy that is one task
+// in two. It holds what the run's Google account writes in windowSpan, shared among the runs
+// copying to that account (windowOf). Pub/Sub delivers a published batch within milliseconds,
+// so every task in the window may be waiting in place for its slot at once, each holding one of
+// the function's concurrency slots, which every tenant shares: the span bounds both that wait
+// (well inside DRIVE_BUDGET_WAIT, so none is answered busy and left to Pub/Sub's backoff) and
+// the slots an account's copy holds (L × windowSpan). The run's await requests count its
+// progress every second while tasks are left to publish and top the window up once an eighth
+// of it is free, so the account never runs dry.
 const (
-	// windowTransit is about how long a task takes from the await request that publishes it to
-	// its delivery, plus the await's poll interval: that much of the window is on its way.
-	windowTransit = 2 * time.Second
-	// minCopyWindow is the smallest window of a run, whatever its share of the account: two
-	// tasks, so one is in flight while the other is being written.
+	// windowSpan is how many seconds of its account's writes a run keeps published ahead: more
+	// than the await requests' poll (1 s) plus a task's way to its delivery.
+	windowSpan = 2 * time.Second
+	// minCopyWindow is the fewest tasks a window holds, whatever its share of the account and
+	// its tasks' writes: two, so one is in flight while the other is being written.
 	minCopyWindow = 2
 	// shareTTL is how long an instance trusts its count of the runs copying to an account; the
 	// count is a query over the account's connections, made at most this often per account.
 	shareTTL = 10 * time.Second
 	// maxShareRuns bounds the connections the count looks at.
 	maxShareRuns = 200
-	// maxCachedRuns bounds the runs whose recorded tasks an instance keeps in memory for their
-	// windows; past it the cache starts over, which costs one read of the run's tasks.
-	maxCachedRuns = 16
+	// maxCachedTasks bounds the recorded tasks an instance keeps in memory for the windows of
+	// the runs it watches (about 200 bytes each); past it the cache starts over, which costs
+	// each run one read of its tasks. Any instance may watch any run, so it holds many runs.
+	maxCachedTasks = 400_000
 	// maxCachedShares bounds the accounts whose share an instance keeps; past it, it starts over.
 	maxCachedShares = 1000
 )
@@ -44,14 +51,15 @@ type accountShare struct {
 	at   time.Time
 }
 
-// windowOf returns how many copy tasks of rec's run may be published ahead of its progress; a
+// windowOf returns how many Drive writes of rec's run may be published ahead of its progress; a
 // negative count publishes every task. COPY_WINDOW=N fixes it; by default it is what the
-// account writes in budgetWait + windowTransit, divided among the runs currently copying to it.
+// account writes in windowSpan (or the budget wait, if shorter), divided among the runs currently
+// copying to it.
 func (e *Engine) windowOf(ctx context.Context, rec store.ConnectionRecord) int {
 	if e.window != 0 {
 		return e.window
 	}
-	span := math.Ceil(e.wps * (e.budgetWait + windowTransit).Seconds())
+	span := math.Ceil(e.wps * min(windowSpan, e.budgetWait).Seconds())
 	return max(minCopyWindow, int(math.Ceil(span/float64(e.runsCopyingOn(ctx, rec)))))
 }
 
@@ -86,26 +94,84 @@ func (e *Engine) runsCopyingOn(ctx context.Context, rec store.ConnectionRecord) 
 	return n
 }
 
+// runTasks is a run's recorded copy tasks as an instance keeps them for the run's window.
+type runTasks struct {
+	docs []drivesync.Document
+	// writes[i] is the Drive writes expected of docs[:i] in layout (see expectedWrites),
+	// computed when a window first needs them.
+	writes []int
+	layout drivesync.FolderLayout
+}
+
 // tasksOf returns the copy tasks recorded for run runID of k, from this instance's memory when
 // it read them before.
 func (e *Engine) tasksOf(ctx context.Context, k store.ConnectionKey, runID string) ([]drivesync.Document, error) {
 	e.mu.Lock()
-	docs, ok := e.runTasks[runID]
+	rt, ok := e.runTasks[runID]
 	e.mu.Unlock()
 	if ok {
-		return docs, nil
+		return rt.docs, nil
 	}
 	docs, err := e.store.RunTasks(ctx, k, runID)
 	if err != nil {
 		return nil, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	e.mu.Lock()
-	if len(e.runTasks) >= maxCachedRuns {
+	if e.cachedTasks+len(docs) > maxCachedTasks {
 		clear(e.runTasks)
+		e.cachedTasks = 0
 	}
-	e.runTasks[runID] = docs
+	e.runTasks[runID] = &runTasks{docs: docs}
+	e.cachedTasks += len(docs)
 	e.mu.Unlock()
 	return docs, nil
+}
+
+// writesOf returns expectedWrites of run runID's tasks in rec's layout, kept with the tasks.
+func (e *Engine) writesOf(rec store.ConnectionRecord, runID string, tasks []drivesync.Document) []int {
+	e.mu.Lock()
+	rt, ok := e.runTasks[runID]
+	if ok && len(rt.docs) == len(tasks) && rt.writes != nil && rt.layout == rec.FolderLayout {
+		w := rt.writes
+		e.mu.Unlock()
+		return w
+	}
+	e.mu.Unlock()
+	w := expectedWrites(tasks, rec.FolderLayout)
+	e.mu.Lock()
+	if rt, ok := e.runTasks[runID]; ok && len(rt.docs) == len(tasks) {
+		rt.writes, rt.layout = w, rec.FolderLayout
+	}
+	e.mu.Unlock()
+	return w
+}
+
+// expectedWrites returns the Drive writes expected of tasks[:i] for every i: one per task, plus
+// one per layout folder that no earlier task goes into (the first task to need a folder creates
+// it). Folders a previous run made are counted again, which only makes the window smaller.
+func expectedWrites(tasks []drivesync.Document, l drivesync.FolderLayout) []int {
+	writes := make([]int, len(tasks)+1)
+	seen := map[string]bool{}
+	for i, d := range tasks {
+		n := 1
+		for _, f := range layout.Path(d, l, drivesync.LocaleFR) { // keys never depend on the locale
+			if !seen[f.Key] {
+				seen[f.Key] = true
+				n++
+			}
+		}
+		writes[i+1] = writes[i] + n
+	}
+	return writes
+}
+
+// windowEnd is how far a window of window writes reaches from task from: as far as its
+// expected writes fit, and at least minCopyWindow tasks.
+func windowEnd(writes []int, from, window int) int {
+	tasks := len(writes) - 1
+	from = min(from, tasks)
+	end, _ := slices.BinarySearch(writes, writes[from]+window+1) // first index past the budget
+	return min(tasks, max(end-1, from+minCopyWindow))
 }
 
 // finishedTasks is how many of a run's tasks have reached a final state, from its progress p:
@@ -114,27 +180,71 @@ func finishedTasks(p store.CopyProgress, tasks int) int {
 	return max(0, p.Synced+p.Failed-max(0, p.Listed-tasks))
 }
 
-// publishWindow publishes the tasks of run runID that a window of size window (negative: all)
-// now covers (up to finished + window) and were not published yet, then records how far it got,
-// which it returns. Publishing comes first: a crash in between publishes some tasks twice, which
+// publishWindow publishes the tasks of run runID that a window of window writes (negative: all)
+// now covers from its first unfinished task and were not published yet, then records how far it
+// got, which it returns. Publishing comes first: a crash in between publishes some tasks twice, which
 // costs a skipped delivery, where the other order would lose them until the run stalls.
 func (e *Engine) publishWindow(ctx context.Context, rec store.ConnectionRecord, runID string, tasks []drivesync.Document,
 	finished int, w store.RunWindow, window int) (int, error) {
 	target := len(tasks)
+	var writes []int
 	if window >= 0 {
-		target = min(len(tasks), finished+window)
+		writes = e.writesOf(rec, runID, tasks)
+		target = windowEnd(writes, finished, window)
 	}
 	from := min(w.Released, len(tasks))
 	if target <= from {
 		return from, nil
 	}
-	if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, runID, tasks[from:target]); err != nil {
+	if e.window == 0 && window > 0 {
+		// An automatic window is the run's share of the account over windowSpan: the same share
+		// a second, a little faster, is what the account takes of it.
+		rate := trickleAhead * float64(window) / windowSpan.Seconds()
+		if err := e.trickle(ctx, rec, runID, tasks, writes, from, target, rate); err != nil {
+			return from, err
+		}
+	} else if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, runID, tasks[from:target]); err != nil {
 		return from, err
 	}
 	if err := e.store.RaiseRunWindow(ctx, keyOf(rec), runID, len(tasks), target); err != nil {
 		return from, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	return target, nil
+}
+
+// trickleAhead is how much faster than its share of the account a run's tasks are published:
+// enough that timing jitter never leaves the account without a task, and the window still
+// bounds how many wait.
+const trickleAhead = 1.25
+
+// trickle publishes tasks[from:to] at about rate Drive writes a second (writes as in
+// expectedWrites), a chunk every quarter of a second, instead of at once. Tasks published as
+// a batch are all delivered within milliseconds and wait in place for their write slots, each
+// holding a concurrency slot of the function that every tenant shares; published at the pace
+// the account writes, each arrives about when its slot comes and holds a concurrency slot only
+// for its work. This is flow control at the source: the await request that publishes them
+// holds its own request meanwhile, which costs nothing but its wait.
+func (e *Engine) trickle(ctx context.Context, rec store.ConnectionRecord, runID string, tasks []drivesync.Document,
+	writes []int, from, to int, rate float64) error {
+	start := time.Now()
+	step := max(1, int(rate/4))
+	for i := from; i < to; {
+		j := i + 1
+		for j < to && writes[j+1]-writes[i] <= step {
+			j++
+		}
+		if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, runID, tasks[i:j]); err != nil {
+			return err
+		}
+		i = j
+		if i < to {
+			due := time.Duration(float64(writes[i]-writes[from]) / rate * float64(time.Second))
+			if err := sleep(ctx, time.Until(start.Add(due))); err != nil {
+				return drivesync.Classify(fmt.Errorf("publish tasks of run %s: %w", runID, err), drivesync.Retryable, "canceled")
+			}
+		}
+	}
+	return nil
 }
 
 // windowCursor is an await request's knowledge of its run's window: read once, then kept as the
@@ -147,8 +257,8 @@ type windowCursor struct {
 
 // advanceWindow publishes the next tasks of run runID as its progress p grows, and reports
 // whether tasks are left to publish. A run whose window is not recorded (not planned yet, or
-// published before windows) is left alone. The window is topped up once an eighth of it has
-// finished, so the account always has tasks and the tasks are published in small batches.
+// published before windows) is left alone. The window is topped up once an eighth of its writes
+// is free, so the account always has tasks and the tasks are published in small batches.
 func (e *Engine) advanceWindow(ctx context.Context, rec store.ConnectionRecord, runID string, p store.CopyProgress, c *windowCursor) (bool, error) {
 	if e.window < 0 {
 		return false, nil
@@ -164,12 +274,16 @@ func (e *Engine) advanceWindow(ctx context.Context, rec store.ConnectionRecord, 
 		return false, nil
 	}
 	size := e.windowOf(ctx, rec)
-	if size >= 0 && finishedTasks(p, c.w.Total)+size < c.w.Released+max(1, size/8) {
-		return true, nil
-	}
 	tasks, err := e.tasksOf(ctx, keyOf(rec), runID)
 	if err != nil {
 		return true, err
+	}
+	if size >= 0 {
+		writes := e.writesOf(rec, runID, tasks)
+		from, end := min(c.w.Released, len(tasks)), windowEnd(writes, finishedTasks(p, len(tasks)), size)
+		if end < len(tasks) && writes[max(end, from)]-writes[from] < max(1, size/8) {
+			return true, nil // less than an eighth of the window is free
+		}
 	}
 	released, err := e.publishWindow(ctx, rec, runID, tasks, finishedTasks(p, len(tasks)), c.w, size)
 	if err != nil {

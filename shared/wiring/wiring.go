@@ -26,6 +26,7 @@ import (
 	"github.com/efactori/drivesync/shared/fanout"
 	"github.com/efactori/drivesync/shared/history"
 	"github.com/efactori/drivesync/shared/oauth"
+	"github.com/efactori/drivesync/shared/pacing"
 	"github.com/efactori/drivesync/shared/queue"
 	"github.com/efactori/drivesync/shared/statusevent"
 	"github.com/efactori/drivesync/shared/store"
@@ -50,7 +51,16 @@ func Connections(ctx context.Context, cfg config.Connections, log *slog.Logger) 
 			c.close()
 		}
 	}()
-	svc, err := connectionService(ctx, c, cfg.Google, log, cfg.MaxConnectionsPerCompany)
+	var budget connection.WriteBudget
+	if cfg.Pacing == config.PacingAccount {
+		// A person's click may wait as long as a live document event does for its slot.
+		gate, err := pacing.NewGate(c.store, cfg.WritesPerSecond, cfg.BudgetWait+engine.LiveLead)
+		if err != nil {
+			return nil, fmt.Errorf("wire connections: %w", err)
+		}
+		budget = gate
+	}
+	svc, err := connectionService(ctx, c, cfg.Google, log, cfg.MaxConnectionsPerCompany, budget)
 	if err != nil {
 		return nil, fmt.Errorf("wire connections: %w", err)
 	}
@@ -78,7 +88,7 @@ func OAuthCallback(ctx context.Context, cfg config.OAuthCallback, log *slog.Logg
 	if log == nil {
 		return nil, errors.New("wire oauth callback: nil logger")
 	}
-	svc, err := service(ctx, cfg.Common, cfg.Google, log, 0)
+	svc, err := service(ctx, cfg.Common, cfg.Google, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire oauth callback: %w", err)
 	}
@@ -144,12 +154,12 @@ func newClients(ctx context.Context, common config.Common, log *slog.Logger) (*c
 
 // service builds the connection service both HTTP functions use. Nothing here does I/O except
 // tokencrypt.Load with a KMS key; the clients connect on first use.
-func service(ctx context.Context, common config.Common, g config.Google, log *slog.Logger, maxConns int) (*connection.Service, error) {
+func service(ctx context.Context, common config.Common, g config.Google, log *slog.Logger) (*connection.Service, error) {
 	c, err := newClients(ctx, common, log)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := connectionService(ctx, c, g, log, maxConns)
+	svc, err := connectionService(ctx, c, g, log, 0, nil)
 	if err != nil {
 		// Closed, so a retried initialisation does not leak a connection per attempt.
 		c.close()
@@ -159,9 +169,10 @@ func service(ctx context.Context, common config.Common, g config.Google, log *sl
 }
 
 // connectionService builds the connection service on c: OAuth, Drive access and the token
-// cipher from g. maxConns caps each company's connections; only the Connections function
-// creates any, so the others pass 0 (connection.DefaultMaxConnections).
-func connectionService(ctx context.Context, c *clients, g config.Google, log *slog.Logger, maxConns int) (*connection.Service, error) {
+// cipher from g. maxConns caps each company's connections and budget paces the folders the
+// service creates; only the Connections function creates either, so the others pass 0
+// (connection.DefaultMaxConnections) and nil.
+func connectionService(ctx context.Context, c *clients, g config.Google, log *slog.Logger, maxConns int, budget connection.WriteBudget) (*connection.Service, error) {
 	scope, ok := driveScopes[g.DriveScope]
 	if !ok {
 		return nil, fmt.Errorf("unknown drive scope %q", g.DriveScope)
@@ -206,6 +217,7 @@ func connectionService(ctx context.Context, c *clients, g config.Google, log *sl
 		Logger:     log,
 
 		MaxConnections: maxConns,
+		WriteBudget:    budget,
 	})
 }
 
@@ -250,7 +262,7 @@ func documents(ctx context.Context, cfg config.Documents, log *slog.Logger) (*ef
 // copyEngine builds the engine of an event function on c. stallTimeout only matters to the
 // engine that runs copy requests (InitialCopy); 0 means the engine's default.
 func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs config.Documents, pageSize int,
-	maxAge, lease, stallTimeout time.Duration, pace pacing, log *slog.Logger) (*engine.Engine, error) {
+	maxAge, lease, stallTimeout time.Duration, pace enginePacing, log *slog.Logger) (*engine.Engine, error) {
 	dc, err := documents(ctx, docs, log)
 	if err != nil {
 		return nil, err
@@ -274,8 +286,8 @@ func copyEngine(ctx context.Context, c *clients, conns *connection.Service, docs
 	})
 }
 
-// pacing is how an engine keeps to Drive's write limit, and how far ahead a run publishes.
-type pacing struct {
+// enginePacing is how an engine keeps to Drive's write limit, and how far ahead a run publishes.
+type enginePacing struct {
 	wps    float64
 	mode   string        // config.PacingAccount or config.PacingInstance
 	window int           // config.InitialCopy.CopyWindow
@@ -297,7 +309,7 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 			c.close()
 		}
 	}()
-	conns, err := connectionService(ctx, c, cfg.Google, log, 0)
+	conns, err := connectionService(ctx, c, cfg.Google, log, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -305,7 +317,7 @@ func SyncDocument(ctx context.Context, cfg config.SyncDocument, log *slog.Logger
 	// so the page size of its fan-out and the stall timeout are irrelevant; the default page
 	// size keeps the fan-out valid.
 	e, err := copyEngine(ctx, c, conns, cfg.Documents, defaultPageSize, cfg.MaxEventAge, cfg.DocumentLease, 0,
-		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, wait: cfg.BudgetWait}, log)
+		enginePacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, wait: cfg.BudgetWait}, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire sync document: %w", err)
 	}
@@ -334,13 +346,13 @@ func InitialCopy(ctx context.Context, cfg config.InitialCopy, log *slog.Logger) 
 			c.close()
 		}
 	}()
-	conns, err := connectionService(ctx, c, cfg.Google, log, 0)
+	conns, err := connectionService(ctx, c, cfg.Google, log, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}
 	// Document events never reach this engine; their maximum age only needs to be valid.
 	e, err := copyEngine(ctx, c, conns, cfg.Documents, cfg.PageSize, 24*time.Hour, cfg.DocumentLease, cfg.StallTimeout,
-		pacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, window: cfg.CopyWindow, wait: cfg.BudgetWait}, log)
+		enginePacing{wps: cfg.WritesPerSecond, mode: cfg.Pacing, window: cfg.CopyWindow, wait: cfg.BudgetWait}, log)
 	if err != nil {
 		return nil, fmt.Errorf("wire initial copy: %w", err)
 	}
