@@ -180,9 +180,9 @@ func benchTwentyAccounts(b *testing.B) {
 			done++
 		}
 	}
-	f.t.Logf("slowest account (%s, %.2f L): started %s after the target choice; %s", rs[worst].conn.CompanyID, rates[worst],
-		func() string { first, _ := f.writeSpan(rs[worst].account, rs[worst].started); return first.Sub(rs[worst].started).Round(100 * time.Millisecond).String() }(),
-		f.timeline(rs[worst].account, rs[worst].started, 5*time.Second))
+	first, _ := f.writeSpan(rs[worst].account, rs[worst].started)
+	f.t.Logf("slowest account (%s, %.2f L): first write %v after the target choice; %s", rs[worst].conn.CompanyID, rates[worst],
+		first.Sub(rs[worst].started).Round(100*time.Millisecond), f.timeline(rs[worst].account, rs[worst].started, 5*time.Second))
 	slices.Sort(rates)
 	slices.Sort(writing)
 	var refused, total int64

@@ -62,8 +62,10 @@ func newFleet(tb testing.TB, o fleetOptions) *fleet {
 	if k == 0 {
 		k = delivery.Functions[config.FunctionSyncDocument].MaxInstances
 	}
+	// FLEET_LOG_LEVEL=INFO logs every delivery (its lag and how long it held its request) to the
+	// functions' log file, to see where a scenario's time goes.
 	s := newStack(tb, options{companies: o.companies, writesPerSecond: o.limit, extraAccounts: o.accounts,
-		env: o.env, noFunctions: true})
+		env: o.env, noFunctions: true, logLevel: os.Getenv("FLEET_LOG_LEVEL")})
 	f := &fleet{stack: s, delivery: delivery, pushers: map[string]*pushd.Pusher{}, pools: map[string]*pushd.Pool{},
 		accounts: append(slices.Clone(accounts), o.accounts...)}
 	for _, a := range f.accounts {

@@ -61,6 +61,8 @@ func TestLoadConnections(t *testing.T) {
 		FrontendOrigins:  []string{"https://app.efactori.example", "http://127.0.0.1:8080"},
 
 		MaxConnectionsPerCompany: 20,
+		// The folders the API creates are paced by the account budget, as the copies are.
+		WritesPerSecond: 3, Pacing: config.PacingAccount, BudgetWait: 5 * time.Second,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

@@ -54,7 +54,10 @@ type work struct {
 	runID   string
 	// since is when the change began (the event's occurrence, or the run's start for a copy
 	// task); the delivery's lag to Drive is measured from it. Zero when unknown.
-	since  time.Time
+	since time.Time
+	// began is when the delivery started: how long it held its request (its concurrency slot)
+	// is logged with the outcome.
+	began  time.Time
 	holder string
 	m      store.Mapping
 	log    *slog.Logger
@@ -75,6 +78,7 @@ type work struct {
 // takes the lease together with the file ID reserved for it, and the write that records the
 // outcome and ends the lease.
 func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, seen store.Mapping, doc drivesync.Document, deleted bool, runID string, how mode, since time.Time) error {
+	began := time.Now()
 	k := keyOf(rec)
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "documentId", doc.ID, "revision", doc.Revision)
 	if runID != "" {
@@ -148,7 +152,7 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 		return drivesync.Classify(fmt.Errorf("document %s of connection %s is being copied by another delivery", doc.ID, rec.ID),
 			drivesync.Retryable, CodeDocumentBusy)
 	}
-	w := &work{e: e, rec: rec, k: k, doc: doc, deleted: deleted, runID: runID, since: since, holder: holder, m: m, log: log}
+	w := &work{e: e, rec: rec, k: k, doc: doc, deleted: deleted, runID: runID, since: since, began: began, holder: holder, m: m, log: log}
 	stop := w.keepLease(ctx)
 	defer func() {
 		stop()
@@ -475,7 +479,7 @@ func (w *work) update(ctx context.Context, dc *drive.Client, cur drive.File, par
 
 // synced records that Drive holds the document's revision in f.
 func (w *work) synced(ctx context.Context, f drive.File, parent, name string) error {
-	attrs := []any{"fileId", f.ID, "version", f.Version}
+	attrs := []any{"fileId", f.ID, "version", f.Version, "deliveryMs", time.Since(w.began).Milliseconds()}
 	if !w.since.IsZero() {
 		// Measured at the Drive write; a clock behind eFactori's reads as no lag, not a negative one.
 		attrs = append(attrs, logging.FieldDriveLagMs, max(w.e.now().Sub(w.since).Milliseconds(), 0))

@@ -57,7 +57,7 @@ type Options struct {
 	// Pacing says how writes are kept at WritesPerSecond; "" means PacingAccount.
 	Pacing Pacing
 	// CopyWindow is how many of a run's copy tasks are published ahead of its progress: 0
-	// sizes it by the account (what it writes in 2 s, shared among the runs copying to it, in
+	// sizes it by the account (what it writes in 3 s, shared among the runs copying to it, in
 	// writes: see windowOf), a negative one publishes every task at once (as before windows).
 	CopyWindow int
 	// BudgetWait is how long a copy task waits in place for its account's write slot before it
@@ -128,7 +128,6 @@ type Engine struct {
 	cachedTasks int                       // tasks held in runTasks
 	shares      map[string]accountShare   // Google subject → runs copying to it, as last counted
 
-	instance     string       // this engine's name in the accounts' budgets (LeaseWriteSlotsBy)
 	connAccounts sync.Map     // connection ID → account key, as last seen
 	leases       atomic.Int64 // write budget leases taken, for tests
 
@@ -204,7 +203,6 @@ func New(opts Options) (*Engine, error) {
 		idBlock: opts.IDBlockSize, limiters: map[string]*rate.Limiter{}, pools: map[string]*idPool{},
 		awaitFor: awaitFor, awaitPollNear: awaitPollNear, awaitPollFar: awaitPollFar, lease: opts.DocumentLease, stall: opts.StallTimeout,
 		pacing: opts.Pacing, window: opts.CopyWindow, budgetWait: opts.BudgetWait, shares: map[string]accountShare{}, budgets: map[string]*accountBudget{}, runTasks: map[string]*runTasks{},
-		instance: newHolder(),
 	}, nil
 }
 

@@ -90,8 +90,10 @@ type accountBudget struct {
 	// mu is held across a lease, so one instance leases once at a time per account and its
 	// other deliveries take the slots it brings back.
 	mu sync.Mutex
-	// queued counts the deliveries waiting for mu: what a lease on a contended account takes.
+	// queued counts the deliveries waiting for mu, and handed the times this instance handed
+	// out slots in the last demandWindow: what the next lease may expect to use (demand).
 	queued atomic.Int32
+	handed []time.Time
 	// slots are the leased times not handed out yet, ascending. A slot whose time has passed by
 	// more than an interval is lost: handing it out late would bunch writes above the limit.
 	slots []time.Time
@@ -162,6 +164,7 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 	if len(b.slots) > 0 {
 		if at := b.slots[0]; !at.After(now.Add(ahead)) {
 			b.slots = b.slots[1:]
+			b.handed = append(b.handed, now)
 			return at, nil
 		}
 		return time.Time{}, busy(account, b.slots[0].Sub(now)-ahead)
@@ -170,9 +173,7 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 	if b.horizon.After(now.Add(ahead)) {
 		return time.Time{}, busy(account, b.horizon.Sub(now)-ahead)
 	}
-	// On an account other instances write to as well, only what waits here is leased.
-	size := e.leaseSize()
-	ws, err := e.store.LeaseWriteSlotsBy(ctx, account, e.instance, size, min(size, 1+int(b.queued.Load())), e.interval(), now, now.Add(ahead))
+	ws, err := e.store.LeaseWriteSlots(ctx, account, e.demand(b, now), e.interval(), now, now.Add(ahead))
 	switch {
 	case errors.Is(err, store.ErrBudgetContended):
 		return time.Time{}, busy(account, e.interval())
@@ -187,7 +188,37 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 		b.slots = append(b.slots, ws.First.Add(time.Duration(i)*e.interval()))
 	}
 	e.leases.Add(1)
+	b.handed = append(b.handed, now)
 	return ws.First, nil
+}
+
+// demandWindow is how far back an instance looks at the slots it handed out to guess its share
+// of an account.
+const demandWindow = 2 * time.Second
+
+// demand is how many slots of b the next lease takes: about what this instance will use before
+// they pass, up to leaseSize. Slots an instance leased and did not use in time are lost to every
+// instance, and when several instances write to one account, a batch taken for one delivery
+// pushes the account's horizon past slots nobody writes in while the other instances'
+// deliveries wait behind them: with five instances at L = 2, batches of five kept accounts near
+// half their rate. The deliveries waiting here (the one asking and those queued behind it) need
+// one slot each; beyond them the instance takes, of the slots the lease spans, the share of the
+// account's budget it wrote in the last demandWindow: (1 + queued) / (1 - share) slots, and at
+// least half a second of budget (one slot at L = 2, a batch at L = 1000, where the slots are
+// dense and losing some costs nobody a wait). An instance alone on an account (share near 1)
+// thus leases whole batches, under half a Firestore RPC per write at L = 3; one of five sharing
+// an account leases one to three. b.mu must be held.
+func (e *Engine) demand(b *accountBudget, now time.Time) int {
+	cut := now.Add(-demandWindow)
+	i := 0
+	for i < len(b.handed) && b.handed[i].Before(cut) {
+		i++
+	}
+	b.handed = b.handed[i:]
+	size := e.leaseSize()
+	share := float64(len(b.handed)) / (e.wps * demandWindow.Seconds())
+	likely := int(math.Ceil(float64(1+b.queued.Load()) / max(1-share, 1/float64(size))))
+	return min(size, max(likely, int(math.Ceil(e.wps*leaseSpan.Seconds()))))
 }
 
 // giveBack returns an unused slot of account to this instance's budget, unless it has passed.

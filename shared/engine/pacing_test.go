@@ -259,3 +259,29 @@ func codeOf(err error) string {
 	}
 	return ""
 }
+
+// Two instances taking turns on one account lease about what they use: a batch leased for one
+// delivery would push the account's horizon past slots nobody writes in, and the other
+// instance's deliveries would wait behind them. Sixteen writes at L = 4 taking turns on two
+// instances take about 4 s at best; each lease of two slots still loses one (about 7 s), where
+// batches of five lost four in five (about 20 s).
+func TestInstancesTakingTurnsLeaseWhatTheyUse(t *testing.T) {
+	t.Parallel()
+	const limit, writes = 4, 16
+	e := newEnv(t, envOptions{wallClock: true})
+	e.opts.WritesPerSecond = limit
+	insts := []*engine.Engine{e.newEngine(t), e.newEngine(t)}
+	account := store.AccountKey("subject-turns")
+	began := time.Now()
+	for i := range writes {
+		at, err := engine.Reserve(e.ctx, insts[i%2], account, false)
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		time.Sleep(time.Until(at))
+	}
+	ideal := time.Duration(writes-1) * time.Second / limit
+	if took := time.Since(began); took > ideal*5/2 {
+		t.Errorf("%d writes taking turns on two instances took %v, want about %v (at most %v)", writes, took, ideal, ideal*5/2)
+	}
+}

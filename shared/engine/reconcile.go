@@ -197,7 +197,7 @@ func (e *Engine) reconcile(ctx context.Context, rec store.ConnectionRecord, r dr
 		if w.Recorded {
 			err = e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, r.RunID, docs[:min(w.Released, len(docs))])
 		} else {
-			_, err = e.publishWindow(ctx, rec, r.RunID, docs, finishedTasks(p, len(docs)), w, e.windowOf(ctx, rec))
+			_, err = e.publishWindow(ctx, rec, r.RunID, docs, finishedTasks(p, len(docs)), w, e.windowOf(ctx, rec), false)
 		}
 		if err != nil {
 			return e.runStopped(ctx, rec, r.RunID, err, log)
@@ -237,7 +237,7 @@ func (e *Engine) reconcile(ctx context.Context, rec store.ConnectionRecord, r dr
 	if err != nil {
 		return err
 	}
-	if _, err := e.publishWindow(ctx, rec, r.RunID, tasks, 0, store.RunWindow{}, e.windowOf(ctx, rec)); err != nil {
+	if _, err := e.publishWindow(ctx, rec, r.RunID, tasks, 0, store.RunWindow{}, e.windowOf(ctx, rec), false); err != nil {
 		return e.runStopped(ctx, rec, r.RunID, err, log)
 	}
 	return e.watch(ctx, rec, r.RunID)
@@ -573,7 +573,7 @@ func (e *Engine) repair(ctx context.Context, rec store.ConnectionRecord, runID s
 		}
 	}
 	if len(left) == 0 && w.Recorded && w.Released < len(all) {
-		released, err := e.publishWindow(ctx, rec, runID, all, w.Released, w, max(e.windowOf(ctx, rec), 1))
+		released, err := e.publishWindow(ctx, rec, runID, all, w.Released, w, max(e.windowOf(ctx, rec), 1), false)
 		return released - min(w.Released, len(all)), err
 	}
 	return len(left), e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, runID, left)

@@ -75,14 +75,12 @@ func TestGateSpacesOneAccountsWritesAcrossInstances(t *testing.T) {
 		return
 	}
 	slices.SortFunc(at, time.Time.Compare)
-	// Each write waits for its own slot: the last one cannot go before writes-1 intervals.
-	if span := at[len(at)-1].Sub(start); span < time.Duration(writes-1)*interval-10*time.Millisecond {
-		t.Errorf("%d writes went within %v, want at least %v at %v/s", writes, span, time.Duration(writes-1)*interval, perSecond)
-	}
-	// No two went closer than the slots they were given, give or take the timers.
-	for i := 1; i < len(at); i++ {
-		if gap := at[i].Sub(at[i-1]); gap < interval/2 {
-			t.Errorf("writes %d and %d went %v apart, want about %v", i-1, i, gap, interval)
+	// Each write waits for its own slot, one interval after the one before: the i-th write to go
+	// cannot go before i intervals (a late timer only makes it later), so the account never
+	// takes more than its rate.
+	for i, t0 := range at {
+		if early := time.Duration(i)*interval - t0.Sub(start); early > 5*time.Millisecond {
+			t.Errorf("write %d went %v after the first Wait, %v before its slot at %v/s", i, t0.Sub(start), early, perSecond)
 		}
 	}
 }

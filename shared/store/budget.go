@@ -32,9 +32,7 @@ var ErrBudgetContended = errors.New("drive write budget contended")
 type driveAccountDoc struct {
 	// Horizon is the account's theoretical arrival time (GCRA): the time of the first write slot
 	// nobody holds yet. Slots are spaced by the interval the leaser asked for.
-	Horizon time.Time `firestore:"horizon"`
-	// By is the instance that leased last (LeaseWriteSlotsBy).
-	By        string    `firestore:"by,omitempty"`
+	Horizon   time.Time `firestore:"horizon"`
 	UpdatedAt time.Time `firestore:"updatedAt"`
 }
 
@@ -74,22 +72,11 @@ func AccountOf(rec ConnectionRecord) string {
 // account costs its callers one read. Slots are only ever handed out once across all instances,
 // which is what keeps the account under its limit however many instances write to it.
 func (s *Store) LeaseWriteSlots(ctx context.Context, account string, n int, interval time.Duration, now, notAfter time.Time) (WriteSlots, error) {
-	return s.LeaseWriteSlotsBy(ctx, account, "", n, n, interval, now, notAfter)
-}
-
-// LeaseWriteSlotsBy is LeaseWriteSlots for instance by, which leases n slots when the account's
-// budget is idle (its horizon has passed) or by leased last, and only contended (1 to n) when
-// another instance holds budget ahead of now. Slots an instance leased and did not use in time
-// are lost to every instance: when several instances write to one account, each taking a batch
-// for one or two deliveries would push the horizon ahead of what is written, and the account
-// would idle while deliveries are told its budget is taken. An instance alone on an account
-// still leases in batches, which keeps pacing under half a Firestore RPC per write.
-func (s *Store) LeaseWriteSlotsBy(ctx context.Context, account, by string, n, contended int, interval time.Duration, now, notAfter time.Time) (WriteSlots, error) {
 	if err := checkIDs(account); err != nil {
 		return WriteSlots{}, fmt.Errorf("lease write slots: %w", err)
 	}
-	if n < 1 || contended < 1 || contended > n || interval <= 0 {
-		return WriteSlots{}, fmt.Errorf("lease write slots of %s: %d (contended %d) slots every %v is not a lease", account, n, contended, interval)
+	if n < 1 || interval <= 0 {
+		return WriteSlots{}, fmt.Errorf("lease write slots of %s: %d slots every %v is not a lease", account, n, interval)
 	}
 	ref := s.fs.Collection(colDriveAccounts).Doc(account)
 	for range budgetAttempts {
@@ -104,25 +91,23 @@ func (s *Store) LeaseWriteSlotsBy(ctx context.Context, account, by string, n, co
 				return WriteSlots{}, fmt.Errorf("lease write slots of %s: decode budget: %w", account, err)
 			}
 		}
-		first, take := d.Horizon, n
+		first := d.Horizon
 		if first.Before(now) {
 			first = now // unused budget of the past is not saved up: no burst above the limit
-		} else if d.By != by {
-			take = contended
 		}
 		if first.After(notAfter) {
 			return WriteSlots{Horizon: first}, nil
 		}
-		next := driveAccountDoc{Horizon: first.Add(time.Duration(take) * interval), By: by, UpdatedAt: now}
+		next := driveAccountDoc{Horizon: first.Add(time.Duration(n) * interval), UpdatedAt: now}
 		if exists {
-			_, err = ref.Update(ctx, []firestore.Update{{Path: "horizon", Value: next.Horizon}, {Path: "by", Value: by}, {Path: "updatedAt", Value: now}},
+			_, err = ref.Update(ctx, []firestore.Update{{Path: "horizon", Value: next.Horizon}, {Path: "updatedAt", Value: now}},
 				firestore.LastUpdateTime(snap.UpdateTime))
 		} else {
 			_, err = ref.Create(ctx, next)
 		}
 		switch status.Code(err) {
 		case codes.OK:
-			return WriteSlots{First: first, N: take, Horizon: next.Horizon}, nil
+			return WriteSlots{First: first, N: n, Horizon: next.Horizon}, nil
 		case codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted:
 			continue // another instance leased in between: read its horizon
 		default:
