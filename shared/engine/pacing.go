@@ -312,6 +312,12 @@ func (e *Engine) pace(ctx context.Context, rec store.ConnectionRecord) error {
 		}
 		t.mu.Unlock()
 	}
+	if !at.IsZero() && at.Before(time.Now().Add(-e.interval())) {
+		// The slot passed while the delivery did other work (its lock, a folder another
+		// delivery was making): writing now would go between the account's next slots, above
+		// its limit, so the slot is lost and a new one taken.
+		at = time.Time{}
+	}
 	for at.IsZero() {
 		var err error
 		at, err = e.reserve(ctx, account, paceClassOf(ctx))
