@@ -298,13 +298,9 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 		if err := s.targetFree(ctx, companyID, id, info.ID); err != nil {
 			return err
 		}
-		// Paced even when the folder exists already (then EnsureFolder writes nothing): a
-		// slot left unused costs the account a fraction of a second.
-		if err := s.paceWrite(ctx, rec); err != nil {
-			return err
-		}
 		var err error
-		cf, err = dc.EnsureFolder(ctx, info.DriveID, info.ID, folderName(companyName, companyID), companyFolderKey(companyID))
+		cf, err = dc.EnsureFolderPaced(ctx, info.DriveID, info.ID, folderName(companyName, companyID), companyFolderKey(companyID),
+			func(ctx context.Context) error { return s.paceWrite(ctx, rec) })
 		if err != nil {
 			return s.folderError(ctx, rec, op, "folderId", err)
 		}

@@ -222,6 +222,13 @@ func (c *Client) CreateFolder(ctx context.Context, parentID, name string, appPro
 // around it); should duplicates exist anyway, the oldest is returned, so every caller converges
 // on the same folder.
 func (c *Client) EnsureFolder(ctx context.Context, driveID, parentID, name, key string) (Folder, error) {
+	return c.EnsureFolderPaced(ctx, driveID, parentID, name, key, nil)
+}
+
+// EnsureFolderPaced is EnsureFolder that calls pace, when it is not nil, right before creating
+// the folder: the lookup is not a write, and a write slot taken before it would be spent late,
+// between the account's next slots.
+func (c *Client) EnsureFolderPaced(ctx context.Context, driveID, parentID, name, key string, pace func(context.Context) error) (Folder, error) {
 	op := fmt.Sprintf("ensure folder %q under %s", name, parentID)
 	if parentID == "" || name == "" || key == "" {
 		return Folder{}, invalidArgument(op + ": need a parent, a name and a key")
@@ -234,6 +241,11 @@ func (c *Client) EnsureFolder(ctx context.Context, driveID, parentID, name, key 
 	}
 	if len(l.Files) > 0 {
 		return Folder{ID: l.Files[0].Id, Name: l.Files[0].Name}, nil
+	}
+	if pace != nil {
+		if err := pace(ctx); err != nil {
+			return Folder{}, err
+		}
 	}
 	return c.CreateFolder(ctx, parentID, name, map[string]string{AppPropertyKey: key})
 }

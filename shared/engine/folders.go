@@ -103,10 +103,8 @@ func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, d
 			e.verified.Store(id, e.now())
 			return id, nil
 		case claimed:
-			if err := e.pace(ctx, rec); err != nil {
-				return "", err
-			}
-			made, err := dc.EnsureFolder(ctx, rec.Target.DriveID, parent, f.Name, f.Key)
+			made, err := dc.EnsureFolderPaced(ctx, rec.Target.DriveID, parent, f.Name, f.Key,
+				func(ctx context.Context) error { return e.pace(ctx, rec) })
 			if err != nil {
 				// Let the next delivery claim it at once rather than after the lease.
 				if ferr := e.store.ForgetFolder(context.WithoutCancel(ctx), k, parent, f.Key, ""); ferr != nil {
