@@ -33,8 +33,10 @@ import (
 	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drive"
 	"github.com/efactori/drivesync/shared/drivesync"
+	"github.com/efactori/drivesync/shared/engine"
 	"github.com/efactori/drivesync/shared/layout"
 	"github.com/efactori/drivesync/shared/oauth"
+	"github.com/efactori/drivesync/shared/pacing"
 	"github.com/efactori/drivesync/shared/queue"
 	"github.com/efactori/drivesync/shared/store"
 	"github.com/efactori/drivesync/shared/tokencrypt"
@@ -205,8 +207,19 @@ func newStack(tt testing.TB, opts options) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The folders the API creates draw on the account budget, as wiring.Connections builds it
+	// (unless the functions pace per instance, the design before).
+	var budget connection.WriteBudget
+	if !slices.Contains(opts.env, "DRIVE_PACING="+config.PacingInstance) {
+		gate, err := pacing.NewGate(s.store, cmp.Or(opts.writesPerSecond, 1000), engine.DefaultBudgetWait+engine.LiveLead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		budget = gate
+	}
 	s.svc, err = connection.New(connection.Options{Store: s.store, OAuth: oc, Cipher: cipher,
-		Drive: drive.Options{Endpoint: s.google.DriveEndpoint()}, DriveScope: scope, Copies: copies, Logger: quiet})
+		Drive: drive.Options{Endpoint: s.google.DriveEndpoint()}, DriveScope: scope, Copies: copies, Logger: quiet,
+		WriteBudget: budget})
 	if err != nil {
 		t.Fatal(err)
 	}
