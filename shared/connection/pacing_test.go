@@ -80,7 +80,7 @@ func TestFolderWritesDrawOnTheAccountBudget(t *testing.T) {
 		t.Fatalf("SetTarget once the budget is near: %v", err)
 	}
 	if time.Now().Before(free) {
-		t.Errorf("SetTarget wrote %v before the account's first free slot", free.Sub(time.Now()))
+		t.Errorf("SetTarget wrote %v before the account's first free slot", time.Until(free))
 	}
 	if got := writes(); got != before+1 {
 		t.Errorf("%d Drive writes for SetTarget, want 1 (the company folder)", got-before)
