@@ -51,11 +51,12 @@ const (
 	LiveLead = 2500 * time.Millisecond
 	// minBusyRetry is the smallest retry-after of a busy answer.
 	minBusyRetry = time.Second
-	// leaseSpan is how much of an account's budget one lease takes (L × leaseSpan slots), and
-	// minLease its smallest size: a lease costs two Firestore RPCs, so at least minLease slots
-	// keep pacing under 0.4 RPC per written document. The slots an instance leased and has not
-	// handed out yet push the account's horizon ahead for every other instance (K instances
-	// hold up to K × leaseSpan of it), so the span is short next to a copy task's wait.
+	// leaseSpan and minLease size the largest lease, a batch of max(minLease, L × leaseSpan)
+	// slots, and leaseSpan the smallest lease of an idle account (demand): a lease costs two
+	// Firestore RPCs, so an instance writing alone to an account leases batches, under 0.4 RPC
+	// per written document. The slots an instance leased and has not handed out yet push the
+	// account's horizon ahead for every other instance, so the span is short next to a copy
+	// task's wait.
 	leaseSpan = 500 * time.Millisecond
 	minLease  = 5
 )
