@@ -299,8 +299,9 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 			return err
 		}
 		var err error
+		created := false // EnsureFolder found the company folder of an earlier connection, or made one
 		cf, err = dc.EnsureFolderPaced(ctx, info.DriveID, info.ID, folderName(companyName, companyID), companyFolderKey(companyID),
-			func(ctx context.Context) error { return s.paceWrite(ctx, rec) })
+			func(ctx context.Context) error { created = true; return s.paceWrite(ctx, rec) })
 		if err != nil {
 			return s.folderError(ctx, rec, op, "folderId", err)
 		}
@@ -311,6 +312,7 @@ func (s *Service) SetTarget(ctx context.Context, companyID, id, folderID string)
 				return ungranted(id, r.Status)
 			}
 			r.Target = drivesync.Target{FolderID: info.ID, DriveID: info.DriveID, Path: names, CompanyFolderID: cf.ID}
+			r.TargetReused = !created
 			r.Status, r.PreviousStatus, r.LastError = drivesync.StatusActive, "", nil
 			r.InitialCopy = drivesync.InitialCopy{State: drivesync.CopyPending, RunID: runID, Kind: drivesync.RunFirstCopy}
 			return nil

@@ -303,9 +303,46 @@ func (e *Engine) HandleEvent(ctx context.Context, ev drivesync.Event) error {
 			errs = append(errs, e.dropOld(ctx, rec, m, ev))
 			continue
 		}
+		if !deleted && !m.Created && m.FileID == "" {
+			if err := e.inventoried(ctx, rec, ev.Document.ID); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		errs = append(errs, e.syncDocument(ctx, rec, m, ev.Document, deleted, "", mode{}, ev.OccurredAt))
 	}
 	return errors.Join(errs...)
+}
+
+// CodeRunPlanning is the code of a document event deferred because its connection's run has
+// not taken the Drive inventory yet.
+const CodeRunPlanning = "run_planning"
+
+// inventoried answers a retryable CodeRunPlanning error when rec's target folder was reused
+// (its company folder existed: an earlier connection's, after a disconnect and a reconnect) and
+// rec's run is pending or has not planned yet: a document rec has no mapping for may then have a
+// file there, which only the run's inventory finds and adopts, and copying it now would make a
+// second file. Once the run has published its first window, every file of the inventory is
+// adopted, and a document still without a mapping has none. It costs one read, only for a
+// document the connection does not know while such a run starts.
+func (e *Engine) inventoried(ctx context.Context, rec store.ConnectionRecord, documentID string) error {
+	if !rec.TargetReused {
+		return nil
+	}
+	switch rec.InitialCopy.State {
+	case drivesync.CopyPending, drivesync.CopyRunning:
+	default:
+		return nil
+	}
+	w, err := e.store.RunWindow(ctx, keyOf(rec), rec.InitialCopy.RunID)
+	if err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	if w.Recorded {
+		return nil
+	}
+	return drivesync.Classify(fmt.Errorf("document %s: run %s of connection %s has not taken the drive inventory yet", documentID, rec.InitialCopy.RunID, rec.ID),
+		drivesync.Retryable, CodeRunPlanning)
 }
 
 // HandleTask copies one document into one connection's Drive for an initial-copy run. A task of

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	standin "github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/shared/connection"
 	"github.com/efactori/drivesync/shared/drive"
 	"github.com/efactori/drivesync/shared/drivesync"
@@ -104,6 +105,36 @@ func TestReconcileAdoptsTheFilesOfAnEarlierConnection(t *testing.T) {
 	}
 	if got := e.get(t).InitialCopy; got.Synced != 25 {
 		t.Errorf("progress %+v, want 25 synced", got)
+	}
+}
+
+// A document event that reaches a connection before its run has taken the Drive inventory (the
+// late redelivery of an event, after a disconnect and a reconnect onto the same folder) waits
+// for it: it is answered retryable having written nothing, since the earlier connection's file
+// of the document is only found by the inventory. Once the run has adopted the files, the event
+// goes through, and the document is in Drive once, at its new revision.
+func TestEventBeforeTheInventoryWaitsForIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{documents: 6, topics: true})
+	e.run(t)
+	if err := e.svc.Delete(e.ctx, company, e.conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.conn = e.connectRoot(t, company, companyName, drivesync.LayoutYear)
+	doc := e.documents(t)[0]
+	ev := e.upsert(t, doc.ID, standin.Upsert{Title: "Révisée", Size: 9 << 10})
+	before := e.driveWrites()
+	if err := e.engine.HandleEvent(e.ctx, ev); codeOf(err) != engine.CodeRunPlanning {
+		t.Fatalf("event before the new connection's inventory: %v, want a retryable %s", err, engine.CodeRunPlanning)
+	}
+	if w := e.driveWrites() - before; w != 0 {
+		t.Fatalf("the deferred event made %d Drive writes", w)
+	}
+	e.run(t)
+	retry(t, "event", func() error { return e.engine.HandleEvent(e.ctx, ev) })
+	e.checkExactlyOnce(t, e.documents(t))
+	if m := e.mapping(t, doc.ID); m.Revision != ev.Document.Revision || !m.Created {
+		t.Errorf("mapping of %s after the run and the event: %+v, want revision %d in Drive", doc.ID, m, ev.Document.Revision)
 	}
 }
 

@@ -49,6 +49,15 @@ func NewGate(leaser Leaser, writesPerSecond float64, ahead time.Duration) (*Gate
 func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 	now := g.now()
 	ws, err := g.leaser.LeaseWriteSlots(ctx, store.AccountOf(rec), 1, g.interval, now, now.Add(g.ahead))
+	for try := 1; errors.Is(err, store.ErrBudgetContended) && try < contendedTries; try++ {
+		// Others leased in between every attempt: they got slots, so one is near. A click
+		// tries again rather than answer 503 for it.
+		if err := sleepCtx(ctx, time.Duration(try)*g.interval); err != nil {
+			return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "canceled")
+		}
+		now = g.now()
+		ws, err = g.leaser.LeaseWriteSlots(ctx, store.AccountOf(rec), 1, g.interval, now, now.Add(g.ahead))
+	}
 	switch {
 	case errors.Is(err, store.ErrBudgetContended):
 		return busy(rec, g.interval)
@@ -57,11 +66,25 @@ func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 	case ws.N == 0:
 		return busy(rec, ws.Horizon.Sub(now)-g.ahead)
 	}
-	t := time.NewTimer(ws.First.Sub(now))
+	if err := sleepCtx(ctx, ws.First.Sub(now)); err != nil {
+		return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "canceled")
+	}
+	return nil
+}
+
+// contendedTries is how many times Wait leases when other instances keep leasing in between.
+const contendedTries = 4
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, ctx.Err()), drivesync.Retryable, "canceled")
+		return ctx.Err()
 	case <-t.C:
 		return nil
 	}

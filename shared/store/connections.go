@@ -44,6 +44,9 @@ type ConnectionRecord struct {
 	// PendingEvents are the status events (statusevent.Encode) written with the changes that made
 	// them and not yet known to be published: the outbox UpdateConnection and the reads relay.
 	PendingEvents []string
+	// TargetReused says the company folder existed when the target was chosen (an earlier
+	// connection made it): it may hold files only the run's inventory finds.
+	TargetReused bool
 }
 
 // HasGrant reports whether the record holds a refresh token.
@@ -110,6 +113,7 @@ type connectionDoc struct {
 	// DeletionEvent is the status event of the connection's deletion, once DeleteConnection
 	// started: a retried deletion publishes the same event again instead of a new one.
 	DeletionEvent string `firestore:"deletionEvent,omitempty"`
+	TargetReused  bool   `firestore:"targetReused,omitempty"`
 }
 
 func toDoc(r ConnectionRecord) connectionDoc {
@@ -126,7 +130,7 @@ func toDoc(r ConnectionRecord) connectionDoc {
 			Listed: c.InitialCopy.Listed, Synced: c.InitialCopy.Synced, Failed: c.InitialCopy.Failed,
 			StartedAt: c.InitialCopy.StartedAt, FinishedAt: c.InitialCopy.FinishedAt},
 		LastSyncAt: c.LastSyncAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		StatusSeq: r.StatusSeq, PendingEvents: r.PendingEvents,
+		StatusSeq: r.StatusSeq, PendingEvents: r.PendingEvents, TargetReused: r.TargetReused,
 	}
 	if c.LastError != nil {
 		d.LastError = &lastErrorDoc{Code: c.LastError.Code, Message: c.LastError.Message, At: c.LastError.At}
@@ -153,7 +157,7 @@ func fromDoc(d connectionDoc) ConnectionRecord {
 	}
 	return ConnectionRecord{Connection: c, PreviousStatus: drivesync.Status(d.PreviousStatus),
 		GoogleSubject: d.GoogleSubject, RefreshToken: d.RefreshToken, TokenExpiry: d.TokenExpiry,
-		StatusSeq: d.StatusSeq, PendingEvents: d.PendingEvents}
+		StatusSeq: d.StatusSeq, PendingEvents: d.PendingEvents, TargetReused: d.TargetReused}
 }
 
 func decodeConnection(snap *firestore.DocumentSnapshot) (ConnectionRecord, error) {
