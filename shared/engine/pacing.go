@@ -330,29 +330,14 @@ func (e *Engine) pace(ctx context.Context, rec store.ConnectionRecord) error {
 			break
 		}
 		// A reconcile's own writes are few and have no delivery to give back: they wait.
-		if err := sleep(ctx, ce.RetryAfter); err != nil {
+		if err := pacing.Sleep(ctx, ce.RetryAfter); err != nil {
 			return drivesync.Classify(fmt.Errorf("pace drive writes of connection %s: %w", rec.ID, err), drivesync.Retryable, "paced")
 		}
 	}
-	if err := sleep(ctx, time.Until(at)); err != nil {
+	if err := pacing.Sleep(ctx, time.Until(at)); err != nil {
 		return drivesync.Classify(fmt.Errorf("pace drive writes of connection %s: %w", rec.ID, err), drivesync.Retryable, "paced")
 	}
 	return nil
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // paceInstance is PacingInstance: a token bucket per connection in this instance.

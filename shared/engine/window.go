@@ -9,6 +9,7 @@ import (
 
 	"github.com/efactori/drivesync/shared/drivesync"
 	"github.com/efactori/drivesync/shared/layout"
+	"github.com/efactori/drivesync/shared/pacing"
 	"github.com/efactori/drivesync/shared/store"
 )
 
@@ -244,7 +245,7 @@ func (e *Engine) trickle(ctx context.Context, rec store.ConnectionRecord, runID 
 		i = j
 		if i < to {
 			due := time.Duration(float64(writes[i]-writes[from]) / rate * float64(time.Second))
-			if err := sleep(ctx, time.Until(start.Add(due))); err != nil {
+			if err := pacing.Sleep(ctx, time.Until(start.Add(due))); err != nil {
 				return drivesync.Classify(fmt.Errorf("publish tasks of run %s: %w", runID, err), drivesync.Retryable, "canceled")
 			}
 		}

@@ -52,7 +52,7 @@ func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 	for try := 1; errors.Is(err, store.ErrBudgetContended) && try < contendedTries; try++ {
 		// Others leased in between every attempt: they got slots, so one is near. A click
 		// tries again rather than answer 503 for it.
-		if err := sleepCtx(ctx, time.Duration(try)*g.interval); err != nil {
+		if err := Sleep(ctx, time.Duration(try)*g.interval); err != nil {
 			return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "canceled")
 		}
 		now = g.now()
@@ -66,7 +66,7 @@ func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 	case ws.N == 0:
 		return busy(rec, ws.Horizon.Sub(now)-g.ahead)
 	}
-	if err := sleepCtx(ctx, ws.First.Sub(now)); err != nil {
+	if err := Sleep(ctx, ws.First.Sub(now)); err != nil {
 		return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "canceled")
 	}
 	return nil
@@ -75,8 +75,8 @@ func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 // contendedTries is how many times Wait leases when other instances keep leasing in between.
 const contendedTries = 4
 
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx ends, whichever comes first: the wait for a write slot.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
