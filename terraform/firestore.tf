@@ -100,6 +100,27 @@ resource "google_firestore_index" "mappings_run_state" {
   }
 }
 
+# FinishedBy and WatchFinished: an await request counts a run's finished mappings up to a time
+# and listens to those finished after it (runId equal, state in synced or failed, updatedAt
+# after the time).
+resource "google_firestore_index" "mappings_run_state_updated" {
+  database   = google_firestore_database.main.name
+  collection = "mappings"
+
+  fields {
+    field_path = "runId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "updatedAt"
+    order      = "ASCENDING"
+  }
+}
+
 # Reconcile: the live synced mappings of a connection are counted with two equality filters on
 # state and deleted, inside one connection's mappings collection.
 resource "google_firestore_index" "mappings_state_deleted" {

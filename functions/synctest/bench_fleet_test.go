@@ -1,8 +1,10 @@
 package synctest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -90,6 +92,7 @@ func benchOneAccount(b *testing.B, env []string, kill bool) {
 		killed, f.restarts(), fsc.RPCs, float64(fsc.RPCs)/float64(max(1, copied)), float64(fsc.Reads)/float64(max(1, copied)),
 		float64(fsc.Writes)/float64(max(1, copied)), fsc.Calls, float64(docWrites)/float64(max(1, copied)), f.google.Drive.Counters(accounts[0]), f.pushdSummary())
 	f.logCosts(copied, fsc)
+	f.logTargets(copied, fsc)
 	f.t.Logf("one account: %s", f.timeline(accounts[0], r.started, 5*time.Second))
 }
 
@@ -122,6 +125,17 @@ func (f *fleet) logCosts(docs int, fsc rpccount.Counts) {
 		"Pub/Sub messages delivered %.3f (acknowledged %.3f), function invocations %.3f, instance-seconds %.4f (GB-s at 0.5 GB %.4f)",
 		docs, float64(driveCalls)/n, float64(fsc.Reads)/n, float64(fsc.Writes)/n, float64(fsc.RPCs)/n,
 		float64(deliveries)/n, float64(acks)/n, float64(deliveries)/n, busy.Seconds()/n, 0.5*busy.Seconds()/n)
+}
+
+// logTargets prints the Firestore RPCs per document by what they touch, most first.
+func (f *fleet) logTargets(docs int, fsc rpccount.Counts) {
+	keys := slices.Collect(maps.Keys(fsc.Targets))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(fsc.Targets[b], fsc.Targets[a]) })
+	var lines []string
+	for _, k := range keys {
+		lines = append(lines, fmt.Sprintf("%.3f %s (%d)", float64(fsc.Targets[k])/float64(max(1, docs)), k, fsc.Targets[k]))
+	}
+	f.t.Logf("Firestore RPCs per document by target:\n\t%s", strings.Join(lines, "\n\t"))
 }
 
 // benchTenCompaniesOneAccount: 10 companies connected to one Google account copy at once.

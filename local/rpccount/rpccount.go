@@ -16,6 +16,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,14 +31,24 @@ type Counts struct {
 	RPCs   int64            // all calls
 	Reads  int64            // documents asked for by BatchGetDocuments, plus one per query
 	Writes int64            // writes in Commit requests
+	// Targets counts calls by method and the shape of what they touch: the collection path
+	// of the documents read or written, IDs left out ("Commit companies/connections/mappings"),
+	// so a run's RPCs can be traced to the code that makes them.
+	Targets map[string]int64
 }
 
 // Sub returns c minus before.
 func (c Counts) Sub(before Counts) Counts {
-	out := Counts{Calls: map[string]int64{}, RPCs: c.RPCs - before.RPCs, Reads: c.Reads - before.Reads, Writes: c.Writes - before.Writes}
+	out := Counts{Calls: map[string]int64{}, RPCs: c.RPCs - before.RPCs, Reads: c.Reads - before.Reads, Writes: c.Writes - before.Writes,
+		Targets: map[string]int64{}}
 	for k, v := range c.Calls {
 		if d := v - before.Calls[k]; d != 0 {
 			out.Calls[k] = d
+		}
+	}
+	for k, v := range c.Targets {
+		if d := v - before.Targets[k]; d != 0 {
+			out.Targets[k] = d
 		}
 	}
 	return out
@@ -58,7 +70,7 @@ func Start(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpccount: listen: %w", err)
 	}
-	p := &Proxy{Host: l.Addr().String(), counts: Counts{Calls: map[string]int64{}}}
+	p := &Proxy{Host: l.Addr().String(), counts: Counts{Calls: map[string]int64{}, Targets: map[string]int64{}}}
 	h2c := new(http.Protocols)
 	h2c.SetUnencryptedHTTP2(true)
 	rp := &httputil.ReverseProxy{
@@ -87,8 +99,13 @@ func (p *Proxy) note(r *http.Request) {
 		msg = &firestorepb.CommitRequest{}
 	case "BatchGetDocuments":
 		msg = &firestorepb.BatchGetDocumentsRequest{}
+	case "RunQuery":
+		msg = &firestorepb.RunQueryRequest{}
+	case "RunAggregationQuery":
+		msg = &firestorepb.RunAggregationQueryRequest{}
 	}
 	var reads, writes int64
+	var shapes []string
 	if msg != nil {
 		body, err := io.ReadAll(r.Body)
 		r.Body.Close()
@@ -98,8 +115,28 @@ func (p *Proxy) note(r *http.Request) {
 				switch m := msg.(type) {
 				case *firestorepb.CommitRequest:
 					writes = int64(len(m.GetWrites()))
+					for _, w := range m.GetWrites() {
+						name := w.GetDelete()
+						if u := w.GetUpdate(); u != nil {
+							name = u.GetName()
+						}
+						if t := w.GetTransform(); t != nil {
+							name = t.GetDocument()
+						}
+						shapes = append(shapes, shape(name))
+					}
+					if len(m.GetTransaction()) > 0 {
+						shapes = append(shapes, "(in a transaction)")
+					}
 				case *firestorepb.BatchGetDocumentsRequest:
 					reads = int64(len(m.GetDocuments()))
+					for _, d := range m.GetDocuments() {
+						shapes = append(shapes, shape(d))
+					}
+				case *firestorepb.RunQueryRequest:
+					shapes = append(shapes, queryShape(m.GetParent(), m.GetStructuredQuery()))
+				case *firestorepb.RunAggregationQueryRequest:
+					shapes = append(shapes, queryShape(m.GetParent(), m.GetStructuredAggregationQuery().GetStructuredQuery()))
 				}
 			}
 		}
@@ -113,6 +150,38 @@ func (p *Proxy) note(r *http.Request) {
 	p.counts.RPCs++
 	p.counts.Reads += reads
 	p.counts.Writes += writes
+	slices.Sort(shapes)
+	p.counts.Targets[strings.TrimSpace(method+" "+strings.Join(slices.Compact(shapes), "+"))]++
+}
+
+// shape returns the collection path of a document name, IDs left out.
+func shape(name string) string {
+	_, rest, ok := strings.Cut(name, "/documents/")
+	if !ok {
+		return name
+	}
+	var cols []string
+	for i, seg := range strings.Split(rest, "/") {
+		if i%2 == 0 {
+			cols = append(cols, seg)
+		}
+	}
+	return strings.Join(cols, "/")
+}
+
+// queryShape returns the collection path a query runs over.
+func queryShape(parent string, q *firestorepb.StructuredQuery) string {
+	s := ""
+	if strings.Contains(parent, "/documents/") {
+		s = shape(parent)
+	}
+	for _, f := range q.GetFrom() {
+		if f.GetAllDescendants() {
+			return s + "/**/" + f.GetCollectionId()
+		}
+		return strings.TrimPrefix(s+"/"+f.GetCollectionId(), "/")
+	}
+	return s
 }
 
 // Counts returns the calls seen so far.
@@ -121,6 +190,7 @@ func (p *Proxy) Counts() Counts {
 	defer p.mu.Unlock()
 	c := p.counts
 	c.Calls = maps.Clone(c.Calls)
+	c.Targets = maps.Clone(c.Targets)
 	return c
 }
 

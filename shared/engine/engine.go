@@ -556,10 +556,35 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		until = d.Add(-2 * time.Second)
 	}
 	var cursor windowCursor
+	w := e.watchRun(ctx, rec, r.RunID)
+	defer w.stop()
 	tailRepaired := false // at most once per await request
+	read := time.Now()    // when rec was last read, when its listener does not work
 	for {
 		polled := time.Now()
-		p, err := e.checkDone(ctx, rec, r.RunID)
+		next, gone, follows := w.connection()
+		if !follows && !gone && time.Since(read) >= e.awaitPollFar {
+			// A superseded run or a connection no longer active is seen within a far poll: in
+			// between, its window may publish a few more tasks, which their deliveries ignore.
+			read = time.Now()
+			got, err := e.store.Connection(ctx, rec.CompanyID, rec.ID)
+			switch {
+			case errors.Is(err, drivesync.ErrNotFound):
+				gone = true
+			case err != nil:
+				return drivesync.Classify(err, drivesync.Retryable, "firestore")
+			}
+			next = &got
+		}
+		if gone {
+			return nil
+		}
+		if next != nil {
+			if rec = *next; !runGoesOn(rec, r.RunID) {
+				return nil
+			}
+		}
+		p, err := e.checkDone(ctx, rec, r.RunID, w)
 		if err != nil || p.Done() {
 			return err
 		}
@@ -579,7 +604,8 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 				return err
 			}
 		}
-		// While tasks are left to publish, the window is topped up every near poll: it holds
+		// A finished document wakes the request at once while the listener works; otherwise,
+		// while tasks are left to publish, the window is topped up every near poll: it holds
 		// only a few seconds of the account's writes.
 		wait := e.awaitPollFar
 		if more || p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
@@ -595,18 +621,12 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 		select {
 		case <-ctx.Done():
 			return drivesync.Classify(fmt.Errorf("await run %s: %w", r.RunID, ctx.Err()), drivesync.Retryable, "canceled")
+		case <-w.changed:
 		case <-time.After(wait):
 		}
-		rec, err = e.store.Connection(ctx, rec.CompanyID, rec.ID)
-		switch {
-		case errors.Is(err, drivesync.ErrNotFound):
-			return nil
-		case err != nil:
-			return drivesync.Classify(err, drivesync.Retryable, "firestore")
-		}
-		if !runGoesOn(rec, r.RunID) {
-			return nil
-		}
+	}
+	if err := e.recordWindow(ctx, rec, r.RunID, &cursor); err != nil {
+		return err
 	}
 	return e.fanout.PublishRequest(ctx, r)
 }
@@ -668,17 +688,30 @@ func (e *Engine) repairTail(ctx context.Context, rec store.ConnectionRecord, r d
 }
 
 // checkDone marks run done when every listed document reached a final state, and returns the
-// run's progress. The run's last page and its await requests call it.
-func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runID string) (store.CopyProgress, error) {
+// run's progress. The run's last page and its await requests call it; an await request passes
+// its watch (nil for none), so that each of its polls is one count until the run is done.
+func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runID string, w *runWatch) (store.CopyProgress, error) {
 	if rec.InitialCopy.State == drivesync.CopyDone {
 		return store.CopyProgress{Listed: rec.InitialCopy.Listed, Synced: rec.InitialCopy.Synced,
 			Failed: rec.InitialCopy.Failed, AllListed: true}, nil
 	}
+	if w != nil {
+		p, err := e.poll(ctx, rec, runID, w)
+		if err != nil || !p.Done() {
+			return p, err
+		}
+	}
+	// The end: synced and failed counted apart, for the record.
 	p, err := e.store.CopyProgress(ctx, keyOf(rec), runID)
 	if err != nil {
 		return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	if !p.Done() {
+		if w != nil {
+			// The listener's count went past the exact one (a document changed again after the
+			// watch's first count): from now on it counts from the exact one.
+			w.calibrate(p.Synced + p.Failed - w.pages.Matched - w.pages.Invalid)
+		}
 		return p, nil
 	}
 	if err := e.endRun(ctx, rec, runID, p, drivesync.CopyDone, func(r *store.ConnectionRecord) { r.LastSyncAt = e.now() }); err != nil {
@@ -687,4 +720,27 @@ func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runI
 	e.log.InfoContext(ctx, "initial copy done", "companyId", rec.CompanyID, "connectionId", rec.ID, "runId", runID,
 		"listed", p.Listed, "synced", p.Synced, "failed", p.Failed)
 	return p, nil
+}
+
+// poll returns run runID's progress for watch w: its pages (read again, at most once a second,
+// until the last one is listed) and its finished mappings, as w's listener counts them or else
+// with one aggregation. Only the sum of Synced and Failed is exact (Synced counts the failed
+// mappings too), which is all a watch needs before the end.
+func (e *Engine) poll(ctx context.Context, rec store.ConnectionRecord, runID string, w *runWatch) (store.CopyProgress, error) {
+	if !w.pages.AllListed && time.Since(w.pagesRead) >= time.Second {
+		pages, err := e.store.RunPages(ctx, keyOf(rec), runID)
+		if err != nil {
+			return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
+		}
+		w.pages, w.pagesRead = pages, time.Now()
+	}
+	n, live := w.finished()
+	if !live {
+		var err error
+		if n, err = e.store.FinishedMappings(ctx, keyOf(rec), runID); err != nil {
+			return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
+		}
+	}
+	return store.CopyProgress{Listed: w.pages.Listed, Synced: w.pages.Matched + n, Failed: w.pages.Invalid,
+		AllListed: w.pages.AllListed}, nil
 }

@@ -95,7 +95,8 @@ type accountBudget struct {
 	// out slots in the last demandWindow: what the next lease may expect to use (demand).
 	queued atomic.Int32
 	handed []time.Time
-	// slots are the leased times not handed out yet, ascending. A slot whose time has passed by
+	// slots are the leased times not handed out yet, ascending (leases follow one another, so
+	// appending keeps them so). A slot whose time has passed by
 	// more than an interval is lost: handing it out late would bunch writes above the limit.
 	slots []time.Time
 	// horizon is the account's horizon as last seen: budget is taken up to it.
@@ -185,10 +186,19 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 	if ws.N == 0 {
 		return time.Time{}, busy(account, ws.Horizon.Sub(now)-ahead)
 	}
+	e.leases.Add(1)
+	if ws.First.After(now.Add(ahead)) {
+		// Leased by increment, past what this delivery may wait (other instances took the
+		// budget up to there meanwhile): the slots stay with this instance for its next
+		// deliveries, and this one goes back.
+		for i := range ws.N {
+			b.slots = append(b.slots, ws.First.Add(time.Duration(i)*e.interval()))
+		}
+		return time.Time{}, busy(account, ws.First.Sub(now)-ahead)
+	}
 	for i := 1; i < ws.N; i++ {
 		b.slots = append(b.slots, ws.First.Add(time.Duration(i)*e.interval()))
 	}
-	e.leases.Add(1)
 	b.handed = append(b.handed, now)
 	return ws.First, nil
 }

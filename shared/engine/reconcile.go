@@ -245,7 +245,7 @@ func (e *Engine) reconcile(ctx context.Context, rec store.ConnectionRecord, r dr
 
 // watch marks the run done when nothing is left, and otherwise hands it to await requests.
 func (e *Engine) watch(ctx context.Context, rec store.ConnectionRecord, runID string) error {
-	p, err := e.checkDone(ctx, rec, runID)
+	p, err := e.checkDone(ctx, rec, runID, nil)
 	if err != nil || p.Done() {
 		return err
 	}

@@ -191,6 +191,13 @@ func finishedTasks(p store.CopyProgress, tasks int) int {
 // delivery, where the other order would lose them until the run stalls.
 func (e *Engine) publishWindow(ctx context.Context, rec store.ConnectionRecord, runID string, tasks []drivesync.Document,
 	finished int, w store.RunWindow, window int, paced bool) (int, error) {
+	return e.publishWindowRecorded(ctx, rec, runID, tasks, finished, w, window, paced, func(int) bool { return true })
+}
+
+// publishWindowRecorded is publishWindow that records how far it got only when record says so
+// of that count.
+func (e *Engine) publishWindowRecorded(ctx context.Context, rec store.ConnectionRecord, runID string, tasks []drivesync.Document,
+	finished int, w store.RunWindow, window int, paced bool, record func(released int) bool) (int, error) {
 	target := len(tasks)
 	var writes []int
 	if window >= 0 {
@@ -210,6 +217,9 @@ func (e *Engine) publishWindow(ctx context.Context, rec store.ConnectionRecord, 
 		}
 	} else if err := e.fanout.PublishTasks(ctx, rec.CompanyID, rec.ID, runID, tasks[from:target]); err != nil {
 		return from, err
+	}
+	if !record(target) {
+		return target, nil
 	}
 	if err := e.store.RaiseRunWindow(ctx, keyOf(rec), runID, len(tasks), target); err != nil {
 		return from, drivesync.Classify(err, drivesync.Retryable, "firestore")
@@ -259,6 +269,27 @@ func (e *Engine) trickle(ctx context.Context, rec store.ConnectionRecord, runID 
 type windowCursor struct {
 	read bool
 	w    store.RunWindow
+	// recorded is how far the window is recorded, and recordedAt when: the await request
+	// records it at most every windowRecordEvery, when every task is out, and when it hands
+	// over. A crash in between publishes again what it did not record, which the deliveries
+	// skip: a read each, where a record per top-up would be a write per few documents.
+	recorded   int
+	recordedAt time.Time
+}
+
+// windowRecordEvery is how often an await request records how far its run's window got.
+const windowRecordEvery = 5 * time.Second
+
+// recordWindow records how far the window of c got, if it got further than recorded.
+func (e *Engine) recordWindow(ctx context.Context, rec store.ConnectionRecord, runID string, c *windowCursor) error {
+	if !c.read || c.w.Released <= c.recorded {
+		return nil
+	}
+	if err := e.store.RaiseRunWindow(ctx, keyOf(rec), runID, c.w.Total, c.w.Released); err != nil {
+		return drivesync.Classify(err, drivesync.Retryable, "firestore")
+	}
+	c.recorded, c.recordedAt = c.w.Released, time.Now()
+	return nil
 }
 
 // advanceWindow publishes the next tasks of run runID as its progress p grows, and reports
@@ -274,7 +305,7 @@ func (e *Engine) advanceWindow(ctx context.Context, rec store.ConnectionRecord, 
 		if err != nil {
 			return false, drivesync.Classify(err, drivesync.Retryable, "firestore")
 		}
-		c.w, c.read = w, true
+		c.w, c.read, c.recorded, c.recordedAt = w, true, w.Released, time.Now()
 	}
 	if !c.w.Recorded || c.w.Released >= c.w.Total {
 		return false, nil
@@ -291,9 +322,17 @@ func (e *Engine) advanceWindow(ctx context.Context, rec store.ConnectionRecord, 
 			return true, nil // less than an eighth of the window is free
 		}
 	}
-	released, err := e.publishWindow(ctx, rec, runID, tasks, finishedTasks(p, len(tasks)), c.w, size, true)
+	recorded := false
+	released, err := e.publishWindowRecorded(ctx, rec, runID, tasks, finishedTasks(p, len(tasks)), c.w, size, true,
+		func(released int) bool {
+			recorded = released >= len(tasks) || time.Since(c.recordedAt) >= windowRecordEvery
+			return recorded
+		})
 	if err != nil {
 		return true, err
+	}
+	if recorded {
+		c.recorded, c.recordedAt = released, time.Now()
 	}
 	c.w.Released = max(c.w.Released, released)
 	return c.w.Released < c.w.Total, nil

@@ -23,8 +23,8 @@ type Leaser interface {
 	LeaseWriteSlots(ctx context.Context, account string, n int, interval time.Duration, now, notAfter time.Time) (store.WriteSlots, error)
 }
 
-// Gate paces single writes. Each Wait leases one slot (one read and one write of the account's
-// budget document): the connection API writes a folder or two per click, so batching would
+// Gate paces single writes. Each Wait leases one slot (one or two calls on the account's budget
+// document, see store.LeaseWriteSlots): the connection API writes a folder or two per click, so batching would
 // only hold slots the copies could use.
 type Gate struct {
 	leaser   Leaser
@@ -65,6 +65,10 @@ func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 		return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "firestore")
 	case ws.N == 0:
 		return busy(rec, ws.Horizon.Sub(now)-g.ahead)
+	case ws.First.After(now.Add(g.ahead)):
+		// Leased by increment, past the gate's wait: other instances took the budget up to
+		// there meanwhile. The slot is lost; a click is one write.
+		return busy(rec, ws.First.Sub(now)-g.ahead)
 	}
 	if err := Sleep(ctx, ws.First.Sub(now)); err != nil {
 		return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "canceled")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -30,9 +31,10 @@ const budgetAttempts = 5
 var ErrBudgetContended = errors.New("drive write budget contended")
 
 type driveAccountDoc struct {
-	// Horizon is the account's theoretical arrival time (GCRA): the time of the first write slot
-	// nobody holds yet. Slots are spaced by the interval the leaser asked for.
-	Horizon   time.Time `firestore:"horizon"`
+	// HorizonNs is the account's theoretical arrival time (GCRA) in Unix nanoseconds: the time
+	// of the first write slot nobody holds yet. Slots are spaced by the interval the leaser
+	// asked for. An integer, so that the lease of a busy account is one increment.
+	HorizonNs int64     `firestore:"horizonNs"`
 	UpdatedAt time.Time `firestore:"updatedAt"`
 }
 
@@ -66,11 +68,19 @@ func AccountOf(rec ConnectionRecord) string {
 
 // LeaseWriteSlots leases n Drive write slots of account (an AccountKey), interval apart, starting
 // at the account's horizon or at now if that has passed: the generic cell rate algorithm, kept in
-// one Firestore document per account. It costs one read and one write conditioned on the
-// document's update time; another instance's lease in between makes it read again. When the
-// first free slot would be after notAfter it leases nothing and writes nothing, so a saturated
-// account costs its callers one read. Slots are only ever handed out once across all instances,
+// one Firestore document per account. Slots are only ever handed out once across all instances,
 // which is what keeps the account under its limit however many instances write to it.
+//
+// What it costs depends on what this process last saw of the account's horizon, which only
+// ever moves forward:
+//   - seen beyond notAfter: nothing is leased and no call is made;
+//   - seen ahead of now, or passed less than busyRecently ago (the account is busy): one
+//     increment of the horizon, a write whose result says which slots it took. Leased that way,
+//     the first slot may lie past notAfter (another process took the budget up to it since):
+//     the slots are the caller's all the same;
+//   - otherwise, or when the increment's slots have passed (the account went idle): one read
+//     and one write conditioned on the document's update time, which another process's lease
+//     in between makes read again. A first slot past notAfter then leases nothing.
 func (s *Store) LeaseWriteSlots(ctx context.Context, account string, n int, interval time.Duration, now, notAfter time.Time) (WriteSlots, error) {
 	if err := checkIDs(account); err != nil {
 		return WriteSlots{}, fmt.Errorf("lease write slots: %w", err)
@@ -79,6 +89,51 @@ func (s *Store) LeaseWriteSlots(ctx context.Context, account string, n int, inte
 		return WriteSlots{}, fmt.Errorf("lease write slots of %s: %d slots every %v is not a lease", account, n, interval)
 	}
 	ref := s.fs.Collection(colDriveAccounts).Doc(account)
+	seen, known := s.horizons.seen(account)
+	if known && seen.After(notAfter) {
+		return WriteSlots{Horizon: seen}, nil
+	}
+	if known && seen.After(now.Add(-busyRecently)) {
+		ws, ok, err := s.incrementHorizon(ctx, ref, account, n, interval, now)
+		if err != nil || ok {
+			return ws, err
+		}
+	}
+	return s.leaseByRead(ctx, ref, account, n, interval, now, notAfter)
+}
+
+// busyRecently is how long after the horizon last seen an account is still taken to be busy,
+// and leased with one increment: an account whose horizon passed that long ago most likely
+// went idle, and an increment would take slots of the past (a wasted call before the read).
+const busyRecently = time.Second
+
+// incrementHorizon leases n slots by moving the account's horizon n intervals forward in one
+// write, and reports ok unless every slot it took had passed already (the horizon lagged: the
+// account was idle, and the caller leases by reading instead).
+func (s *Store) incrementHorizon(ctx context.Context, ref *firestore.DocumentRef, account string, n int, interval time.Duration,
+	now time.Time) (WriteSlots, bool, error) {
+	span := int64(n) * int64(interval)
+	horizon, err := incrementField(ctx, ref, "horizonNs", span)
+	if err != nil {
+		return WriteSlots{}, false, fmt.Errorf("lease write slots of %s: increment budget: %w", account, err)
+	}
+	end := time.Unix(0, horizon)
+	s.horizons.see(account, end)
+	first := time.Unix(0, horizon-span)
+	// A slot more than an interval in the past is lost: writing it now would bunch writes.
+	late := 0
+	if cut := now.Add(-interval); first.Before(cut) {
+		late = int((cut.Sub(first) + interval - 1) / interval)
+	}
+	if late >= n {
+		return WriteSlots{}, false, nil
+	}
+	return WriteSlots{First: first.Add(time.Duration(late) * interval), N: n - late, Horizon: end}, true, nil
+}
+
+// leaseByRead leases n slots with a read of the budget and a write conditioned on it.
+func (s *Store) leaseByRead(ctx context.Context, ref *firestore.DocumentRef, account string, n int, interval time.Duration,
+	now, notAfter time.Time) (WriteSlots, error) {
 	for range budgetAttempts {
 		snap, err := ref.Get(ctx)
 		exists := err == nil
@@ -91,23 +146,27 @@ func (s *Store) LeaseWriteSlots(ctx context.Context, account string, n int, inte
 				return WriteSlots{}, fmt.Errorf("lease write slots of %s: decode budget: %w", account, err)
 			}
 		}
-		first := d.Horizon
+		first := time.Unix(0, d.HorizonNs)
+		if exists {
+			s.horizons.see(account, first)
+		}
 		if first.Before(now) {
 			first = now // unused budget of the past is not saved up: no burst above the limit
 		}
 		if first.After(notAfter) {
 			return WriteSlots{Horizon: first}, nil
 		}
-		next := driveAccountDoc{Horizon: first.Add(time.Duration(n) * interval), UpdatedAt: now}
+		next := first.Add(time.Duration(n) * interval)
 		if exists {
-			_, err = ref.Update(ctx, []firestore.Update{{Path: "horizon", Value: next.Horizon}, {Path: "updatedAt", Value: now}},
+			_, err = ref.Update(ctx, []firestore.Update{{Path: "horizonNs", Value: next.UnixNano()}, {Path: "updatedAt", Value: now}},
 				firestore.LastUpdateTime(snap.UpdateTime))
 		} else {
-			_, err = ref.Create(ctx, next)
+			_, err = ref.Create(ctx, driveAccountDoc{HorizonNs: next.UnixNano(), UpdatedAt: now})
 		}
 		switch status.Code(err) {
 		case codes.OK:
-			return WriteSlots{First: first, N: n, Horizon: next.Horizon}, nil
+			s.horizons.see(account, next)
+			return WriteSlots{First: first, N: n, Horizon: next}, nil
 		case codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted:
 			continue // another instance leased in between: read its horizon
 		default:
@@ -115,4 +174,33 @@ func (s *Store) LeaseWriteSlots(ctx context.Context, account string, n int, inte
 		}
 	}
 	return WriteSlots{}, fmt.Errorf("lease write slots of %s: %w", account, ErrBudgetContended)
+}
+
+// horizonMemo is what this process last saw of each account's horizon: a lower bound of it, as a
+// horizon only moves forward.
+type horizonMemo struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// maxSeenHorizons bounds the accounts a process remembers; past it the memory starts over, which
+// costs each account one lease by reading.
+const maxSeenHorizons = 10000
+
+func (h *horizonMemo) seen(account string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	at, ok := h.at[account]
+	return at, ok
+}
+
+func (h *horizonMemo) see(account string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.at == nil || len(h.at) >= maxSeenHorizons {
+		h.at = map[string]time.Time{}
+	}
+	if at.After(h.at[account]) {
+		h.at[account] = at
+	}
 }

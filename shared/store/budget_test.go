@@ -12,10 +12,20 @@ import (
 )
 
 // Leases of one account from many instances at once never share a slot: each lease starts where
-// the previous one ended, whoever won the conditional write.
+// the previous one ended, whoever won the conditional write or however many leased by increment.
+// Each instance is a Store of its own, with its own memory of the horizon, so the two ways of
+// leasing (a read and a conditional write, or one increment) run side by side.
 func TestLeaseWriteSlotsNeverOverlap(t *testing.T) {
 	t.Parallel()
-	s, _, _ := newStore(t)
+	_, fs, _ := newStore(t)
+	var instances []*store.Store
+	for range 3 {
+		s, err := store.New(fs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, s)
+	}
 	ctx := t.Context()
 	account := store.AccountKey("subject-overlap")
 	const leasers, each, n = 8, 3, 4
@@ -24,7 +34,8 @@ func TestLeaseWriteSlotsNeverOverlap(t *testing.T) {
 	var mu sync.Mutex
 	var slots []time.Time
 	var wg sync.WaitGroup
-	for range leasers {
+	for l := range leasers {
+		s := instances[l%len(instances)]
 		wg.Go(func() {
 			for got := 0; got < each; {
 				ws, err := s.LeaseWriteSlots(ctx, account, n, interval, now, now.Add(time.Hour))
@@ -95,6 +106,62 @@ func TestLeaseWriteSlotsBounds(t *testing.T) {
 	}
 	if store.AccountKey("x") == store.AccountKey("y") || len(store.AccountKey("x")) != 64 {
 		t.Error("account keys are not distinct SHA-256 hex digests")
+	}
+}
+
+// An account leased while busy is leased by increment: its slots follow the horizon even past
+// notAfter, when another instance took the budget up to there meanwhile (they are the caller's);
+// once its horizon has passed it is leased from now again, never in the past.
+func TestLeaseWriteSlotsOfABusyAccount(t *testing.T) {
+	t.Parallel()
+	_, fs, _ := newStore(t)
+	one, err := store.New(fs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.New(fs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	account := store.AccountKey("subject-busy")
+	now := time.Now().Truncate(time.Microsecond)
+	if ws, err := one.LeaseWriteSlots(ctx, account, 2, time.Second, now, now); err != nil || ws.N != 2 || !ws.First.Equal(now) {
+		t.Fatalf("first lease %+v, %v; want 2 slots from now", ws, err)
+	}
+	// The other instance takes 10 s of budget: the first one does not know.
+	if ws, err := other.LeaseWriteSlots(ctx, account, 10, time.Second, now, now.Add(time.Minute)); err != nil || ws.N != 10 ||
+		!ws.First.Equal(now.Add(2*time.Second)) {
+		t.Fatalf("other instance's lease %+v, %v; want 10 slots from 2 s", ws, err)
+	}
+	ws, err := one.LeaseWriteSlots(ctx, account, 3, time.Second, now, now.Add(3*time.Second))
+	if err != nil || ws.N != 3 || !ws.First.Equal(now.Add(12*time.Second)) || !ws.Horizon.Equal(now.Add(15*time.Second)) {
+		t.Fatalf("lease of a busy account %+v, %v; want 3 slots from 12 s (the horizon), past notAfter", ws, err)
+	}
+	// Known busy past notAfter: nothing leased.
+	if ws, err := one.LeaseWriteSlots(ctx, account, 1, time.Second, now, now.Add(5*time.Second)); err != nil || ws.N != 0 ||
+		!ws.Horizon.Equal(now.Add(15*time.Second)) {
+		t.Fatalf("lease within the taken budget %+v, %v; want nothing, horizon at 15 s", ws, err)
+	}
+	// The horizon passed half a second ago: the increment's slots are in the past but one, which
+	// is all it gets; a second later the account counts as idle and is leased from now.
+	later := now.Add(15*time.Second + 500*time.Millisecond)
+	ws, err = one.LeaseWriteSlots(ctx, account, 2, time.Second, later, later)
+	if err != nil || ws.N != 2 || !ws.First.Equal(now.Add(15*time.Second)) {
+		t.Fatalf("lease just after the horizon %+v, %v; want 2 slots from 15 s", ws, err)
+	}
+	idle := now.Add(time.Minute)
+	const fast = 100 * time.Millisecond
+	ws, err = other.LeaseWriteSlots(ctx, account, 2, fast, idle, idle)
+	if err != nil || ws.N != 2 || !ws.First.Equal(idle) {
+		t.Fatalf("lease after an idle minute %+v, %v; want 2 slots from then", ws, err)
+	}
+	// An instance that saw the account busy a moment ago leases by increment, finds its slots
+	// past by more than an interval, and leases from now instead.
+	idle2 := idle.Add(700 * time.Millisecond)
+	ws, err = other.LeaseWriteSlots(ctx, account, 1, fast, idle2, idle2)
+	if err != nil || ws.N != 1 || !ws.First.Equal(idle2) {
+		t.Fatalf("lease after the horizon passed %+v, %v; want 1 slot from now", ws, err)
 	}
 }
 

@@ -530,3 +530,33 @@ func (s *Store) CompanyName(ctx context.Context, companyID string) (string, erro
 	}
 	return doc.Name, nil
 }
+
+// ConnectionWatch follows one connection's record.
+type ConnectionWatch struct {
+	it *firestore.DocumentSnapshotIterator
+}
+
+// WatchConnection follows connection id of companyID: one Listen stream over which Firestore
+// pushes each change of the record. Stop it when done.
+func (s *Store) WatchConnection(ctx context.Context, companyID, id string) (*ConnectionWatch, error) {
+	if err := checkIDs(companyID, id); err != nil {
+		return nil, fmt.Errorf("watch connection: %w", err)
+	}
+	return &ConnectionWatch{it: s.connections(companyID).Doc(id).Snapshots(ctx)}, nil
+}
+
+// Next waits for the record as it first is, or for its next change. A deleted connection is
+// drivesync.ErrNotFound.
+func (w *ConnectionWatch) Next() (ConnectionRecord, error) {
+	snap, err := w.it.Next()
+	if err != nil {
+		return ConnectionRecord{}, fmt.Errorf("watch connection: %w", err)
+	}
+	if !snap.Exists() {
+		return ConnectionRecord{}, fmt.Errorf("watch connection %s: %w", snap.Ref.ID, drivesync.ErrNotFound)
+	}
+	return decodeConnection(snap)
+}
+
+// Stop ends the watch.
+func (w *ConnectionWatch) Stop() { w.it.Stop() }

@@ -29,6 +29,10 @@ var Indexes = []Index{
 	// filters; a composite index keeps the count from merging two single-field indexes.
 	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
 		{Path: "runId", Order: "ASCENDING"}, {Path: "state", Order: "ASCENDING"}}},
+	// FinishedBy and WatchFinished: an await request counts a run's finished mappings up to a
+	// time and listens to those finished after it (runId equal, state in synced or failed).
+	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
+		{Path: "runId", Order: "ASCENDING"}, {Path: "state", Order: "ASCENDING"}, {Path: "updatedAt", Order: "ASCENDING"}}},
 	// ActiveConnections: the scheduled reconcile lists every active connection across companies.
 	{CollectionGroup: colConnections, QueryScope: "COLLECTION_GROUP", Fields: []IndexField{{Path: "status", Order: "ASCENDING"}}},
 	// Reconcile: the live synced mappings of a connection are counted with two equality filters.

@@ -324,3 +324,58 @@ func TestMappingLeaseExtended(t *testing.T) {
 		t.Errorf("extending a finished lease: err = %v, want ErrLeaseLost", err)
 	}
 }
+
+// A run's finished mappings are counted up to a time by FinishedBy and followed after it by
+// WatchFinished, which pushes each change over its listener: together they count every finished
+// mapping of the run once, and nothing of another run or still pending.
+func TestFinishedByAndWatchFinished(t *testing.T) {
+	t.Parallel()
+	s, _, c := newStore(t)
+	ctx := t.Context()
+	k := store.ConnectionKey{CompanyID: "acme", ID: "c1"}
+	set := func(doc, run string, state store.MappingState) {
+		t.Helper()
+		m, _, err := s.LockMapping(ctx, k, store.Mapping{DocumentID: doc}, "h", time.Minute, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FinishMapping(ctx, k, m, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("d1", "r1", store.MappingSynced)
+	set("d2", "r1", store.MappingFailed)
+	set("d3", "r1", store.MappingPending)
+	set("d4", "r0", store.MappingSynced)
+	at := c.Now()
+	c.Advance(time.Second)
+	if n, err := s.FinishedBy(ctx, k, "r1", at); err != nil || n != 2 {
+		t.Fatalf("FinishedBy = %d, %v; want the 2 finished before", n, err)
+	}
+	w := s.WatchFinished(ctx, k, "r1", at)
+	defer w.Stop()
+	next := func(want int) {
+		t.Helper()
+		for {
+			n, err := w.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == want {
+				return
+			}
+			if n > want {
+				t.Fatalf("watch counts %d, want %d", n, want)
+			}
+		}
+	}
+	next(0)
+	set("d3", "r1", store.MappingSynced) // was pending
+	next(1)
+	set("d5", "r0", store.MappingSynced) // another run: no change seen
+	set("d6", "r1", store.MappingFailed)
+	next(2)
+	if n, err := s.FinishedMappings(ctx, k, "r1"); err != nil || n != 4 {
+		t.Fatalf("FinishedMappings = %d, %v; want 4", n, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"cloud.google.com/go/firestore"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -70,51 +71,132 @@ func (s *Store) RecordCopyPage(ctx context.Context, k ConnectionKey, p CopyPage)
 	return true, nil
 }
 
-// CopyProgress derives the progress of run runID of connection k: listed documents summed over
-// its pages, synced and failed mappings counted with aggregation queries (plus the invalid
-// documents of the pages, which have no mapping).
-func (s *Store) CopyProgress(ctx context.Context, k ConnectionKey, runID string) (CopyProgress, error) {
+// RunPages is what the listed pages of one run add up to.
+type RunPages struct {
+	Listed  int
+	Invalid int // documents no copy task was published for: failed from the start
+	Matched int // documents a reconcile found right in Drive: synced from the start
+	// AllListed is set once the last page was listed; the sums are final from then on.
+	AllListed bool
+}
+
+// RunPages sums the pages of run runID of connection k (one query).
+func (s *Store) RunPages(ctx context.Context, k ConnectionKey, runID string) (RunPages, error) {
 	if err := checkIDs(k.CompanyID, k.ID); err != nil {
-		return CopyProgress{}, fmt.Errorf("copy progress: %w", err)
+		return RunPages{}, fmt.Errorf("run pages: %w", err)
 	}
-	var p CopyProgress
+	var p RunPages
 	if runID == "" {
 		return p, nil
 	}
-	conn := s.connections(k.CompanyID).Doc(k.ID)
-	it := conn.Collection(ColCopyPages).Where("runId", "==", runID).Documents(ctx)
+	it := s.connections(k.CompanyID).Doc(k.ID).Collection(ColCopyPages).Where("runId", "==", runID).Documents(ctx)
 	defer it.Stop()
 	for {
 		snap, err := it.Next()
 		if errors.Is(err, iterator.Done) {
-			break
+			return p, nil
 		}
 		if err != nil {
-			return CopyProgress{}, fmt.Errorf("copy progress of run %s: list pages: %w", runID, err)
+			return RunPages{}, fmt.Errorf("copy progress of run %s: list pages: %w", runID, err)
 		}
 		var d copyPageDoc
 		if err := snap.DataTo(&d); err != nil {
-			return CopyProgress{}, fmt.Errorf("copy progress of run %s: decode page: %w", runID, err)
+			return RunPages{}, fmt.Errorf("copy progress of run %s: decode page: %w", runID, err)
 		}
 		p.Listed += d.Listed
-		p.Failed += d.Invalid
-		p.Synced += d.Matched
+		p.Invalid += d.Invalid
+		p.Matched += d.Matched
 		p.AllListed = p.AllListed || d.Last
 	}
+}
+
+// CopyProgress derives the progress of run runID of connection k: listed documents summed over
+// its pages, synced and failed mappings counted with aggregation queries (plus the invalid
+// documents of the pages, which have no mapping).
+func (s *Store) CopyProgress(ctx context.Context, k ConnectionKey, runID string) (CopyProgress, error) {
+	pages, err := s.RunPages(ctx, k, runID)
+	if err != nil || runID == "" {
+		return CopyProgress{}, err
+	}
+	p := CopyProgress{Listed: pages.Listed, Synced: pages.Matched, Failed: pages.Invalid, AllListed: pages.AllListed}
 	for _, c := range []struct {
 		state MappingState
 		n     *int
 	}{{MappingSynced, &p.Synced}, {MappingFailed, &p.Failed}} {
-		q := conn.Collection(ColMappings).Where("runId", "==", runID).Where("state", "==", string(c.state))
-		res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+		n, err := s.countMappings(ctx, k, runID, c.state)
 		if err != nil {
-			return CopyProgress{}, fmt.Errorf("copy progress of run %s: count %s: %w", runID, c.state, err)
-		}
-		n, err := countOf(res, "n")
-		if err != nil {
-			return CopyProgress{}, fmt.Errorf("copy progress of run %s: count %s: %w", runID, c.state, err)
+			return CopyProgress{}, err
 		}
 		*c.n += n
 	}
 	return p, nil
 }
+
+// FinishedMappings counts the mappings run runID of connection k brought to a final state,
+// synced or failed, with one aggregation.
+func (s *Store) FinishedMappings(ctx context.Context, k ConnectionKey, runID string) (int, error) {
+	if err := checkIDs(k.CompanyID, k.ID, runID); err != nil {
+		return 0, fmt.Errorf("finished mappings: %w", err)
+	}
+	return count(ctx, s.finishedQuery(k, runID), "copy progress of run "+runID+": count finished")
+}
+
+func (s *Store) countMappings(ctx context.Context, k ConnectionKey, runID string, state MappingState) (int, error) {
+	q := s.connections(k.CompanyID).Doc(k.ID).Collection(ColMappings).Where("runId", "==", runID).Where("state", "==", string(state))
+	return count(ctx, q, "copy progress of run "+runID+": count "+string(state))
+}
+
+// count runs a count aggregation of q; what says what was counted, for errors.
+func count(ctx context.Context, q firestore.Query, what string) (int, error) {
+	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := countOf(res, "n")
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return n, nil
+}
+
+// FinishedBy counts the mappings run runID of connection k brought to a final state whose last
+// change is at or before at, with one aggregation. With WatchFinished after the same at, it
+// partitions the run's finished mappings by that one stored time: each is counted by one or the
+// other, whatever the clocks of the instances that wrote them. (A mapping that changes again
+// after the count, a newer revision, may be counted by both: the sum is an estimate, exact at
+// the end, see the engine's checkDone.)
+func (s *Store) FinishedBy(ctx context.Context, k ConnectionKey, runID string, at time.Time) (int, error) {
+	if err := checkIDs(k.CompanyID, k.ID, runID); err != nil {
+		return 0, fmt.Errorf("finished mappings: %w", err)
+	}
+	return count(ctx, s.finishedQuery(k, runID).Where("updatedAt", "<=", at), "copy progress of run "+runID+": count finished by "+at.String())
+}
+
+func (s *Store) finishedQuery(k ConnectionKey, runID string) firestore.Query {
+	return s.connections(k.CompanyID).Doc(k.ID).Collection(ColMappings).Where("runId", "==", runID).
+		Where("state", "in", []string{string(MappingSynced), string(MappingFailed)})
+}
+
+// FinishedWatch follows the mappings of one run brought to a final state after a given time.
+type FinishedWatch struct {
+	it *firestore.QuerySnapshotIterator
+}
+
+// WatchFinished follows the mappings run runID of connection k brings to a final state after
+// after: one Listen stream, over which Firestore pushes each change, in place of a count per
+// poll. Stop it when done.
+func (s *Store) WatchFinished(ctx context.Context, k ConnectionKey, runID string, after time.Time) *FinishedWatch {
+	return &FinishedWatch{it: s.finishedQuery(k, runID).Where("updatedAt", ">", after).Snapshots(ctx)}
+}
+
+// Next waits for the first or next change and returns how many mappings the watch now counts.
+func (w *FinishedWatch) Next() (int, error) {
+	snap, err := w.it.Next()
+	if err != nil {
+		return 0, fmt.Errorf("watch finished mappings: %w", err)
+	}
+	return snap.Size, nil
+}
+
+// Stop ends the watch.
+func (w *FinishedWatch) Stop() { w.it.Stop() }

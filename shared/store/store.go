@@ -41,6 +41,8 @@ type Store struct {
 
 	events EventPublisher // nil: status events are recorded on connections, never published
 	log    *slog.Logger
+
+	horizons horizonMemo // the Drive write budgets' horizons this process last saw (budget.go)
 }
 
 // New returns a Store on fs. now is the clock; nil means time.Now.

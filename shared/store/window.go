@@ -64,23 +64,11 @@ func (s *Store) RaiseRunWindow(ctx context.Context, k ConnectionKey, runID strin
 	if released < 0 || released > total {
 		return fmt.Errorf("raise run window of %s: %d of %d tasks released", runID, released, total)
 	}
-	ref := s.runWindow(k, runID)
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if err != nil && status.Code(err) != codes.NotFound {
-			return err
-		}
-		if err == nil {
-			var d runWindowDoc
-			if err := snap.DataTo(&d); err != nil {
-				return fmt.Errorf("decode: %w", err)
-			}
-			if d.Released >= released {
-				return nil
-			}
-		}
-		return tx.Set(ref, runWindowDoc{Total: total, Released: released, UpdatedAt: s.now()})
-	}, firestore.MaxAttempts(txAttempts))
+	// One write, whatever the stored count: the maximum transform keeps the larger of the two,
+	// where a transaction would cost a begin, a read and a commit.
+	_, err := s.runWindow(k, runID).Set(ctx, map[string]any{
+		"total": total, "released": firestore.FieldTransformMaximum(released), "updatedAt": s.now(),
+	}, firestore.MergeAll)
 	if err != nil {
 		return fmt.Errorf("raise run window of %s: %w", runID, err)
 	}
