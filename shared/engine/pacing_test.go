@@ -285,3 +285,35 @@ func TestInstancesTakingTurnsLeaseWhatTheyUse(t *testing.T) {
 		t.Errorf("%d writes taking turns on two instances took %v, want about %v (at most %v)", writes, took, ideal, ideal*5/2)
 	}
 }
+
+// An instance alone on an account leases batches (a Firestore call for several writes); once it
+// finds another instance leasing the same account, it leases only what its deliveries wait for:
+// slots it holds ahead are slots the other instance's deliveries would wait behind.
+func TestSharedAccountIsLeasedByWhatWaits(t *testing.T) {
+	t.Parallel()
+	const limit, alone, shared = 4, 12, 20
+	e := newEnv(t, envOptions{wallClock: true})
+	e.opts.WritesPerSecond = limit
+	e.opts.BudgetWait = engine.MaxBudgetWait
+	a, b := e.newEngine(t), e.newEngine(t)
+	account := store.AccountKey("subject-shared")
+	reserve := func(inst *engine.Engine, n int) int64 {
+		before := engine.Leases(inst)
+		for i := range n {
+			if _, err := engine.Reserve(e.ctx, inst, account, false); err != nil {
+				t.Fatalf("reserve %d: %v", i, err)
+			}
+		}
+		return engine.Leases(inst) - before
+	}
+	leasesAlone := reserve(a, alone)
+	reserve(b, 1)
+	leasesShared := reserve(a, shared)
+	// L = 4: batches of up to 5 slots alone. Once shared, the slots left of the last batch and
+	// one more batch (leased before it found b), then half a second of budget (2 slots) each.
+	if leasesAlone > alone/2 || leasesShared < (shared-4-5)/2 {
+		t.Errorf("%d slots alone took %d leases, %d slots once shared %d; want batches alone and 2 slots a lease shared",
+			alone, leasesAlone, shared, leasesShared)
+	}
+	t.Logf("%d slots alone: %d leases; %d slots once another instance leased: %d", alone, leasesAlone, shared, leasesShared)
+}
