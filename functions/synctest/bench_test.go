@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	apiv1 "cloud.google.com/go/firestore/apiv1"
 	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
@@ -87,8 +88,10 @@ func (s countingStream) SendMsg(m any) error {
 	return s.ClientStream.SendMsg(m)
 }
 
-// countingFirestore returns a Firestore client on the emulator that counts its RPCs.
-func countingFirestore(b testing.TB) (*firestore.Client, *rpcCounter) {
+// countingFirestore returns a Firestore client on the emulator that counts its RPCs, and the
+// store option that sends the store's own API calls (a lease's increment) through the same
+// counted connection.
+func countingFirestore(b testing.TB) (*firestore.Client, store.Option, *rpcCounter) {
 	b.Helper()
 	emulators.Firestore(b) // starts the emulators and exports their addresses
 	c := &rpcCounter{calls: map[string]int{}}
@@ -115,7 +118,11 @@ func countingFirestore(b testing.TB) (*firestore.Client, *rpcCounter) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = fs.Close() })
-	return fs, c
+	api, err := apiv1.NewClient(context.Background(), option.WithGRPCConn(conn))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fs, store.WithFirestoreAPI(api), c
 }
 
 // engineWorld is the engine in this process, on counted Firestore, for per-document costs.
@@ -137,7 +144,7 @@ func newEngineWorld(b testing.TB, company efactori.CompanySpec) *engineWorld {
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
 	w := &engineWorld{account: accounts[0]}
-	fs, counter := countingFirestore(b)
+	fs, counted, counter := countingFirestore(b)
 	w.fsCalls = counter
 	ps := emulators.PubSub(b)
 	project := emulators.ProjectID(b)
@@ -176,7 +183,7 @@ func newEngineWorld(b testing.TB, company efactori.CompanySpec) *engineWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := store.New(fs, nil)
+	st, err := store.New(fs, nil, counted)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -113,7 +113,7 @@ const busyRecently = time.Second
 func (s *Store) incrementHorizon(ctx context.Context, ref *firestore.DocumentRef, account string, n int, interval time.Duration,
 	now time.Time) (WriteSlots, bool, error) {
 	span := int64(n) * int64(interval)
-	horizon, err := incrementField(ctx, ref, "horizonNs", span)
+	horizon, err := s.incrementField(ctx, ref, "horizonNs", span)
 	if err != nil {
 		return WriteSlots{}, false, fmt.Errorf("lease write slots of %s: increment budget: %w", account, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	apiv1 "cloud.google.com/go/firestore/apiv1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -42,7 +43,8 @@ type Store struct {
 	events EventPublisher // nil: status events are recorded on connections, never published
 	log    *slog.Logger
 
-	horizons horizonMemo // the Drive write budgets' horizons this process last saw (budget.go)
+	horizons horizonMemo   // the Drive write budgets' horizons this process last saw (budget.go)
+	api      *apiv1.Client // nil: one per process, made like the client library's (increment.go)
 }
 
 // New returns a Store on fs. now is the clock; nil means time.Now.
