@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -197,28 +198,41 @@ func Firestore(tb testing.TB) *firestore.Client {
 	return c
 }
 
-// ResetFirestore deletes every document of project on the Firestore emulator at host.
+// ResetFirestore deletes every document of project on the Firestore emulator at host. The
+// emulator has answered 409 Conflict for a while after the function processes of a fleet bench
+// were stopped mid-copy (a transaction they left open, as far as can be told): the reset is
+// tried again for up to a minute.
 func ResetFirestore(ctx context.Context, host, project string) error {
 	u := url.URL{
 		Scheme: "http",
 		Host:   host,
 		Path:   "/emulator/v1/projects/" + project + "/databases/(default)/documents",
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u.String(), nil)
-	if err != nil {
-		return fmt.Errorf("reset Firestore project %s: %w", project, err)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u.String(), nil)
+		if err != nil {
+			return fmt.Errorf("reset Firestore project %s: %w", project, err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("reset Firestore project %s: %w", project, err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return nil
+		case resp.StatusCode != http.StatusConflict:
+			return fmt.Errorf("reset Firestore project %s: %s %s", project, resp.Status, body)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("reset Firestore project %s: still %s %s: %w", project, resp.Status, body, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("reset Firestore project %s: %w", project, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("reset Firestore project %s: %s", project, resp.Status)
-	}
-	return nil
 }
 
 // PubSub returns a Pub/Sub client for the test's project (ProjectID) on the emulator,

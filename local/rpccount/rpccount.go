@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log"
 	"maps"
 	"net"
 	"net/http"
@@ -79,6 +80,8 @@ func Start(target string) (*Proxy, error) {
 		},
 		Transport:     &http.Transport{Protocols: h2c, MaxIdleConnsPerHost: 100, IdleConnTimeout: time.Minute},
 		FlushInterval: -1, // server-streaming answers (BatchGetDocuments, RunQuery) pass at once
+		// A Listen stream ends by its client cancelling it, which the proxy would log each time.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	p.srv = &http.Server{Protocols: h2c, ReadHeaderTimeout: 10 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

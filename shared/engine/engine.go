@@ -89,8 +89,9 @@ const (
 	// folderLeaseTTL bounds how long a dead delivery keeps a folder creation claimed.
 	folderLeaseTTL = 30 * time.Second
 	// folderWait is how long a delivery waits for another one to create a folder.
-	folderWait = 20 * time.Second
-	folderPoll = 100 * time.Millisecond
+	folderWait    = 20 * time.Second
+	folderPoll    = 100 * time.Millisecond
+	maxFolderPoll = 400 * time.Millisecond
 	// folderVerifyTTL is how long a cached folder is trusted on this instance before Drive is
 	// asked again whether the customer deleted or trashed it.
 	folderVerifyTTL = time.Minute

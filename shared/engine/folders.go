@@ -63,8 +63,22 @@ func (e *Engine) folder(ctx context.Context, rec store.ConnectionRecord, dc *dri
 	// This instance's own memory answers first: a folder it found or made and saw alive in
 	// Drive recently costs no Firestore read.
 	memo := rec.ID + "\x00" + parent + "\x00" + f.Key
-	if v, ok := e.folders.Load(memo); ok && e.fresh(v.(string)) {
-		return v.(string), nil
+	if v, ok := e.folders.Load(memo); ok {
+		id := v.(string)
+		if e.fresh(id) {
+			return id, nil
+		}
+		// Known but not seen alive lately: Drive says whether it still is, without reading the
+		// Firestore cache again (which would give the same ID).
+		info, err := dc.Folder(ctx, id)
+		if err == nil && !info.Trashed {
+			e.verified.Store(id, e.now())
+			return id, nil
+		}
+		if err != nil && !errors.Is(err, drive.ErrNotFound) {
+			return "", err
+		}
+		e.folders.Delete(memo) // gone: the lookup below finds it gone too and makes it again
 	}
 	id, err := e.lookUpFolder(ctx, rec, dc, parent, f)
 	if err == nil {
@@ -78,6 +92,7 @@ func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, d
 	k := keyOf(rec)
 	holder := newHolder()
 	deadline := time.Now().Add(folderWait)
+	poll := folderPoll
 	for {
 		id, claimed, err := e.store.ClaimFolder(ctx, k, parent, f.Key, holder, folderLeaseTTL)
 		if err != nil {
@@ -125,7 +140,10 @@ func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, d
 		select {
 		case <-ctx.Done():
 			return "", drivesync.Classify(fmt.Errorf("wait for folder %s: %w", f.Key, ctx.Err()), drivesync.Retryable, "canceled")
-		case <-time.After(folderPoll + time.Duration(mrand.Int64N(int64(folderPoll)))):
+		case <-time.After(poll + time.Duration(mrand.Int64N(int64(poll)))):
 		}
+		// The creator waits for its account's write slot, which may take seconds: polling
+		// less often as the wait goes on costs a read per poll less.
+		poll = min(2*poll, maxFolderPoll)
 	}
 }
