@@ -267,15 +267,7 @@ func TestCopyProgress(t *testing.T) {
 	if diff := cmp.Diff([]bool{true, true, false, true}, recorded); diff != "" {
 		t.Errorf("recorded (-want +got):\n%s", diff)
 	}
-	set := func(doc, run string, state store.MappingState) {
-		m, _, err := s.LockMapping(ctx, k, store.Mapping{DocumentID: doc}, "h", time.Minute, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.UpdateMapping(ctx, k, m, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	set := func(doc, run string, state store.MappingState) { setRunState(t, s, k, doc, run, state) }
 	set("d1", "r1", store.MappingSynced)
 	set("d2", "r1", store.MappingSynced)
 	set("d3", "r1", store.MappingFailed)
@@ -333,16 +325,7 @@ func TestFinishedByAndWatchFinished(t *testing.T) {
 	s, _, c := newStore(t)
 	ctx := t.Context()
 	k := store.ConnectionKey{CompanyID: "acme", ID: "c1"}
-	set := func(doc, run string, state store.MappingState) {
-		t.Helper()
-		m, _, err := s.LockMapping(ctx, k, store.Mapping{DocumentID: doc}, "h", time.Minute, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.FinishMapping(ctx, k, m, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	set := func(doc, run string, state store.MappingState) { setRunState(t, s, k, doc, run, state) }
 	set("d1", "r1", store.MappingSynced)
 	set("d2", "r1", store.MappingFailed)
 	set("d3", "r1", store.MappingPending)
@@ -377,5 +360,18 @@ func TestFinishedByAndWatchFinished(t *testing.T) {
 	next(2)
 	if n, err := s.FinishedMappings(ctx, k, "r1"); err != nil || n != 4 {
 		t.Fatalf("FinishedMappings = %d, %v; want 4", n, err)
+	}
+}
+
+// setRunState records doc of k as visited by run in state, as a delivery does (a lease, then
+// the write that records the outcome and ends it).
+func setRunState(t *testing.T, s *store.Store, k store.ConnectionKey, doc, run string, state store.MappingState) {
+	t.Helper()
+	m, _, err := s.LockMapping(t.Context(), k, store.Mapping{DocumentID: doc}, "h", time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishMapping(t.Context(), k, m, "h", func(m *store.Mapping) error { m.RunID, m.State = run, state; return nil }); err != nil {
+		t.Fatal(err)
 	}
 }
