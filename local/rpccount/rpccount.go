@@ -178,13 +178,14 @@ func queryShape(parent string, q *firestorepb.StructuredQuery) string {
 	if strings.Contains(parent, "/documents/") {
 		s = shape(parent)
 	}
-	for _, f := range q.GetFrom() {
-		if f.GetAllDescendants() {
-			return s + "/**/" + f.GetCollectionId()
-		}
-		return strings.TrimPrefix(s+"/"+f.GetCollectionId(), "/")
+	from := q.GetFrom()
+	if len(from) == 0 {
+		return s
 	}
-	return s
+	if from[0].GetAllDescendants() {
+		return s + "/**/" + from[0].GetCollectionId()
+	}
+	return strings.TrimPrefix(s+"/"+from[0].GetCollectionId(), "/")
 }
 
 // Counts returns the calls seen so far.
