@@ -134,6 +134,10 @@ type Engine struct {
 
 	verified sync.Map // folder ID → time.Time it was last seen alive in Drive
 	folders  sync.Map // folderKey → folder ID, as this instance last found or made it
+	// folderHints is what this instance last saw of each connection's folders (company
+	// folder, layout, locale): which layout folder a copy task will need, so that its entry is
+	// read with the document (prefetchFolders).
+	folderHints sync.Map // connection ID → folderHint
 
 	connSets     sync.Map // company ID → connectionSet
 	connSetCount atomic.Int64
@@ -362,7 +366,7 @@ func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
 	if err := e.hot(t.ConnectionID); err != nil {
 		return err
 	}
-	r, err := e.store.ReadDocument(ctx, t.CompanyID, []string{t.ConnectionID}, t.Document.ID)
+	r, err := e.store.ReadDocument(ctx, t.CompanyID, []string{t.ConnectionID}, t.Document.ID, e.prefetchFolders(t.ConnectionID, t.Document)...)
 	if err != nil {
 		return drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
@@ -370,6 +374,8 @@ func (e *Engine) HandleTask(ctx context.Context, t drivesync.CopyTask) error {
 		return nil
 	}
 	rec := r.Connections[0]
+	e.folderHints.Store(rec.ID, folderHint{companyFolder: rec.Target.CompanyFolderID, layout: rec.FolderLayout, locale: rec.Locale})
+	ctx = withSeenFolders(ctx, r.Folders)
 	if rec.InitialCopy.RunID != t.RunID || rec.Status != drivesync.StatusActive {
 		log.DebugContext(ctx, "copy task of a superseded run or an inactive connection ignored")
 		return nil

@@ -93,8 +93,18 @@ func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, d
 	holder := newHolder()
 	deadline := time.Now().Add(folderWait)
 	poll := folderPoll
+	seen, read := seenFolder(ctx, store.FolderKey{ConnectionID: rec.ID, ParentID: parent, Key: f.Key})
 	for {
-		id, claimed, err := e.store.ClaimFolder(ctx, k, parent, f.Key, holder, folderLeaseTTL)
+		var id string
+		var claimed bool
+		var err error
+		if read {
+			// The entry came with the document's read: the first ask costs no call.
+			id, claimed, err = e.store.ClaimFolderSeen(ctx, k, parent, f.Key, holder, folderLeaseTTL, seen)
+			read = false
+		} else {
+			id, claimed, err = e.store.ClaimFolder(ctx, k, parent, f.Key, holder, folderLeaseTTL)
+		}
 		if err != nil {
 			return "", drivesync.Classify(err, drivesync.Retryable, "firestore")
 		}
@@ -146,4 +156,52 @@ func (e *Engine) lookUpFolder(ctx context.Context, rec store.ConnectionRecord, d
 		// less often as the wait goes on costs a read per poll less.
 		poll = min(2*poll, maxFolderPoll)
 	}
+}
+
+// folderHint is what an instance last saw of a connection's folders.
+type folderHint struct {
+	companyFolder string
+	layout        drivesync.FolderLayout
+	locale        drivesync.Locale
+}
+
+// prefetchFolders returns the folder cache entry a copy task of doc for connectionID will look
+// up first, if this instance knows the connection's folders: the first layout folder of doc's
+// path it has not found or made itself (deeper ones hang from its ID, unknown yet). Read with
+// the document, it costs no RPC of its own.
+func (e *Engine) prefetchFolders(connectionID string, doc drivesync.Document) []store.FolderKey {
+	v, ok := e.folderHints.Load(connectionID)
+	if !ok {
+		return nil
+	}
+	h := v.(folderHint)
+	parent := h.companyFolder
+	if parent == "" {
+		return nil
+	}
+	for _, f := range layout.Path(doc, h.layout, h.locale) {
+		id, known := e.folders.Load(connectionID + "\x00" + parent + "\x00" + f.Key)
+		if !known {
+			return []store.FolderKey{{ConnectionID: connectionID, ParentID: parent, Key: f.Key}}
+		}
+		parent = id.(string)
+	}
+	return nil
+}
+
+type seenFoldersKey struct{}
+
+// withSeenFolders carries the folder cache entries read with a delivery's document to its
+// folder lookups.
+func withSeenFolders(ctx context.Context, seen map[store.FolderKey]store.SeenFolder) context.Context {
+	if len(seen) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, seenFoldersKey{}, seen)
+}
+
+func seenFolder(ctx context.Context, k store.FolderKey) (store.SeenFolder, bool) {
+	seen, _ := ctx.Value(seenFoldersKey{}).(map[store.FolderKey]store.SeenFolder)
+	f, ok := seen[k]
+	return f, ok
 }

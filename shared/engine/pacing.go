@@ -179,10 +179,7 @@ func (e *Engine) reserve(ctx context.Context, account string, c paceClass) (time
 		return time.Time{}, busy(account, b.horizon.Sub(now)-ahead)
 	}
 	ws, err := e.store.LeaseWriteSlots(ctx, account, e.demand(b, now), e.interval(), now, now.Add(ahead))
-	switch {
-	case errors.Is(err, store.ErrBudgetContended):
-		return time.Time{}, busy(account, e.interval())
-	case err != nil:
+	if err != nil {
 		return time.Time{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	if ws.N > 0 && !ws.First.Equal(b.horizon) && ws.First.After(now.Add(e.interval())) {

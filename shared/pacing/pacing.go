@@ -6,7 +6,6 @@ package pacing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -49,25 +48,14 @@ func NewGate(leaser Leaser, writesPerSecond float64, ahead time.Duration) (*Gate
 func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 	now := g.now()
 	ws, err := g.leaser.LeaseWriteSlots(ctx, store.AccountOf(rec), 1, g.interval, now, now.Add(g.ahead))
-	for try := 1; errors.Is(err, store.ErrBudgetContended) && try < contendedTries; try++ {
-		// Others leased in between every attempt: they got slots, so one is near. A click
-		// tries again rather than answer 503 for it.
-		if err := Sleep(ctx, time.Duration(try)*g.interval); err != nil {
-			return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "canceled")
-		}
-		now = g.now()
-		ws, err = g.leaser.LeaseWriteSlots(ctx, store.AccountOf(rec), 1, g.interval, now, now.Add(g.ahead))
-	}
 	switch {
-	case errors.Is(err, store.ErrBudgetContended):
-		return busy(rec, g.interval)
 	case err != nil:
 		return drivesync.Classify(fmt.Errorf("pace drive write of connection %s: %w", rec.ID, err), drivesync.Retryable, "firestore")
 	case ws.N == 0:
 		return busy(rec, ws.Horizon.Sub(now)-g.ahead)
 	case ws.First.After(now.Add(g.ahead)):
-		// Leased by increment, past the gate's wait: other instances took the budget up to
-		// there meanwhile. The slot is lost; a click is one write.
+		// Other instances took the budget up to there since this one last saw it. The slot is
+		// lost; a click is one write.
 		return busy(rec, ws.First.Sub(now)-g.ahead)
 	}
 	if err := Sleep(ctx, ws.First.Sub(now)); err != nil {
@@ -75,9 +63,6 @@ func (g *Gate) Wait(ctx context.Context, rec store.ConnectionRecord) error {
 	}
 	return nil
 }
-
-// contendedTries is how many times Wait leases when other instances keep leasing in between.
-const contendedTries = 4
 
 // Sleep waits for d or until ctx ends, whichever comes first: the wait for a write slot.
 func Sleep(ctx context.Context, d time.Duration) error {

@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // colDriveAccounts holds one document per Google account drivesync writes to, keyed by the
@@ -20,15 +17,6 @@ import (
 // belongs to the Google account, which several companies may have connected, so its budget
 // cannot live under one of them. It holds no tenant data, only a time.
 const colDriveAccounts = "driveAccounts"
-
-// budgetAttempts bounds how many times a lease of write slots re-reads the account's budget after
-// another instance leased in between: each conflict means someone else got slots, so a few
-// suffice before the caller is told to come back later.
-const budgetAttempts = 5
-
-// ErrBudgetContended is returned by LeaseWriteSlots when other instances kept leasing the same
-// account's budget in between every attempt.
-var ErrBudgetContended = errors.New("drive write budget contended")
 
 type driveAccountDoc struct {
 	// HorizonNs is the account's theoretical arrival time (GCRA) in Unix nanoseconds: the time
@@ -71,16 +59,20 @@ func AccountOf(rec ConnectionRecord) string {
 // one Firestore document per account. Slots are only ever handed out once across all instances,
 // which is what keeps the account under its limit however many instances write to it.
 //
-// What it costs depends on what this process last saw of the account's horizon, which only
-// ever moves forward:
+// A lease is an increment of the horizon by n intervals: a write whose result (a transform
+// result) says where the horizon got to, and so which slots it took, atomically, however many
+// instances lease at once. Nothing is read and no write conflicts. What it costs depends on what
+// this process last saw of the account's horizon, which only ever moves forward:
 //   - seen beyond notAfter: nothing is leased and no call is made;
-//   - seen ahead of now, or passed less than busyRecently ago (the account is busy): one
-//     increment of the horizon, a write whose result says which slots it took. Leased that way,
-//     the first slot may lie past notAfter (another process took the budget up to it since):
-//     the slots are the caller's all the same;
-//   - otherwise, or when the increment's slots have passed (the account went idle): one read
-//     and one write conditioned on the document's update time, which another process's lease
-//     in between makes read again. A first slot past notAfter then leases nothing.
+//   - seen ahead of now, or passed less than busyRecently ago (the account is busy): the
+//     increment alone, one write;
+//   - otherwise (idle, or never seen): first a write that raises the horizon to now if it is
+//     behind (a maximum transform: unused budget of the past is not saved up, so there is no
+//     burst above the limit, and the horizon never moves back), then the increment. The same
+//     two follow a busy lease whose slots all turned out past.
+//
+// The first slot may lie past notAfter when other processes took the budget up to there since
+// this one last saw it: the slots are the caller's all the same.
 func (s *Store) LeaseWriteSlots(ctx context.Context, account string, n int, interval time.Duration, now, notAfter time.Time) (WriteSlots, error) {
 	if err := checkIDs(account); err != nil {
 		return WriteSlots{}, fmt.Errorf("lease write slots: %w", err)
@@ -99,17 +91,28 @@ func (s *Store) LeaseWriteSlots(ctx context.Context, account string, n int, inte
 			return ws, err
 		}
 	}
-	return s.leaseByRead(ctx, ref, account, n, interval, now, notAfter)
+	// Idle: the horizon is brought up to now, then the slots are taken after it.
+	if _, err := ref.Set(ctx, map[string]any{"horizonNs": firestore.FieldTransformMaximum(now.UnixNano()), "updatedAt": now},
+		firestore.MergeAll); err != nil {
+		return WriteSlots{}, fmt.Errorf("lease write slots of %s: raise budget to now: %w", account, err)
+	}
+	ws, ok, err := s.incrementHorizon(ctx, ref, account, n, interval, now)
+	if err == nil && !ok {
+		// Only a clock far behind the other instances' could see its slots past right after
+		// raising the horizon to its own now.
+		err = fmt.Errorf("lease write slots of %s: slots already past after raising the budget to now", account)
+	}
+	return ws, err
 }
 
 // busyRecently is how long after the horizon last seen an account is still taken to be busy,
-// and leased with one increment: an account whose horizon passed that long ago most likely
-// went idle, and an increment would take slots of the past (a wasted call before the read).
+// and leased with the increment alone: an account whose horizon passed that long ago most
+// likely went idle, and the increment alone would take slots of the past (a wasted call).
 const busyRecently = time.Second
 
 // incrementHorizon leases n slots by moving the account's horizon n intervals forward in one
 // write, and reports ok unless every slot it took had passed already (the horizon lagged: the
-// account was idle, and the caller leases by reading instead).
+// account was idle, and the caller raises it to now first).
 func (s *Store) incrementHorizon(ctx context.Context, ref *firestore.DocumentRef, account string, n int, interval time.Duration,
 	now time.Time) (WriteSlots, bool, error) {
 	span := int64(n) * int64(interval)
@@ -129,51 +132,6 @@ func (s *Store) incrementHorizon(ctx context.Context, ref *firestore.DocumentRef
 		return WriteSlots{}, false, nil
 	}
 	return WriteSlots{First: first.Add(time.Duration(late) * interval), N: n - late, Horizon: end}, true, nil
-}
-
-// leaseByRead leases n slots with a read of the budget and a write conditioned on it.
-func (s *Store) leaseByRead(ctx context.Context, ref *firestore.DocumentRef, account string, n int, interval time.Duration,
-	now, notAfter time.Time) (WriteSlots, error) {
-	for range budgetAttempts {
-		snap, err := ref.Get(ctx)
-		exists := err == nil
-		if err != nil && status.Code(err) != codes.NotFound {
-			return WriteSlots{}, fmt.Errorf("lease write slots of %s: read budget: %w", account, err)
-		}
-		var d driveAccountDoc
-		if exists {
-			if err := snap.DataTo(&d); err != nil {
-				return WriteSlots{}, fmt.Errorf("lease write slots of %s: decode budget: %w", account, err)
-			}
-		}
-		first := time.Unix(0, d.HorizonNs)
-		if exists {
-			s.horizons.see(account, first)
-		}
-		if first.Before(now) {
-			first = now // unused budget of the past is not saved up: no burst above the limit
-		}
-		if first.After(notAfter) {
-			return WriteSlots{Horizon: first}, nil
-		}
-		next := first.Add(time.Duration(n) * interval)
-		if exists {
-			_, err = ref.Update(ctx, []firestore.Update{{Path: "horizonNs", Value: next.UnixNano()}, {Path: "updatedAt", Value: now}},
-				firestore.LastUpdateTime(snap.UpdateTime))
-		} else {
-			_, err = ref.Create(ctx, driveAccountDoc{HorizonNs: next.UnixNano(), UpdatedAt: now})
-		}
-		switch status.Code(err) {
-		case codes.OK:
-			s.horizons.see(account, next)
-			return WriteSlots{First: first, N: n, Horizon: next}, nil
-		case codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted:
-			continue // another instance leased in between: read its horizon
-		default:
-			return WriteSlots{}, fmt.Errorf("lease write slots of %s: write budget: %w", account, err)
-		}
-	}
-	return WriteSlots{}, fmt.Errorf("lease write slots of %s: %w", account, ErrBudgetContended)
 }
 
 // horizonMemo is what this process last saw of each account's horizon: a lower bound of it, as a

@@ -36,6 +36,17 @@ func (s *Store) folderRef(k ConnectionKey, parentID, key string) *firestore.Docu
 // while another holder's lease runs (the caller waits and asks again). Two documents racing for
 // a new folder so create it once.
 func (s *Store) ClaimFolder(ctx context.Context, k ConnectionKey, parentID, key, holder string, ttl time.Duration) (folderID string, claimed bool, err error) {
+	return s.claimFolder(ctx, k, parentID, key, holder, ttl, nil)
+}
+
+// ClaimFolderSeen is ClaimFolder from the entry as seen by ReadDocument, instead of reading it
+// again: what was cached stays cached, and what was missing or claimed is claimed as usual (a
+// claim made since then makes the create fail, and the caller asks again).
+func (s *Store) ClaimFolderSeen(ctx context.Context, k ConnectionKey, parentID, key, holder string, ttl time.Duration, seen SeenFolder) (folderID string, claimed bool, err error) {
+	return s.claimFolder(ctx, k, parentID, key, holder, ttl, &seen)
+}
+
+func (s *Store) claimFolder(ctx context.Context, k ConnectionKey, parentID, key, holder string, ttl time.Duration, seen *SeenFolder) (folderID string, claimed bool, err error) {
 	if err := checkIDs(k.CompanyID, k.ID); err != nil {
 		return "", false, fmt.Errorf("claim folder: %w", err)
 	}
@@ -43,18 +54,28 @@ func (s *Store) ClaimFolder(ctx context.Context, k ConnectionKey, parentID, key,
 	// A plain read answers the common cases (cached, or being created by another holder)
 	// without a transaction: many deliveries polling one entry in transactions would hold its
 	// lock in turn and starve the holder's PutFolder.
-	if snap, err := ref.Get(ctx); err == nil {
-		var d folderDoc
-		if err := snap.DataTo(&d); err != nil {
-			return "", false, fmt.Errorf("decode folder %s: %w", ref.Path, err)
+	if seen == nil {
+		seen = &SeenFolder{}
+		snap, err := ref.Get(ctx)
+		switch {
+		case err == nil:
+			seen.exists = true
+			if err := snap.DataTo(&seen.d); err != nil {
+				return "", false, fmt.Errorf("decode folder %s: %w", ref.Path, err)
+			}
+		case status.Code(err) != codes.NotFound:
+			return "", false, fmt.Errorf("claim folder %s under %s: %w", key, parentID, err)
 		}
+	}
+	if seen.exists {
+		d := seen.d
 		if d.FolderID != "" {
 			return d.FolderID, false, nil
 		}
 		if d.LeaseHolder != "" && d.LeaseHolder != holder && s.now().Before(d.LeaseUntil) {
 			return "", false, nil
 		}
-	} else if status.Code(err) == codes.NotFound {
+	} else {
 		// Creating the entry is the claim: of racing holders exactly one succeeds, without
 		// the lock waits of transactions on a missing document.
 		now := s.now()
@@ -67,8 +88,6 @@ func (s *Store) ClaimFolder(ctx context.Context, k ConnectionKey, parentID, key,
 		default:
 			return "", false, fmt.Errorf("claim folder %s under %s: %w", key, parentID, err)
 		}
-	} else {
-		return "", false, fmt.Errorf("claim folder %s under %s: %w", key, parentID, err)
 	}
 	err = s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		folderID, claimed = "", false

@@ -375,3 +375,40 @@ func setRunState(t *testing.T, s *store.Store, k store.ConnectionKey, doc, run s
 		t.Fatal(err)
 	}
 }
+
+// The folder cache entries a delivery will need ride on its document's read, and a claim decided
+// from them is the claim ClaimFolder makes: a cached folder is returned, a missing one claimed
+// once (a second holder deciding from the same stale read finds the claim taken).
+func TestReadDocumentWithFolders(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newStore(t)
+	ctx := t.Context()
+	k := store.ConnectionKey{CompanyID: "acme", ID: "c1"}
+	if _, claimed, err := s.ClaimFolder(ctx, k, "root", "2026", "h0", time.Minute); err != nil || !claimed {
+		t.Fatalf("claim 2026: %v, %v", claimed, err)
+	}
+	if err := s.PutFolder(ctx, k, "root", "2026", "folder-2026"); err != nil {
+		t.Fatal(err)
+	}
+	cached := store.FolderKey{ConnectionID: "c1", ParentID: "root", Key: "2026"}
+	missing := store.FolderKey{ConnectionID: "c1", ParentID: "root", Key: "2027"}
+	r, err := s.ReadDocument(ctx, "acme", []string{"c1"}, "d1", cached, missing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Folders) != 2 {
+		t.Fatalf("read %d folder entries, want 2", len(r.Folders))
+	}
+	if id, claimed, err := s.ClaimFolderSeen(ctx, k, "root", "2026", "h1", time.Minute, r.Folders[cached]); err != nil || claimed || id != "folder-2026" {
+		t.Errorf("cached folder from the read: %q, %v, %v; want folder-2026", id, claimed, err)
+	}
+	if id, claimed, err := s.ClaimFolderSeen(ctx, k, "root", "2027", "h1", time.Minute, r.Folders[missing]); err != nil || !claimed || id != "" {
+		t.Errorf("missing folder from the read: %q, %v, %v; want it claimed", id, claimed, err)
+	}
+	if id, claimed, err := s.ClaimFolderSeen(ctx, k, "root", "2027", "h2", time.Minute, r.Folders[missing]); err != nil || claimed || id != "" {
+		t.Errorf("second holder from the same read: %q, %v, %v; want the claim taken", id, claimed, err)
+	}
+	if _, err := s.ReadDocument(ctx, "acme", []string{"c1"}, "d1", store.FolderKey{ConnectionID: "a/b", ParentID: "root", Key: "2026"}); err == nil {
+		t.Error("a folder of a connection ID with a slash was read")
+	}
+}

@@ -20,19 +20,44 @@ type DocumentRead struct {
 	// Mappings holds the document's mapping in each of Connections, by connection ID; an
 	// unstored one (Stored false) when the document is new there.
 	Mappings map[string]Mapping
+	// Folders holds the folder cache entries asked for, as read in the same call (see
+	// ClaimFolderSeen).
+	Folders map[FolderKey]SeenFolder
+}
+
+// FolderKey names the cache entry of one layout folder of a connection: the folder with Key
+// (a layout.Folder key) under ParentID.
+type FolderKey struct {
+	ConnectionID, ParentID, Key string
+}
+
+// SeenFolder is a folder cache entry as read with a document, for ClaimFolderSeen to decide
+// from instead of reading it again.
+type SeenFolder struct {
+	exists bool
+	d      folderDoc
 }
 
 // ReadDocument reads, in one BatchGetDocuments call, companyID's document and, for each of
 // connectionIDs, the connection and its mapping of documentID. A missing connection is left out.
-func (s *Store) ReadDocument(ctx context.Context, companyID string, connectionIDs []string, documentID string) (DocumentRead, error) {
-	if err := checkIDs(append([]string{companyID, documentID}, connectionIDs...)...); err != nil {
+// The folder cache entries of folders ride on the same call: a delivery that will need a layout
+// folder it has not looked up yet reads its entry at no extra RPC.
+func (s *Store) ReadDocument(ctx context.Context, companyID string, connectionIDs []string, documentID string, folders ...FolderKey) (DocumentRead, error) {
+	ids := append([]string{companyID, documentID}, connectionIDs...)
+	for _, f := range folders {
+		ids = append(ids, f.ConnectionID)
+	}
+	if err := checkIDs(ids...); err != nil {
 		return DocumentRead{}, fmt.Errorf("read document: %w", err)
 	}
-	refs := make([]*firestore.DocumentRef, 0, 1+2*len(connectionIDs))
+	refs := make([]*firestore.DocumentRef, 0, 1+2*len(connectionIDs)+len(folders))
 	refs = append(refs, s.company(companyID))
 	for _, id := range connectionIDs {
 		k := ConnectionKey{CompanyID: companyID, ID: id}
 		refs = append(refs, s.connections(companyID).Doc(id), s.mappingRef(k, documentID))
+	}
+	for _, f := range folders {
+		refs = append(refs, s.folderRef(ConnectionKey{CompanyID: companyID, ID: f.ConnectionID}, f.ParentID, f.Key))
 	}
 	snaps, err := s.fs.GetAll(ctx, refs)
 	if err != nil {
@@ -62,6 +87,19 @@ func (s *Store) ReadDocument(ctx context.Context, companyID string, connectionID
 		s.relay(ctx, conn.Ref, rec.PendingEvents)
 		out.Connections = append(out.Connections, rec)
 		out.Mappings[id] = m
+	}
+	for i, f := range folders {
+		snap := snaps[1+2*len(connectionIDs)+i]
+		seen := SeenFolder{exists: snap.Exists()}
+		if seen.exists {
+			if err := snap.DataTo(&seen.d); err != nil {
+				return DocumentRead{}, fmt.Errorf("decode folder %s: %w", snap.Ref.Path, err)
+			}
+		}
+		if out.Folders == nil {
+			out.Folders = map[FolderKey]SeenFolder{}
+		}
+		out.Folders[f] = seen
 	}
 	return out, nil
 }
