@@ -15,16 +15,10 @@ import (
 // SHA-256 of the account's subject: the account's Drive write budget. It is the third place
 // that crosses companies on purpose (after ConnectionByID and GrantHolders): Drive's write limit
 // belongs to the Google account, which several companies may have connected, so its budget
-// cannot live under one of them. It holds no tenant data, only a time.
+// cannot live under one of them. It holds no tenant data, only a time: horizonNs, the account's
+// theoretical arrival time (GCRA) in Unix nanoseconds, the time of the first write slot nobody
+// holds yet (an integer, so that a lease is one increment), and updatedAt.
 const colDriveAccounts = "driveAccounts"
-
-type driveAccountDoc struct {
-	// HorizonNs is the account's theoretical arrival time (GCRA) in Unix nanoseconds: the time
-	// of the first write slot nobody holds yet. Slots are spaced by the interval the leaser
-	// asked for. An integer, so that the lease of a busy account is one increment.
-	HorizonNs int64     `firestore:"horizonNs"`
-	UpdatedAt time.Time `firestore:"updatedAt"`
-}
 
 // WriteSlots is what one LeaseWriteSlots call obtained for an account.
 type WriteSlots struct {
