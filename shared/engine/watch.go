@@ -50,13 +50,11 @@ type runWatch struct {
 func (e *Engine) watchRun(ctx context.Context, rec store.ConnectionRecord, runID string) *runWatch {
 	w := &runWatch{k: keyOf(rec), runID: runID, changed: make(chan struct{}, 1), stop: func() {}}
 	ctx, cancel := context.WithCancel(ctx)
+	// The listeners end with ctx: an iterator is stopped by the goroutine that reads it, as the
+	// client library's iterators are not safe to stop from another one while it waits.
 	var wg sync.WaitGroup
-	var stops []func()
 	w.stop = func() {
 		cancel()
-		for _, s := range stops {
-			s()
-		}
 		wg.Wait()
 	}
 	log := e.log.With("companyId", rec.CompanyID, "connectionId", rec.ID, "runId", runID)
@@ -68,8 +66,8 @@ func (e *Engine) watchRun(ctx context.Context, rec store.ConnectionRecord, runID
 	}
 	w.base = base
 	fw := e.store.WatchFinished(ctx, w.k, runID, since)
-	stops = append(stops, fw.Stop)
 	wg.Go(func() {
+		defer fw.Stop()
 		for {
 			n, err := fw.Next()
 			w.mu.Lock()
@@ -88,8 +86,8 @@ func (e *Engine) watchRun(ctx context.Context, rec store.ConnectionRecord, runID
 	if err != nil {
 		return w
 	}
-	stops = append(stops, cw.Stop)
 	wg.Go(func() {
+		defer cw.Stop()
 		for {
 			r, err := cw.Next()
 			w.mu.Lock()

@@ -558,5 +558,6 @@ func (w *ConnectionWatch) Next() (ConnectionRecord, error) {
 	return decodeConnection(snap)
 }
 
-// Stop ends the watch.
+// Stop ends the watch. Call it from the goroutine that calls Next: to end a wait from another
+// one, cancel the context the watch was started with.
 func (w *ConnectionWatch) Stop() { w.it.Stop() }

@@ -198,5 +198,6 @@ func (w *FinishedWatch) Next() (int, error) {
 	return snap.Size, nil
 }
 
-// Stop ends the watch.
+// Stop ends the watch. Call it from the goroutine that calls Next: to end a wait from another
+// one, cancel the context the watch was started with.
 func (w *FinishedWatch) Stop() { w.it.Stop() }
