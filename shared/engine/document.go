@@ -135,7 +135,10 @@ func (e *Engine) syncDocument(ctx context.Context, rec store.ConnectionRecord, s
 			m.Mismatches, m.MismatchRevision = 0, 0
 		}
 	})
-	if id != "" && (err != nil || !ok || m.FileID != id) {
+	// An ID the lock did not store goes back to the pool. After a failed write it does not: a
+	// write cancelled or timed out may still have landed, storing the ID in this document's
+	// mapping, and the same ID given to another document would make both map to one file.
+	if id != "" && err == nil && (!ok || m.FileID != id) {
 		e.giveBackID(rec.ID, id)
 	}
 	if errors.Is(err, store.ErrNoName) {
