@@ -611,9 +611,9 @@ func (e *Engine) awaitDone(ctx context.Context, rec store.ConnectionRecord, r dr
 				return err
 			}
 		}
-		// A finished document wakes the request at once while the listener works; otherwise,
-		// while tasks are left to publish, the window is topped up every near poll: it holds
-		// only a few seconds of the account's writes.
+		// While tasks are left to publish, the window is topped up every near poll: it holds
+		// only a few seconds of the account's writes. A change of the connection wakes the
+		// request at once.
 		wait := e.awaitPollFar
 		if more || p.AllListed && p.Listed-p.Synced-p.Failed <= awaitNearTheEnd {
 			wait = e.awaitPollNear
@@ -715,7 +715,7 @@ func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runI
 	}
 	if !p.Done() {
 		if w != nil {
-			// The listener's count went past the exact one (a document changed again after the
+			// The watch's count went past the exact one (a document changed again after the
 			// watch's first count): from now on it counts from the exact one.
 			w.calibrate(p.Synced + p.Failed - w.pages.Matched - w.pages.Invalid)
 		}
@@ -730,8 +730,8 @@ func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runI
 }
 
 // poll returns run runID's progress for watch w: its pages (read again, at most once a second,
-// until the last one is listed) and its finished mappings, as w's listener counts them or else
-// with one aggregation. Only the sum of Synced and Failed is exact (Synced counts the failed
+// until the last one is listed) and its finished mappings, counted with one aggregation (of
+// those finished since w started). Only the sum of Synced and Failed is exact (Synced counts the failed
 // mappings too), which is all a watch needs before the end.
 func (e *Engine) poll(ctx context.Context, rec store.ConnectionRecord, runID string, w *runWatch) (store.CopyProgress, error) {
 	if !w.pages.AllListed && time.Since(w.pagesRead) >= time.Second {
@@ -741,12 +741,9 @@ func (e *Engine) poll(ctx context.Context, rec store.ConnectionRecord, runID str
 		}
 		w.pages, w.pagesRead = pages, time.Now()
 	}
-	n, live := w.finished()
-	if !live {
-		var err error
-		if n, err = e.store.FinishedMappings(ctx, keyOf(rec), runID); err != nil {
-			return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
-		}
+	n, err := w.finished(ctx, e.store, runID)
+	if err != nil {
+		return store.CopyProgress{}, drivesync.Classify(err, drivesync.Retryable, "firestore")
 	}
 	return store.CopyProgress{Listed: w.pages.Listed, Synced: w.pages.Matched + n, Failed: w.pages.Invalid,
 		AllListed: w.pages.AllListed}, nil

@@ -29,8 +29,9 @@ var Indexes = []Index{
 	// filters; a composite index keeps the count from merging two single-field indexes.
 	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
 		{Path: "runId", Order: "ASCENDING"}, {Path: "state", Order: "ASCENDING"}}},
-	// FinishedBy and WatchFinished: an await request counts a run's finished mappings up to a
-	// time and listens to those finished after it (runId equal, state in synced or failed).
+	// FinishedBy and FinishedAfter: an await request counts a run's finished mappings up to a
+	// time once, then those finished after it at each check (runId equal, state in synced or
+	// failed, a range on updatedAt).
 	{CollectionGroup: ColMappings, QueryScope: "COLLECTION", Fields: []IndexField{
 		{Path: "runId", Order: "ASCENDING"}, {Path: "state", Order: "ASCENDING"}, {Path: "updatedAt", Order: "ASCENDING"}}},
 	// ActiveConnections: the scheduled reconcile lists every active connection across companies.

@@ -317,10 +317,10 @@ func TestMappingLeaseExtended(t *testing.T) {
 	}
 }
 
-// A run's finished mappings are counted up to a time by FinishedBy and followed after it by
-// WatchFinished, which pushes each change over its listener: together they count every finished
-// mapping of the run once, and nothing of another run or still pending.
-func TestFinishedByAndWatchFinished(t *testing.T) {
+// A run's finished mappings are counted up to a time by FinishedBy and after it by FinishedAfter:
+// together they count every finished mapping of the run once, and nothing of another run or
+// still pending.
+func TestFinishedByAndAfter(t *testing.T) {
 	t.Parallel()
 	s, _, c := newStore(t)
 	ctx := t.Context()
@@ -332,35 +332,25 @@ func TestFinishedByAndWatchFinished(t *testing.T) {
 	set("d4", "r0", store.MappingSynced)
 	at := c.Now()
 	c.Advance(time.Second)
-	if n, err := s.FinishedBy(ctx, k, "r1", at); err != nil || n != 2 {
-		t.Fatalf("FinishedBy = %d, %v; want the 2 finished before", n, err)
-	}
-	w := s.WatchFinished(ctx, k, "r1", at)
-	defer w.Stop()
-	next := func(want int) {
+	counts := func(by, after int) {
 		t.Helper()
-		for {
-			n, err := w.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == want {
-				return
-			}
-			if n > want {
-				t.Fatalf("watch counts %d, want %d", n, want)
-			}
+		if n, err := s.FinishedBy(ctx, k, "r1", at); err != nil || n != by {
+			t.Errorf("FinishedBy = %d, %v; want %d", n, err, by)
+		}
+		if n, err := s.FinishedAfter(ctx, k, "r1", at); err != nil || n != after {
+			t.Errorf("FinishedAfter = %d, %v; want %d", n, err, after)
+		}
+		if n, err := s.FinishedMappings(ctx, k, "r1"); err != nil || n != by+after {
+			t.Errorf("FinishedMappings = %d, %v; want %d", n, err, by+after)
 		}
 	}
-	next(0)
+	counts(2, 0)
 	set("d3", "r1", store.MappingSynced) // was pending
-	next(1)
-	set("d5", "r0", store.MappingSynced) // another run: no change seen
+	counts(2, 1)
+	set("d5", "r0", store.MappingSynced) // another run: not counted
 	set("d6", "r1", store.MappingFailed)
-	next(2)
-	if n, err := s.FinishedMappings(ctx, k, "r1"); err != nil || n != 4 {
-		t.Fatalf("FinishedMappings = %d, %v; want 4", n, err)
-	}
+	set("d7", "r1", store.MappingPending)
+	counts(2, 2)
 }
 
 // setRunState records doc of k as visited by run in state, as a delivery does (a lease, then

@@ -160,11 +160,11 @@ func count(ctx context.Context, q firestore.Query, what string) (int, error) {
 }
 
 // FinishedBy counts the mappings run runID of connection k brought to a final state whose last
-// change is at or before at, with one aggregation. With WatchFinished after the same at, it
+// change is at or before at, with one aggregation. With FinishedAfter the same at, it
 // partitions the run's finished mappings by that one stored time: each is counted by one or the
 // other, whatever the clocks of the instances that wrote them. (A mapping that changes again
-// after the count, a newer revision, may be counted by both: the sum is an estimate, exact at
-// the end, see the engine's checkDone.)
+// after the first count, a newer revision, may be counted by both: the sum is an estimate, exact
+// at the end, see the engine's checkDone.)
 func (s *Store) FinishedBy(ctx context.Context, k ConnectionKey, runID string, at time.Time) (int, error) {
 	if err := checkIDs(k.CompanyID, k.ID, runID); err != nil {
 		return 0, fmt.Errorf("finished mappings: %w", err)
@@ -177,27 +177,12 @@ func (s *Store) finishedQuery(k ConnectionKey, runID string) firestore.Query {
 		Where("state", "in", []string{string(MappingSynced), string(MappingFailed)})
 }
 
-// FinishedWatch follows the mappings of one run brought to a final state after a given time.
-type FinishedWatch struct {
-	it *firestore.QuerySnapshotIterator
-}
-
-// WatchFinished follows the mappings run runID of connection k brings to a final state after
-// after: one Listen stream, over which Firestore pushes each change, in place of a count per
-// poll. Stop it when done.
-func (s *Store) WatchFinished(ctx context.Context, k ConnectionKey, runID string, after time.Time) *FinishedWatch {
-	return &FinishedWatch{it: s.finishedQuery(k, runID).Where("updatedAt", ">", after).Snapshots(ctx)}
-}
-
-// Next waits for the first or next change and returns how many mappings the watch now counts.
-func (w *FinishedWatch) Next() (int, error) {
-	snap, err := w.it.Next()
-	if err != nil {
-		return 0, fmt.Errorf("watch finished mappings: %w", err)
+// FinishedAfter counts the mappings run runID of connection k brought to a final state whose
+// last change is after after, with one aggregation: the other part of FinishedBy's partition,
+// which reads only the index entries of the mappings finished since, not the whole run's.
+func (s *Store) FinishedAfter(ctx context.Context, k ConnectionKey, runID string, after time.Time) (int, error) {
+	if err := checkIDs(k.CompanyID, k.ID, runID); err != nil {
+		return 0, fmt.Errorf("finished mappings: %w", err)
 	}
-	return snap.Size, nil
+	return count(ctx, s.finishedQuery(k, runID).Where("updatedAt", ">", after), "copy progress of run "+runID+": count finished after "+after.String())
 }
-
-// Stop ends the watch. Call it from the goroutine that calls Next: to end a wait from another
-// one, cancel the context the watch was started with.
-func (w *FinishedWatch) Stop() { w.it.Stop() }
