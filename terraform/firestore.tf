@@ -100,9 +100,9 @@ resource "google_firestore_index" "mappings_run_state" {
   }
 }
 
-# FinishedBy and WatchFinished: an await request counts a run's finished mappings up to a time
-# and listens to those finished after it (runId equal, state in synced or failed, updatedAt
-# after the time).
+# FinishedBy and FinishedAfter: an await request counts a run's finished mappings up to a time
+# once, then those finished after it at each check (runId equal, state in synced or failed, a
+# range on updatedAt).
 resource "google_firestore_index" "mappings_run_state_updated" {
   database   = google_firestore_database.main.name
   collection = "mappings"

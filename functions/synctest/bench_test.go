@@ -21,7 +21,6 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
@@ -70,13 +69,6 @@ func (c *rpcCounter) snapshot() (map[string]int, int, int) {
 	return maps.Clone(c.calls), c.reads, c.writes
 }
 
-type ownerCreds struct{}
-
-func (ownerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-func (ownerCreds) RequireTransportSecurity() bool { return false }
-
 type countingStream struct {
 	grpc.ClientStream
 	c      *rpcCounter
@@ -93,11 +85,8 @@ func (s countingStream) SendMsg(m any) error {
 // counted connection.
 func countingFirestore(b testing.TB) (*firestore.Client, store.Option, *rpcCounter) {
 	b.Helper()
-	emulators.Firestore(b) // starts the emulators and exports their addresses
 	c := &rpcCounter{calls: map[string]int{}}
-	conn, err := grpc.NewClient(os.Getenv(emulators.FirestoreEnv),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(ownerCreds{}),
+	fs, conn := emulators.FirestoreConn(b,
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			c.note(method, req)
 			return invoker(ctx, method, req, reply, cc, opts...)
@@ -110,14 +99,6 @@ func countingFirestore(b testing.TB) (*firestore.Client, store.Option, *rpcCount
 			return countingStream{ClientStream: s, c: c, method: method}, nil
 		}),
 	)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fs, err := firestore.NewClient(context.Background(), emulators.ProjectID(b), option.WithGRPCConn(conn))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = fs.Close() })
 	api, err := apiv1.NewClient(context.Background(), option.WithGRPCConn(conn))
 	if err != nil {
 		b.Fatal(err)

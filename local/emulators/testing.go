@@ -16,6 +16,9 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // shared is the pair of emulators every test of one test binary uses.
@@ -197,6 +200,40 @@ func Firestore(tb testing.TB) *firestore.Client {
 	})
 	return c
 }
+
+// FirestoreConn returns a Firestore client of the test's project, as Firestore does, over a
+// gRPC connection of its own made with dial (interceptors that count or fault its calls), and
+// that connection, for other clients of the same API (the store's apiv1 client). The client
+// library dials the emulator itself and takes no dial options then; this is the way in.
+func FirestoreConn(tb testing.TB, dial ...grpc.DialOption) (*firestore.Client, *grpc.ClientConn) {
+	tb.Helper()
+	Firestore(tb) // the emulators, and the project's reset after the test
+	conn, err := grpc.NewClient(mustEmulatorEnv(tb, FirestoreEnv), append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(ownerCreds{}),
+	}, dial...)...)
+	if err != nil {
+		tb.Fatalf("emulators: dial Firestore: %v", err)
+	}
+	c, err := firestore.NewClient(context.Background(), ProjectID(tb), option.WithGRPCConn(conn))
+	if err != nil {
+		tb.Fatalf("emulators: new Firestore client for %s: %v", ProjectID(tb), err)
+	}
+	tb.Cleanup(func() {
+		_ = c.Close()
+		_ = conn.Close()
+	})
+	return c, conn
+}
+
+// ownerCreds is what the client library sends the emulator: the owner's bearer token, which
+// the emulator's security rules let do anything.
+type ownerCreds struct{}
+
+func (ownerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+func (ownerCreds) RequireTransportSecurity() bool { return false }
 
 // ResetFirestore deletes every document of project on the Firestore emulator at host. The
 // emulator has answered 409 Conflict for a while after the function processes of a fleet bench

@@ -62,7 +62,7 @@ func (e *Engine) distrust(ids []string) {
 func (e *Engine) folder(ctx context.Context, rec store.ConnectionRecord, dc *drive.Client, parent string, f layout.Folder) (string, error) {
 	// This instance's own memory answers first: a folder it found or made and saw alive in
 	// Drive recently costs no Firestore read.
-	memo := rec.ID + "\x00" + parent + "\x00" + f.Key
+	memo := folderMemo(rec.ID, parent, f.Key)
 	if v, ok := e.folders.Load(memo); ok {
 		id := v.(string)
 		if e.fresh(id) {
@@ -85,6 +85,12 @@ func (e *Engine) folder(ctx context.Context, rec store.ConnectionRecord, dc *dri
 		e.folders.Store(memo, id)
 	}
 	return id, err
+}
+
+// folderMemo is the key of folder key under parent, for connection connectionID, in the
+// instance's memory of folders (e.folders).
+func folderMemo(connectionID, parent, key string) string {
+	return connectionID + "\x00" + parent + "\x00" + key
 }
 
 // lookUpFolder is folder past this instance's memory: the Firestore cache, checked in Drive.
@@ -180,7 +186,7 @@ func (e *Engine) prefetchFolders(connectionID string, doc drivesync.Document) []
 		return nil
 	}
 	for _, f := range layout.Path(doc, h.layout, h.locale) {
-		id, known := e.folders.Load(connectionID + "\x00" + parent + "\x00" + f.Key)
+		id, known := e.folders.Load(folderMemo(connectionID, parent, f.Key))
 		if !known {
 			return []store.FolderKey{{ConnectionID: connectionID, ParentID: parent, Key: f.Key}}
 		}

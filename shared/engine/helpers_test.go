@@ -18,6 +18,7 @@ import (
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"google.golang.org/grpc"
 
 	standin "github.com/efactori/drivesync/local/efactori"
 	"github.com/efactori/drivesync/local/emulators"
@@ -113,6 +114,9 @@ type envOptions struct {
 	// wallClock runs the emulators and the store on the wall clock instead of the test clock,
 	// for tests of rates (the Drive emulator's write limit refills by its clock).
 	wallClock bool
+	// firestoreDial, when set, is how the store's Firestore connection is made (an interceptor
+	// that faults some calls).
+	firestoreDial []grpc.DialOption
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -175,6 +179,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 
 	fs := emulators.Firestore(t)
+	if len(o.firestoreDial) > 0 {
+		fs, _ = emulators.FirestoreConn(t, o.firestoreDial...)
+	}
 	e.pubsub = emulators.PubSub(t)
 	var storeOpts []store.Option
 	if o.statusEvents {

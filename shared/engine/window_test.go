@@ -119,26 +119,26 @@ func TestRunPublishesItsTasksInAWindow(t *testing.T) {
 	e.checkExactlyOnce(t, e.documents(t))
 }
 
-// By default (COPY_WINDOW=auto) a run's window is what its Google account writes in two
-// seconds, not a fixed hundred: at 5 writes a second, 10 writes. The await requests then top it
+// By default (COPY_WINDOW=auto) a run's window is what its Google account writes in three
+// seconds, not a fixed hundred: at 5 writes a second, 15 writes. The await requests then top it
 // up as the documents finish, never past that many writes in flight, and publish the new tasks
 // at about the account's pace rather than at once (so that they do not all wait in place for
 // their slots, each holding a request).
-func TestAutoWindowIsTwoSecondsOfTheAccount(t *testing.T) {
+func TestAutoWindowIsThreeSecondsOfTheAccount(t *testing.T) {
 	t.Parallel()
-	const documents, wps, want = 40, 5, 10
+	const documents, wps, want = 60, 5, 15
 	e, pending := startRun(t, documents, func(o *engine.Options) { o.WritesPerSecond = wps })
 	before := e.driveWrites()
 	copied := len(e.handleWindow(t, pending, want))
 	if w := e.driveWrites() - before; w < want-1 {
-		t.Fatalf("the first window made %d Drive writes, want %d or %d (2 s at %d writes a second)", w, want-1, want, wps)
+		t.Fatalf("the first window made %d Drive writes, want %d or %d (3 s at %d writes a second)", w, want-1, want, wps)
 	}
 	began := time.Now()
 	pending = e.awaitOnce(t)
-	// The next window, about 10 writes at 5 a second: its last chunk goes about 1.8 s after
+	// The next window, about 15 writes at 5 a second: its last chunk goes about 2.8 s after
 	// its first (a window published at once takes milliseconds).
 	if took := time.Since(began); took < time.Second {
-		t.Errorf("the next window (%d tasks) was published in %v, want it spread over about 1.8 s", len(pending), took)
+		t.Errorf("the next window (%d tasks) was published in %v, want it spread over about 2.8 s", len(pending), took)
 	}
 	for range 40 {
 		copied += len(e.handleWindow(t, pending, want))
