@@ -731,8 +731,8 @@ func (e *Engine) checkDone(ctx context.Context, rec store.ConnectionRecord, runI
 
 // poll returns run runID's progress for watch w: its pages (read again, at most once a second,
 // until the last one is listed) and its finished mappings, counted with one aggregation (of
-// those finished since w started). Only the sum of Synced and Failed is exact (Synced counts the failed
-// mappings too), which is all a watch needs before the end.
+// those finished since w started). Only the sum of Synced and Failed is exact (Synced counts
+// the failed mappings too), which is all a watch needs before the end.
 func (e *Engine) poll(ctx context.Context, rec store.ConnectionRecord, runID string, w *runWatch) (store.CopyProgress, error) {
 	if !w.pages.AllListed && time.Since(w.pagesRead) >= time.Second {
 		pages, err := e.store.RunPages(ctx, keyOf(rec), runID)

@@ -32,8 +32,8 @@ type runWatch struct {
 	// pagesRead is when the pages were last read: at most once a second, as checks are many.
 	pagesRead time.Time
 	// since splits the finished mappings: base counts those last changed up to it (calibrated
-	// by exact counts); each check counts those after it (after, as last counted). counted is false when the first count
-	// failed, and each check counts the whole run instead.
+	// by exact counts); each check counts those after it (after, as last counted). counted is
+	// false when the first count failed, and each check counts the whole run instead.
 	since       time.Time
 	base, after int
 	counted     bool
