@@ -114,7 +114,7 @@ var Variables = []Variable{
 	{Name: "DRIVE_BUDGET_WAIT", Default: "5s", Functions: pacedFunctions,
 		Description: "How long a copy task waits in place for its Google account's next write slot before it is answered busy and left to Pub/Sub's backoff (a Go duration up to 10s, below the subscription's minimum backoff); live document events may wait 2.5 s longer."},
 	{Name: "COPY_WINDOW", Default: CopyWindowAuto, Functions: []string{FunctionInitialCopy},
-		Description: "Drive writes of a run's copy tasks published ahead of its progress (a task weighs one write plus the layout folders it is the first to need): auto (what the Google account writes in 2 s, or in DRIVE_BUDGET_WAIT if shorter, published at its pace and divided among the runs copying to it, at least 2 tasks), a number from 1 to 1000000, or all (every task at once, the design before windows)."},
+		Description: "Drive writes of a run's copy tasks published ahead of its progress (a task weighs one write plus the layout folders it is the first to need): auto (what the Google account writes in 3 s, or in DRIVE_BUDGET_WAIT if shorter, published at its pace and divided among the runs copying to it, at least 2 tasks), a number from 1 to 1000000, or all (every task at once, the design before windows)."},
 	{Name: "COPY_PAGE_SIZE", Default: "500", Functions: []string{FunctionInitialCopy},
 		Description: "Documents asked of eFactori per list call while a run reconciles (1–1000)."},
 	{Name: "STALL_TIMEOUT", Default: "2m", Functions: []string{FunctionInitialCopy},

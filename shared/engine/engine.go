@@ -57,7 +57,7 @@ type Options struct {
 	// Pacing says how writes are kept at WritesPerSecond; "" means PacingAccount.
 	Pacing Pacing
 	// CopyWindow is how many of a run's copy tasks are published ahead of its progress: 0
-	// sizes it by the account (what it writes in 2 s, shared among the runs copying to it, in
+	// sizes it by the account (what it writes in 3 s, shared among the runs copying to it, in
 	// writes: see windowOf), a negative one publishes every task at once (as before windows).
 	CopyWindow int
 	// BudgetWait is how long a copy task waits in place for its account's write slot before it

@@ -54,9 +54,9 @@ const (
 	// leaseSpan and minLease size the largest lease, a batch of max(minLease, L × leaseSpan)
 	// slots, and leaseSpan the smallest lease (demand): a lease costs one Firestore RPC (two
 	// for an idle account, see store.LeaseWriteSlots), so an instance writing alone to an
-	// account leases batches, about 0.2 RPC per written document. The slots an instance leased and has not handed out yet push the
-	// account's horizon ahead for every other instance, so the span is short next to a copy
-	// task's wait.
+	// account leases batches, about 0.2 RPC per written document. The slots an instance leased
+	// and has not handed out yet push the account's horizon ahead for every other instance, so
+	// the span is short next to a copy task's wait.
 	leaseSpan = 500 * time.Millisecond
 	minLease  = 5
 )

@@ -31,8 +31,8 @@ const (
 	// a task takes from its publication to its count as finished (its work, and up to a
 	// second until the await request counts again) with room to spare, so the account always
 	// has a task ready; every task beyond waits in place holding a request. Measured with the
-	// fleet bench: 2 s made one account with 78 new folders reach 0.92 L, 3 s 0.96 L; twenty
-	// accounts at L = 2 sharing 40 requests measured 0.95 and 0.94 L at the slowest.
+	// fleet bench: 2 s made one account with 78 new folders reach 0.92 L, 3 s 0.95–0.96 L;
+	// twenty accounts at L = 2 sharing 40 requests 0.94–0.97 L at the slowest.
 	windowSpan = 3 * time.Second
 	// minCopyWindow is the fewest tasks a window holds, whatever its share of the account and
 	// its tasks' writes: two, so one is in flight while the other is being written.
