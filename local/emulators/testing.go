@@ -182,9 +182,7 @@ func randomHex(n int) string {
 // deleted, when the test ends.
 func Firestore(tb testing.TB) *firestore.Client {
 	tb.Helper()
-	ensure(tb)
-	host := mustEmulatorEnv(tb, FirestoreEnv)
-	project := ProjectID(tb)
+	project := firestoreProject(tb)
 	c, err := firestore.NewClient(context.Background(), project)
 	if err != nil {
 		tb.Fatalf("emulators: new Firestore client for %s: %v", project, err)
@@ -193,21 +191,17 @@ func Firestore(tb testing.TB) *firestore.Client {
 		if err := c.Close(); err != nil {
 			tb.Errorf("emulators: close Firestore client: %v", err)
 		}
-		// The shared emulator keeps every project in memory for the whole run.
-		if err := ResetFirestore(context.Background(), host, project); err != nil {
-			tb.Errorf("emulators: %v", err)
-		}
 	})
 	return c
 }
 
-// FirestoreConn returns a Firestore client of the test's project, as Firestore does, over a
-// gRPC connection of its own made with dial (interceptors that count or fault its calls), and
-// that connection, for other clients of the same API (the store's apiv1 client). The client
-// library dials the emulator itself and takes no dial options then; this is the way in.
+// FirestoreConn is Firestore over a gRPC connection of its own made with dial (interceptors
+// that count or fault its calls), and that connection, for other clients of the same API (the
+// store's apiv1 client). The client library dials the emulator itself and takes no dial options
+// then; this is the way in.
 func FirestoreConn(tb testing.TB, dial ...grpc.DialOption) (*firestore.Client, *grpc.ClientConn) {
 	tb.Helper()
-	Firestore(tb) // the emulators, and the project's reset after the test
+	project := firestoreProject(tb)
 	conn, err := grpc.NewClient(mustEmulatorEnv(tb, FirestoreEnv), append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(ownerCreds{}),
@@ -215,15 +209,33 @@ func FirestoreConn(tb testing.TB, dial ...grpc.DialOption) (*firestore.Client, *
 	if err != nil {
 		tb.Fatalf("emulators: dial Firestore: %v", err)
 	}
-	c, err := firestore.NewClient(context.Background(), ProjectID(tb), option.WithGRPCConn(conn))
+	c, err := firestore.NewClient(context.Background(), project, option.WithGRPCConn(conn))
 	if err != nil {
-		tb.Fatalf("emulators: new Firestore client for %s: %v", ProjectID(tb), err)
+		tb.Fatalf("emulators: new Firestore client for %s: %v", project, err)
 	}
 	tb.Cleanup(func() {
-		_ = c.Close()
-		_ = conn.Close()
+		if err := c.Close(); err != nil {
+			tb.Errorf("emulators: close Firestore client: %v", err)
+		}
+		_ = conn.Close() // the client may have closed it already
 	})
 	return c, conn
+}
+
+// firestoreProject starts the emulators on first use and returns the test's project, whose
+// documents are deleted when the test ends (after the clients registered later are closed).
+func firestoreProject(tb testing.TB) string {
+	tb.Helper()
+	ensure(tb)
+	host := mustEmulatorEnv(tb, FirestoreEnv)
+	project := ProjectID(tb)
+	tb.Cleanup(func() {
+		// The shared emulator keeps every project in memory for the whole run.
+		if err := ResetFirestore(context.Background(), host, project); err != nil {
+			tb.Errorf("emulators: %v", err)
+		}
+	})
+	return project
 }
 
 // ownerCreds is what the client library sends the emulator: the owner's bearer token, which

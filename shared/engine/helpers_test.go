@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/grpc"
@@ -178,9 +179,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 
-	fs := emulators.Firestore(t)
+	var fs *firestore.Client
 	if len(o.firestoreDial) > 0 {
 		fs, _ = emulators.FirestoreConn(t, o.firestoreDial...)
+	} else {
+		fs = emulators.Firestore(t)
 	}
 	e.pubsub = emulators.PubSub(t)
 	var storeOpts []store.Option
