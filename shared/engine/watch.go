@@ -23,9 +23,9 @@ const watchMargin = 5 * time.Second
 // counted once up to a time when the watch starts (base), then at each check only those
 // finished after it: a count aggregation bills one read per thousand index entries, so each
 // check reads a few seconds of the account's writes, not the whole run. (A query listener on
-// the finished mappings was tried: one billed read per finished document per listener, and the
-// Firestore emulator evaluates every mapping write against it in full, which made a 15,000-
-// document copy three to four times slower on the emulator; BENCHMARKS.md.)
+// the finished mappings was tried: one billed read per finished document per listener, and on
+// the Firestore emulator it made a 15,000-document copy three to four times slower, the
+// emulator busy with the listening queries; BENCHMARKS.md.)
 type runWatch struct {
 	k     store.ConnectionKey
 	pages store.RunPages
